@@ -1,0 +1,30 @@
+"""The ffmpeg binary this project uses: the one inside the ``imageio-ffmpeg`` wheel.
+
+Using the wheel's binary (which has libx264, drawtext and the lavfi sources) means no
+system ffmpeg is needed and every machine decodes and encodes with the same build,
+which matters for reproducibility: the 1-FPS frame count of a source comes from this
+build's ``fps`` filter.
+"""
+from __future__ import annotations
+
+import functools
+import subprocess
+from typing import Sequence
+
+import imageio_ffmpeg
+
+
+@functools.cache
+def ffmpeg_exe() -> str:
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def run_ffmpeg(args: Sequence[str], input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run ffmpeg quietly; raises ``RuntimeError`` with ffmpeg's last stderr line on failure."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+           *([] if input is not None else ["-nostdin"]), *args]
+    proc = subprocess.run(cmd, input=input, capture_output=True)
+    if proc.returncode != 0:
+        lines = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise RuntimeError(lines[-1] if lines else f"ffmpeg exited with {proc.returncode}")
+    return proc
