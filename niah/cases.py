@@ -122,6 +122,12 @@ class Benchmark:
         """
         stream = b"".join(self.store.packets(s.video_id, s.src_start_frame, s.num_frames)
                           for s in case.segments)
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        run_ffmpeg(["-f", "h264", "-framerate", f"{case.fps:g}", "-i", "-", "-c", "copy",
-                    "-movflags", "+faststart", str(out)], input=stream)
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f"{out.stem}.tmp{out.suffix or '.mp4'}")  # keeps the extension ffmpeg needs
+        try:
+            run_ffmpeg(["-f", "h264", "-framerate", f"{case.fps:g}", "-i", "-", "-c", "copy",
+                        "-movflags", "+faststart", str(tmp)], input=stream)
+            tmp.replace(out)
+        finally:
+            tmp.unlink(missing_ok=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 from dataclasses import asdict, dataclass
@@ -29,7 +30,7 @@ import numpy as np
 
 from niah import atomic
 from niah.errors import InputError
-from niah.ffmpeg import ffmpeg_exe
+from niah.ffmpeg import die_with_parent, ffmpeg_exe
 
 STORE_INFO_NAME = "store.json"
 _AUD = re.compile(b"\x00\x00\x00\x01\x09")  # access unit delimiter: x264 writes one per frame
@@ -138,7 +139,8 @@ class FrameStore:
         """
         s = self.settings
         stream_path = self._stream_path(video_id)
-        tmp = stream_path.with_name(stream_path.name + ".tmp")
+        tmp = stream_path.with_name(f"{stream_path.name}.{os.getpid()}.tmp")  # per process: a killed
+        # build's leftovers never collide with its restart
         self.root.mkdir(parents=True, exist_ok=True)
         cmd = [
             ffmpeg_exe(), "-nostdin", "-hide_banner", "-nostats", "-threads", "1", "-i", str(source),
@@ -149,7 +151,7 @@ class FrameStore:
             "-f", "h264", "-y", str(tmp),
         ]
         try:
-            proc = subprocess.run(cmd, capture_output=True)
+            proc = subprocess.run(cmd, capture_output=True, preexec_fn=die_with_parent)
             if proc.returncode != 0:
                 raise SourceError(_last_error_line(proc.stderr))
             data = tmp.read_bytes()

@@ -1,0 +1,142 @@
+"""``generator build``: source -> frame store -> planned cases -> manifest.
+
+Steps, each resumable:
+
+1. read the source (the real release, or the demo source made on the fly);
+2. ingest every candidate needle and haystack video into the frame store, in parallel,
+   skipping (with one warning line each) videos that are missing or do not decode;
+   a video whose index exists and whose source fingerprint matches is not redone;
+3. plan the cases (pure, seeded) and write ``manifest.jsonl`` then ``dataset.json``,
+   each atomically: ``dataset.json`` is written last, so its presence means a whole build.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from generator.demo_source import make_demo_source
+from generator.plan import NeedleCandidate, plan_cases
+from niah import atomic
+from niah.cases import FRAMES_DIR
+from niah.framestore import FrameStore, SourceError, StoreSettings, source_fingerprint
+from niah.schema import DATASET_NAME, MANIFEST_NAME, SCHEMA_VERSION
+from niah.videomme import Source, read_source
+
+GENERATOR_VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Everything that decides the cases; recorded in ``dataset.json``."""
+
+    source: str | None  # None = built-in demo source
+    out: str
+    lengths: tuple[int, ...]
+    cases: int = 3000
+    seed: int = 0
+    depths: tuple[float, ...] | None = None
+    needle_duration: str = "short"
+    haystack_duration: str = "long"
+    needle_min_seconds: int = 30
+    needle_max_seconds: int = 120
+    frame_size: int = 384
+    workers: int = os.cpu_count() or 1
+
+
+def warn(message: str) -> None:
+    tqdm.write(f"warning: {message}", file=sys.stderr)
+
+
+def build(config: BuildConfig) -> dict:
+    """Run the whole build and return the ``dataset.json`` contents."""
+    out = Path(config.out)
+    source_root = Path(config.source) if config.source else make_demo_source(out / "demo-source", config.workers)
+    source = read_source(source_root)
+    durations = source.durations()
+    wanted = sorted(v for v, d in durations.items() if d in (config.needle_duration, config.haystack_duration))
+    store = FrameStore(out / FRAMES_DIR, StoreSettings(width=config.frame_size, height=config.frame_size))
+    frames, skipped = ingest(store, source, wanted, config.workers)
+
+    needles, excluded = [], Counter()
+    for qa in source.questions:
+        if durations[qa.video] != config.needle_duration or qa.video not in frames:
+            continue
+        n = frames[qa.video]
+        if config.needle_min_seconds <= n <= config.needle_max_seconds:
+            needles.append(NeedleCandidate(qa, n))
+        else:
+            excluded[qa.video] = n
+    haystacks = {v: f for v, f in frames.items() if durations[v] == config.haystack_duration}
+    plan = plan_cases(needles, haystacks, list(config.lengths), config.cases, config.seed,
+                      list(config.depths) if config.depths else None)
+    for note in plan.notes:
+        warn(note)
+
+    with atomic.atomic_open(out / MANIFEST_NAME, "w") as handle:
+        for case in plan.cases:
+            handle.write(case.to_json() + "\n")
+    dataset = {
+        "schema_version": SCHEMA_VERSION,
+        "generator_version": GENERATOR_VERSION,
+        "config": {k: v for k, v in asdict(config).items() if k not in ("out", "workers")}
+        | {"source": config.source or "demo"},
+        "frame_store": FRAMES_DIR,
+        "store_settings": asdict(store.settings),
+        "sources": {
+            "parquet_sha256": source.parquet_sha256,
+            "videos": {v: {**store.index(v)["source"], "frames": frames[v]} for v in sorted(frames)},
+        },
+        "counts": {
+            "cases": len(plan.cases),
+            "by_length": {str(k): v for k, v in sorted(Counter(c.length for c in plan.cases).items())},
+            "by_length_and_task_type": {str(k): v for k, v in plan.balance.items()},
+            "needle_questions": len(needles),
+            "haystack_videos": len(haystacks),
+            "haystack_frames": sum(haystacks.values()),
+        },
+        "report": {
+            "skipped_videos": skipped,
+            "needles_outside_duration_range": dict(sorted(excluded.items())),
+            "notes": plan.notes,
+        },
+    }
+    atomic.write_json(out / DATASET_NAME, dataset)
+    return dataset
+
+
+def ingest(store: FrameStore, source: Source, videos: list[str], workers: int) -> tuple[dict[str, int], dict[str, str]]:
+    """Bring ``videos`` into the store; returns (frames per usable video, reason per skipped video)."""
+    frames: dict[str, int] = {}
+    skipped: dict[str, str] = {}
+    todo: list[tuple[str, Path]] = []
+    for video in videos:
+        path = source.video_paths.get(video)
+        if path is None:
+            skipped[video] = "video file not found"
+            warn(f"{source.root}: video {video}.mp4 not found; skipped")
+        elif store.has(video) and store.index(video)["source"] == source_fingerprint(path):
+            frames[video] = store.num_frames(video)
+        else:
+            todo.append((video, path))
+    with ThreadPoolExecutor(max(1, workers)) as pool, tqdm(total=len(todo), desc="ingest", unit="video") as bar:
+        futures = {pool.submit(store.ingest, video, path): (video, path) for video, path in todo}
+        try:
+            for future in as_completed(futures):
+                video, path = futures[future]
+                try:
+                    frames[video] = future.result()["frames"]
+                except SourceError as exc:
+                    skipped[video] = str(exc)
+                    warn(f"{path}: {exc}; skipped")
+                bar.update(1)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return frames, dict(sorted(skipped.items()))

@@ -1,0 +1,41 @@
+"""``python -m leaderboard [--results DIR] [--data DIR] [--port N] [--headless]``: start the page.
+
+Runs ``streamlit run leaderboard/app.py -- --results DIR --data DIR`` with this Python.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+APP = Path(__file__).resolve().parent / "app.py"
+
+
+def build_command(argv: list[str] | None = None) -> list[str]:
+    parser = argparse.ArgumentParser(prog="python -m leaderboard", description=__doc__.splitlines()[0])
+    parser.add_argument("--results", default="results", help="results folder (default: results)")
+    parser.add_argument("--data", default="data/niah", help="benchmark folder (default: data/niah)")
+    parser.add_argument("--port", type=int, default=None, help="port (default: Streamlit's, 8501)")
+    parser.add_argument("--address", default=None, help="address to bind (e.g. 127.0.0.1)")
+    parser.add_argument("--headless", action="store_true", help="do not open a browser")
+    args = parser.parse_args(argv)
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--browser.gatherUsageStats", "false"]
+    if args.port is not None:
+        cmd += ["--server.port", str(args.port)]
+    if args.address:
+        cmd += ["--server.address", args.address]
+    if args.headless:
+        cmd += ["--server.headless", "true"]
+    return cmd + ["--", "--results", args.results, "--data", args.data]
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return subprocess.call(build_command(argv))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

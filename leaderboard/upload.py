@@ -1,0 +1,199 @@
+"""Validate an uploaded results JSONL file and save it as a run in the results folder.
+
+The uploaded bytes are only ever decoded as UTF-8 text and parsed with ``json.loads``
+(no pickle, no eval, nothing executed); each line must pass
+:meth:`niah.results.Result.from_dict` and agree with the opened benchmark's manifest.
+A file with any problem is refused as a whole, with messages naming the line and why.
+What is saved is re-serialised from the validated :class:`Result` objects, never the
+uploaded bytes, into ``<results>/<sanitized run name>/``; ``run.json`` (written last,
+so a half-saved upload is never listed) records that the run was uploaded.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from niah import atomic
+from niah.results import RUN_INFO_NAME, Result
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+#: At most this many problems are listed (a file with thousands of bad lines says so once).
+MAX_PROBLEMS = 50
+RESULTS_FILE = "results.jsonl"
+_LETTER = re.compile(r"^[A-Z]$")
+
+
+@dataclass
+class UploadCheck:
+    """The outcome of :func:`validate_upload`: ``ok`` only when ``problems`` is empty."""
+
+    results: list[Result] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    truncated: int = 0  # problems not listed beyond MAX_PROBLEMS
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and bool(self.results)
+
+    @property
+    def model(self) -> str | None:
+        return self.results[0].model if self.results else None
+
+    def add(self, message: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(message)
+        else:
+            self.truncated += 1
+
+    def summary(self) -> str:
+        more = f"\n… and {self.truncated} more problem(s)" if self.truncated else ""
+        return "\n".join(self.problems) + more
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a valid JSON number")
+
+
+def validate_upload(data: bytes, manifest_cases: pd.DataFrame | None, *,
+                    max_bytes: int = MAX_UPLOAD_BYTES) -> UploadCheck:
+    """Check an uploaded JSONL file line by line.
+
+    ``manifest_cases`` is the benchmark's case frame (``case_id``, ``length``, ``depth``,
+    ``task_type``, ``answer``, ``options``); ``None`` refuses the upload, because results
+    cannot be checked against nothing.
+    """
+    check = UploadCheck()
+    if len(data) > max_bytes:
+        check.add(f"file is {len(data) / 1e6:.1f} MB, larger than the {max_bytes / 1e6:.0f} MB limit; "
+                  "nothing was read")
+        return check
+    if manifest_cases is None:
+        check.add("no benchmark manifest is open, so the results cannot be validated; "
+                  "start the leaderboard with --data pointing at the benchmark")
+        return check
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        check.add(f"line {line}: not UTF-8 text (byte {exc.start}: {exc.reason})")
+        return check
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    manifest = {row["case_id"]: row for row in manifest_cases.to_dict("records")}
+    seen: dict[str, int] = {}
+    models: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line, parse_constant=_reject_constant)
+        except json.JSONDecodeError as exc:
+            check.add(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        except ValueError as exc:
+            check.add(f"line {number}: {exc}")
+            continue
+        try:
+            result = Result.from_dict(raw)
+        except (ValueError, TypeError) as exc:
+            check.add(f"line {number}: {exc}")
+            continue
+        problem = _check_against_manifest(result, manifest)
+        if problem:
+            check.add(f"line {number}: case {result.case_id!r}: {problem}")
+            continue
+        if result.case_id in seen:
+            check.add(f"line {number}: duplicate case_id {result.case_id!r} (first on line {seen[result.case_id]})")
+            continue
+        seen[result.case_id] = number
+        models.setdefault(result.model, number)
+        check.results.append(result)
+    if len(models) > 1:
+        names = ", ".join(f"{m!r} (line {n})" for m, n in models.items())
+        check.add(f"one upload is one run of one model, but the file names several models: {names}")
+    if not check.results and not check.problems:
+        check.add("the file holds no results (it is empty)")
+    return check
+
+
+def _check_against_manifest(result: Result, manifest: dict[str, dict[str, Any]]) -> str | None:
+    case = manifest.get(result.case_id)
+    if case is None:
+        return "unknown case id (not in the benchmark manifest)"
+    if result.length != int(case["length"]):
+        return f"length {result.length}, but the manifest says {int(case['length'])}"
+    if abs(float(result.depth) - float(case["depth"])) > 1e-6:
+        return f"depth {result.depth}, but the manifest says {float(case['depth'])}"
+    if result.task_type != case["task_type"]:
+        return f"task_type {result.task_type!r}, but the manifest says {case['task_type']!r}"
+    if not 0 <= result.seconds < 1e7:
+        return f"seconds {result.seconds} out of range"
+    if result.prediction is not None:
+        letters = {str(o).split(".", 1)[0].strip() for o in case["options"]} if len(case["options"]) else set()
+        if not _LETTER.match(result.prediction) or (letters and result.prediction not in letters):
+            return f"prediction {result.prediction!r} is not an option letter"
+    expected = result.error is None and result.prediction == case["answer"]
+    if result.correct != expected:
+        return (f"correct is {result.correct}, but prediction {result.prediction!r} against gold "
+                f"{case['answer']!r} scores {expected}")
+    return None
+
+
+def sanitize_run_name(name: str, max_len: int = 64) -> str:
+    """A safe folder name: ASCII letters, digits, ``.``, ``_``, ``-`` only; no leading dot
+    or dash; never empty, ``.`` or ``..``. Anything else (slashes, ``..``, spaces,
+    control characters, non-ASCII) becomes ``-``."""
+    text = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"[^A-Za-z0-9._-]+", "-", text)
+    text = re.sub(r"\.{2,}", ".", text)
+    text = re.sub(r"-{2,}", "-", text).strip(".-_")[:max_len].strip(".-_")
+    return text or "upload"
+
+
+def default_run_name(filename: str, model: str | None) -> str:
+    stem = Path(filename or "").name
+    for suffix in (".jsonl", ".json", ".txt"):
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+    return sanitize_run_name(f"upload-{model or stem}")
+
+
+def save_upload(check: UploadCheck, results_root: str | Path, run_name: str, *, filename: str,
+                manifest_fingerprint: str | None, cases_total: int | None,
+                settings: dict[str, Any] | None = None) -> Path:
+    """Write a validated upload as a new run folder and return it.
+
+    The folder name is :func:`sanitize_run_name` of ``run_name``, suffixed ``-2``, ``-3``…
+    if taken; the resolved folder is checked to sit directly inside ``results_root``.
+    """
+    if not check.ok:
+        raise ValueError("refusing to save an upload that did not validate")
+    root = Path(results_root).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    base = sanitize_run_name(run_name)
+    name, n = base, 1
+    while (root / name).exists():
+        n += 1
+        name = f"{base}-{n}"
+    run_dir = (root / name).resolve()
+    if run_dir.parent != root:  # cannot happen after sanitizing; belt and braces
+        raise ValueError(f"run name {run_name!r} escapes the results folder")
+    run_dir.mkdir()
+    body = "".join(r.to_json() + "\n" for r in check.results)
+    atomic.write_text(run_dir / RESULTS_FILE, body)
+    info = {
+        "run_id": name, "model": check.model, "uploaded": True,
+        "uploaded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "uploaded_filename": sanitize_run_name(Path(filename or "").name, 128),
+        "settings": {k: v for k, v in (settings or {}).items() if v not in (None, "")},
+        "manifest_fingerprint": manifest_fingerprint, "cases_total": cases_total,
+    }
+    atomic.write_json(run_dir / RUN_INFO_NAME, info)
+    return run_dir

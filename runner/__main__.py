@@ -1,0 +1,141 @@
+"""Command line: ``python -m runner score ...`` and ``python -m runner report ...``.
+
+    python -m runner score --data data/niah --model vilamp --model-path orange-sk/ViLAMP-llava-qwen --out results/
+    python -m runner score --data data/niah --model llava-onevision --model-path llava-hf/llava-onevision-qwen2-7b-ov-hf --frames 64
+    python -m runner score --data data/niah --model random --seed 0 --shard 3/8
+    python -m runner report --out results/ [--data data/niah] [--csv DIR]
+
+Bad input (missing or invalid benchmark, unknown model, run.json of other settings) prints
+``error: <where>: <what>`` on one line and exits 2; Ctrl-C prints a summary and exits 130.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Sequence
+
+from niah.errors import InputError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every InputError
+        print(f"error: {self.prog}: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m runner", description="Score models on Video NIAH and report results.")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    s = sub.add_parser("score", help="score one model on a benchmark (resumable)")
+    s.add_argument("--data", help="benchmark folder built by `python -m generator build` (required)")
+    s.add_argument("--model", help="model name (required), e.g. vilamp, llava-onevision, random")
+    s.add_argument("--model-path", help="weights: a Hugging Face id or a local folder")
+    s.add_argument("--out", default="results", help="results root (default: results/)")
+    s.add_argument("--device", help="cuda or cpu (default: cuda if available)")
+    s.add_argument("--dtype", default="auto", help="weights dtype: auto, bfloat16, float16, float32")
+    s.add_argument("--limit", type=int, help="score only the first N selected cases")
+    s.add_argument("--cases", help="comma-separated case ids to score")
+    s.add_argument("--shard", help="I/N: score the I-th of N interleaved shards (1-based)")
+    s.add_argument("--frames", type=int, help="frames given to the model (uniform sampling models)")
+    s.add_argument("--keyframes", type=int, help="ViLAMP: keyframes K")
+    s.add_argument("--tau", type=float, help="ViLAMP: keyframe similarity threshold")
+    s.add_argument("--seed", type=int, help="random seed (the `random` baseline)")
+    s.add_argument("--run-name", help="run folder name instead of <model>-<settings hash>")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    r = sub.add_parser("report", help="accuracy tables for the runs in a results folder")
+    r.add_argument("--out", default="results", help="results root (default: results/)")
+    r.add_argument("--data", help="only runs on this benchmark's manifest, totals from it")
+    r.add_argument("--csv", help="also write summary/by_task_type/by_length_depth CSVs here")
+    r.add_argument("--format", choices=["markdown", "text"], default="markdown")
+    return parser
+
+
+def load_model(name: str, model_path: str | None, device: str, dtype: str, frames: int | None,
+               **options: Any) -> Any:
+    """A model from the registry (``runner.models``); ``random`` is always available."""
+    try:
+        from runner.models import MODEL_NAMES, load_model as registry_load
+    except ImportError as exc:
+        if exc.name not in (None, "runner.models") and not str(exc).startswith("cannot import name"):
+            raise
+        registry_load, MODEL_NAMES = None, ()
+    known = sorted(set(MODEL_NAMES) | {"random"})
+    if name not in known:
+        raise InputError("--model", f"unknown model {name!r}; known: {', '.join(known)}")
+    try:
+        if registry_load is not None and name in MODEL_NAMES:
+            return registry_load(name, model_path, device=device, dtype=dtype, frames=frames, **options)
+        from runner.models.random_choice import RandomChoiceModel
+        return RandomChoiceModel(model_path, device=device, dtype=dtype, frames=frames, **options)
+    except InputError:
+        raise
+    except TypeError as exc:
+        raise InputError(f"--model {name}", f"bad options ({exc})") from None
+    except (OSError, ValueError) as exc:
+        where = f"--model-path {model_path}" if model_path else f"--model {name}"
+        raise InputError(where, f"cannot load model ({type(exc).__name__}: {' '.join(str(exc).split())})") from None
+
+
+def _default_device() -> str:
+    try:
+        import torch
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except ImportError:
+        return "cpu"
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from niah.cases import Benchmark
+    from runner.score import check_run_name, iter_ids, parse_shard, score, select_cases
+
+    if not args.data:
+        raise InputError("--data", "required: the benchmark folder (built by `python -m generator build`)")
+    if not args.model:
+        raise InputError("--model", "required: the model to score")
+    shard = parse_shard(args.shard)
+    case_ids = iter_ids(args.cases)
+    if args.run_name:
+        check_run_name(args.run_name)
+    if args.limit is not None and args.limit < 1:
+        raise InputError("--limit", f"{args.limit}: must be at least 1")
+    bench = Benchmark.open(args.data)
+    select_cases(bench, case_ids, shard, args.limit)  # check --cases before loading weights
+    device = args.device or ("cpu" if args.model == "random" else _default_device())
+    extra = {k: v for k, v in (("keyframes", args.keyframes), ("tau", args.tau), ("seed", args.seed))
+             if v is not None}
+    model = load_model(args.model, args.model_path, device, args.dtype, args.frames, **extra)
+    options = {"dtype": args.dtype, "frames": args.frames, **extra}
+    summary = score(bench, model, args.out, model_name=args.model, model_path=args.model_path,
+                    options=options, shard=shard, limit=args.limit, case_ids=case_ids,
+                    run_name=args.run_name, progress=not args.no_progress,
+                    extra_info={"device": device, "data": str(bench.root)})
+    print(summary.line(), file=sys.stderr if summary.interrupted else sys.stdout, flush=True)
+    return 130 if summary.interrupted else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from runner.report import report
+    sys.stdout.write(report(args.out, args.data, args.csv, args.format))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return cmd_score(args) if args.command == "score" else cmd_report(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:  # outside the scoring loop (opening, loading): nothing written
+        print("interrupted: nothing scored", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

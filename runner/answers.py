@@ -1,0 +1,173 @@
+"""Read the chosen option letter out of a model's free-text answer.
+
+    parse_answer("The answer is (B).", case.options)  -> "B"
+    parse_answer("I am not sure.", case.options)       -> None   (wrong, counted as unparsed)
+
+Rules, tried in this order; the first that gives exactly one letter wins:
+
+1. the whole output is one option letter, however wrapped: ``B``, ``(B)``, ``B.``, ``b)``,
+   ``[C]``, ``**D**``, ``Option C``, ``<answer>A</answer>``;
+2. an explicit statement: ``The answer is B``, ``Answer: b)``, ``the correct option is (C)``,
+   ``I choose D``, ``B is correct``; when a chain of thought states several, the last wins;
+3. the output starts with a lettered option (``B. The man ...``, ``(C) red``) and does not
+   echo the whole option list;
+4. the output contains the text of exactly one option (``Three times.``), or is a fragment
+   of exactly one option's text;
+5. exactly one distinct option letter stands alone anywhere in the output.
+
+Letters inside words never count, and neither does the English article: a bare ``A``/``a``
+followed by a lower-case word (``A man walks ...``) is read as an option only when it is
+marked as one (``(A)``, ``A.``, ``A)``, ``A:``). Anything else is unparsable -> ``None``.
+"""
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+_OPTION = re.compile(r"^\s*[\(\[]?([A-Za-z])\s*[\.\):\]]\s*(.*)$", re.S)
+_CHAT_JUNK = re.compile(r"<\|[^|>]*\|>|</?s>|<\|endoftext\|>")
+_MARKUP = re.compile(r"[*`_#]+")
+# a candidate option letter: not part of a word, optionally bracketed
+_LETTER = r"[\(\[\{]?\s*([A-Za-z])\s*[\)\]\}]?"
+_NOT_WORD_AFTER = r"(?![A-Za-z0-9'])"
+_CONNECTOR = r"(?:\s+(?:is|was|would\s+be|should\s+be|will\s+be|must\s+be)\b\s*[:\-=]?|\s*[:=\-])"
+# tiers of explicit statements; the first tier with a hit decides, the last hit in it wins
+_STATEMENTS = [
+    # "the answer is B", "Answer: b)", "correct option is (C)", "final answer - D", "answer (B)"
+    [re.compile(r"\banswers?\b(?:" + _CONNECTOR + r")?\s*(?:option\s+|choice\s+|letter\s+)?"
+                + _LETTER + _NOT_WORD_AFTER, re.I),
+     re.compile(r"\b(?:option|choice)s?" + _CONNECTOR + r"\s*(?:option\s+|choice\s+|letter\s+)?"
+                + _LETTER + _NOT_WORD_AFTER, re.I)],
+    # "I choose D", "I'd pick (B)", "I would select option C", "go with A."
+    [re.compile(r"\b(?:choose|chose|pick|picked|select|selected|go\s+with)\s+(?:option\s+|choice\s+)?"
+                + _LETTER + _NOT_WORD_AFTER, re.I)],
+    # "B is correct", "(C) is the right answer", "option D is the best"
+    [re.compile(r"(?<![A-Za-z0-9'])" + _LETTER + r"\s+is\s+(?:the\s+)?(?:correct|right|best|most\s+likely|answer)",
+                re.I)],
+]
+_STANDALONE = re.compile(r"(?<![A-Za-z0-9'])" + _LETTER + _NOT_WORD_AFTER)
+_LEADING = re.compile(r"^\s*(?:\(\s*([A-Za-z])\s*\)|\[\s*([A-Za-z])\s*\]|([A-Za-z])\s*[\.\):])(?=\s|$)")
+_LINE_OPTION = re.compile(r"(?m)^\s*[\(\[]?([A-Za-z])[\.\):\]]\s+\S")
+
+
+def option_letters(options: Sequence[str]) -> dict[str, str]:
+    """``{"A": "option text", ...}`` from Video-MME style options (``"A. text"``);
+    options without a letter prefix get A, B, C... by position."""
+    out: dict[str, str] = {}
+    for number, option in enumerate(options):
+        match = _OPTION.match(option)
+        if match and match.group(1).isupper():
+            out[match.group(1)] = match.group(2).strip()
+        else:
+            out[chr(ord("A") + number)] = option.strip()
+    return out
+
+
+def _clean(text: str) -> str:
+    text = _CHAT_JUNK.sub(" ", text)
+    text = _MARKUP.sub("", text)
+    return text.strip().strip("\"'“”‘’").strip()
+
+
+def _normalise(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
+
+
+def _letter_at(text: str, match: re.Match, group: int, letters: dict[str, str]) -> str | None:
+    """The option letter a match names, or None if it is not one (or is the article "a")."""
+    raw = match.group(group)
+    letter = raw.upper()
+    if letter not in letters:
+        return None
+    start, end = match.span()
+    marked = bool(re.search(r"[\(\[\{]", text[start:match.start(group)])) or \
+        bool(re.match(r"\s*[\)\]\}\.:]", text[match.end(group):]))
+    if marked:
+        return letter
+    if raw == "a":
+        # a lower-case bare "a" is the article unless it ends the text ("the answer is a")
+        return letter if not re.match(r"\s*[A-Za-z]", text[match.end(group):]) else None
+    if raw == "A" and re.match(r"\s+[a-z]", text[match.end(group):]):
+        return None  # "A man is ...": the article
+    if raw.islower() and letter != "A":
+        # "is b" at the end or before punctuation is fine; "b" before a word is not a choice
+        return letter if not re.match(r"\s*[A-Za-z]", text[match.end(group):]) else None
+    return letter
+
+
+def _whole_letter(text: str, letters: dict[str, str]) -> str | None:
+    bare = re.sub(r"</?answer>", " ", text, flags=re.I)
+    bare = re.sub(r"^(?:the\s+)?(?:answer|option|choice)\s*(?:is)?\s*[:\-]?\s*", "", bare.strip(), flags=re.I)
+    bare = bare.strip().strip(" \t\n.()[]{}:;,!\"'").strip()
+    if len(bare) == 1 and bare.upper() in letters:
+        return bare.upper()
+    return None
+
+
+def _statement(text: str, letters: dict[str, str]) -> str | None:
+    for tier in _STATEMENTS:
+        found: list[tuple[int, str]] = []
+        for pattern in tier:
+            for match in pattern.finditer(text):
+                letter = _letter_at(text, match, 1, letters)
+                if letter:
+                    found.append((match.start(1), letter))
+        if found:
+            return max(found)[1]  # the last statement: a chain of thought ends with it
+    return None
+
+
+def _leading(text: str, letters: dict[str, str]) -> str | None:
+    match = _LEADING.match(text)
+    if not match:
+        return None
+    raw = next(g for g in match.groups() if g)
+    if raw.upper() not in letters:
+        return None
+    echoed = {m.group(1).upper() for m in _LINE_OPTION.finditer(text) if m.group(1).upper() in letters}
+    if len(echoed) > 1:
+        return None  # the model repeated the option list
+    return raw.upper()
+
+
+def _option_text(text: str, letters: dict[str, str]) -> str | None:
+    said = _normalise(text)
+    if not said:
+        return None
+    texts = {letter: _normalise(body) for letter, body in letters.items() if _normalise(body)}
+    contained = [l for l, body in texts.items() if re.search(rf"(?<![a-z0-9]){re.escape(body)}(?![a-z0-9])", said)]
+    # keep only maximal matches ("red" is inside "red and blue")
+    contained = [l for l in contained if not any(l != o and texts[l] in texts[o] for o in contained)]
+    if len(contained) == 1:
+        return contained[0]
+    if contained:
+        return None
+    said = re.sub(r"^(?:i think |so )?(?:the )?(?:correct |right |final |best )?(?:answer|option|choice) (?:is )?",
+                  "", said)
+    if len(said) >= 3:
+        fragment = [l for l, body in texts.items()
+                    if re.search(rf"(?<![a-z0-9]){re.escape(said)}(?![a-z0-9])", body)]
+        if len(fragment) == 1:
+            return fragment[0]
+    return None
+
+
+def _standalone(text: str, letters: dict[str, str]) -> str | None:
+    found = {letter for m in _STANDALONE.finditer(text)
+             if (letter := _letter_at(text, m, 1, letters)) and m.group(1).isupper()}
+    return found.pop() if len(found) == 1 else None
+
+
+def parse_answer(text: str | None, options: Sequence[str]) -> str | None:
+    """The option letter ("A".."D") the output chooses, or ``None`` if it cannot be told."""
+    if not text:
+        return None
+    letters = option_letters(options)
+    if not letters:
+        return None
+    cleaned = _clean(text)
+    for rule in (_whole_letter, _statement, _leading, _option_text, _standalone):
+        letter = rule(cleaned, letters)
+        if letter is not None:
+            return letter
+    return None

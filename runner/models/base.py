@@ -1,0 +1,33 @@
+"""The one interface every model implements (like lmms-eval's ``lmms``, with less).
+
+A model turns one case into the raw generated text; parsing the option letter, timing,
+scoring and writing results are the runner's job. ``settings()`` must list everything that
+can change an answer (frames, K, tau, alpha, dtype, model path and revision, prompt version,
+...): the runner stores it in ``run.json`` and hashes it into the run id.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from niah.cases import Benchmark
+from niah.schema import Case
+
+
+class Model(ABC):
+    """A model under evaluation. Subclasses set ``name`` and implement the two methods."""
+
+    #: Registry name: "vilamp", "llava-onevision", "random", "needle-oracle", ...
+    name: str = ""
+
+    @abstractmethod
+    def settings(self) -> dict[str, Any]:
+        """Everything that changes answers, JSON-serialisable (goes into ``run.json``)."""
+
+    @abstractmethod
+    def answer(self, case: Case, bench: Benchmark) -> str:
+        """The raw generated text for ``case`` (frames read from ``bench``)."""
+
+    def stats(self) -> dict[str, Any]:
+        """Optional run statistics (e.g. feature-cache hits/misses, reuse ratio). Not settings."""
+        return {}

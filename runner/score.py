@@ -1,0 +1,409 @@
+"""Score one model on a benchmark, resumably, into ``<out>/<run_id>/``.
+
+    bench = Benchmark.open("data/niah")
+    summary = score(bench, model, "results/", model_name="vilamp", model_path="...", shard=(3, 8))
+
+* ``run_id`` is ``<model>-<hash>`` where the hash covers everything that changes answers:
+  model name, model path, revision, ``model.settings()``, the runner options, the manifest
+  fingerprint and the schema versions (or ``--run-name``). ``run.json`` records them; a
+  folder whose ``run.json`` disagrees is refused (:class:`InputError`), so results of
+  different settings never mix.
+* One :class:`Result` line per case is appended to ``results.jsonl`` (or
+  ``results-shard{i}of{N}.jsonl``) with a single ``write`` + ``fsync``, so a killed run
+  loses at most the case in flight. A rerun skips cases present in any results file of the
+  run; a torn last line of this process's file is cut off (and rescored), never trusted.
+* ``--shard i/N`` takes the cases whose manifest index is ``i-1`` mod ``N``: every case in
+  exactly one shard, and shards interleave lengths so they cost about the same.
+* A case that fails (decode error, model exception, out of memory) is recorded with
+  ``error`` set and ``correct=False``; the run goes on. Ctrl-C stops after the case in
+  flight is abandoned and returns a summary marked interrupted.
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import functools
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from niah import atomic
+from niah.cases import Benchmark
+from niah.errors import InputError
+from niah.results import RESULTS_GLOB, RESULTS_SCHEMA_VERSION, RUN_INFO_NAME, Result, iter_result_lines
+from niah.schema import SCHEMA_VERSION, Case
+from runner.answers import parse_answer
+
+RUN_SCHEMA_VERSION = 1
+#: run.json keys that must agree for results to share a folder
+IDENTITY_KEYS = ("model", "model_path", "revision", "settings", "options",
+                 "manifest_fingerprint", "schema_versions")
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_MAX_ERROR = 500
+
+
+# ----- identity ----------------------------------------------------------------
+@functools.lru_cache(maxsize=None)
+def code_version() -> str:
+    """``git describe`` of the checkout the runner runs from, else the package version."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        proc = subprocess.run(["git", "-C", str(root), "describe", "--always", "--dirty", "--tags"],
+                              capture_output=True, text=True, timeout=10)
+        if proc.returncode == 0 and proc.stdout.strip():
+            return "git:" + proc.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+        for dist in ("video-niah", "video_niah", "niah"):
+            try:
+                return f"{dist}=={version(dist)}"
+            except PackageNotFoundError:
+                continue
+    except ImportError:  # pragma: no cover
+        pass
+    import runner
+    return f"runner=={getattr(runner, '__version__', 'unknown')}"
+
+
+def _jsonable(obj: Any) -> Any:
+    """``obj`` as it reads back from run.json (so stored and fresh settings compare equal)."""
+    return json.loads(json.dumps(obj, sort_keys=True, default=str))
+
+
+def run_identity(model: Any, model_name: str, model_path: str | None, options: dict[str, Any],
+                 bench: Benchmark) -> dict[str, Any]:
+    settings = _jsonable(model.settings())
+    revision = getattr(model, "revision", None)
+    if revision is None and isinstance(settings, dict):
+        revision = settings.get("revision")
+    return _jsonable({
+        "model": model_name,
+        "model_path": model_path,
+        "revision": revision,
+        "settings": settings,
+        # runner options not already stated by the model's settings (so `--seed 0` and the
+        # default seed 0 share a run, while an option the model forgot to report still splits)
+        "options": {k: v for k, v in sorted(options.items())
+                    if v is not None and not (isinstance(settings, dict) and settings.get(k) == v)},
+        "manifest_fingerprint": bench.fingerprint,
+        "schema_versions": {"manifest": SCHEMA_VERSION, "results": RESULTS_SCHEMA_VERSION,
+                            "run": RUN_SCHEMA_VERSION},
+    })
+
+
+def make_run_id(identity: dict[str, Any]) -> str:
+    digest = hashlib.sha256(atomic.dumps_json(identity).encode()).hexdigest()[:10]
+    return f"{_SAFE.sub('_', identity['model']).strip('_.') or 'model'}-{digest}"
+
+
+def check_run_name(name: str) -> str:
+    if not name or name in (".", "..") or _SAFE.search(name):
+        raise InputError("--run-name", f"{name!r}: use only letters, digits, '.', '_' and '-'")
+    return name
+
+
+def _differences(stored: dict[str, Any], fresh: dict[str, Any], prefix: str = "") -> list[str]:
+    out: list[str] = []
+    for key in sorted(set(stored) | set(fresh)):
+        a, b = stored.get(key), fresh.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {json.dumps(a)} here, {json.dumps(b)} now")
+    return out
+
+
+def open_run_dir(out_root: str | Path, run_id: str, identity: dict[str, Any], cases_total: int,
+                 extra: dict[str, Any] | None = None, warn: Callable[[str], None] | None = None) -> Path:
+    """Create ``<out>/<run_id>/run.json`` or check that the existing one agrees.
+
+    Creation is exclusive (hard link of a complete temp file), so shards started together
+    agree on one ``run.json``; raises :class:`InputError` on any disagreement.
+    """
+    run_dir = Path(out_root) / run_id
+    info_path = run_dir / RUN_INFO_NAME
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(run_dir, f"cannot create run folder ({exc.strerror or exc})") from None
+    if not info_path.exists():
+        info = {"run_id": run_id, **identity, "cases_total": cases_total, "code_version": code_version(),
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), **(extra or {})}
+        tmp = run_dir / f".{RUN_INFO_NAME}.{os.getpid()}.tmp"
+        try:
+            atomic.write_json(tmp, info)
+            try:
+                os.link(tmp, info_path)
+            except FileExistsError:
+                pass  # another shard got there first: check against theirs below
+        finally:
+            tmp.unlink(missing_ok=True)
+    try:
+        stored = json.loads(info_path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(info_path, f"unreadable run.json ({exc})") from None
+    if not isinstance(stored, dict):
+        raise InputError(info_path, "run.json is not a JSON object")
+    diffs = _differences({k: stored.get(k) for k in IDENTITY_KEYS}, {k: identity.get(k) for k in IDENTITY_KEYS})
+    if diffs:
+        raise InputError(info_path, "holds results of another model, settings or manifest ("
+                         + "; ".join(diffs[:3]) + (f"; +{len(diffs) - 3} more" if len(diffs) > 3 else "")
+                         + "); use another --run-name or --out")
+    version = code_version()
+    if warn and stored.get("code_version") not in (None, version):
+        warn(f"warning: {info_path}: written by code {stored.get('code_version')}, this is {version}")
+    return run_dir
+
+
+# ----- case selection ------------------------------------------------------------
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise InputError("--shard", f"{text!r}: expected I/N with 1 <= I <= N, e.g. 3/8")
+    return int(match.group(1)), int(match.group(2))
+
+
+def shard_file_name(shard: tuple[int, int] | None) -> str:
+    if shard is None or shard[1] == 1:
+        return "results.jsonl"
+    return f"results-shard{shard[0]}of{shard[1]}.jsonl"
+
+
+def select_cases(bench: Benchmark, case_ids: Sequence[str] | None = None,
+                 shard: tuple[int, int] | None = None, limit: int | None = None) -> list[Case]:
+    """The cases this process scores, in manifest order.
+
+    The shard of a case depends only on its manifest index, never on ``--cases`` or
+    ``--limit``; ``--limit`` keeps the first N cases of what remains.
+    """
+    wanted = None
+    if case_ids:
+        wanted = {bench.case(cid).case_id for cid in case_ids}  # unknown id -> InputError
+    picked = []
+    for index, case in enumerate(bench.cases):
+        if wanted is not None and case.case_id not in wanted:
+            continue
+        if shard is not None and index % shard[1] != shard[0] - 1:
+            continue
+        picked.append(case)
+    if limit is not None:
+        if limit < 1:
+            raise InputError("--limit", f"{limit}: must be at least 1")
+        picked = picked[:limit]
+    return picked
+
+
+# ----- the results file --------------------------------------------------------------
+def done_results(run_dir: Path) -> dict[str, Result]:
+    """Every well-formed result line in any results file of the run (first one per case wins,
+    as in :func:`niah.results.read_run`); torn or malformed lines are not trusted."""
+    done: dict[str, Result] = {}
+    for path in sorted(run_dir.glob(RESULTS_GLOB)):
+        for _, result, _problem in iter_result_lines(path):
+            if result is not None and result.case_id not in done:
+                done[result.case_id] = result
+    return done
+
+
+class ResultsFile:
+    """This process's append-only results file, locked against a second writer."""
+
+    def __init__(self, path: Path, warn: Callable[[str], None] | None = None) -> None:
+        self.path = path
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(self.fd)
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise InputError(path, "another runner process is writing this file "
+                                       "(same run and shard); wait for it or use another --shard") from None
+            raise
+        self.repaired = self._repair_torn_tail()
+        if self.repaired and warn:
+            warn(f"warning: {path}: dropped a torn last line ({self.repaired} bytes) left by an "
+                 "interrupted run; that case is scored again")
+
+    def _repair_torn_tail(self) -> int:
+        """Cut a last line without its newline (a write cut short by a kill); returns bytes cut."""
+        size = os.fstat(self.fd).st_size
+        if size == 0:
+            return 0
+        with open(self.path, "rb") as handle:
+            block = 1 << 16
+            pos = size
+            while pos > 0:
+                start = max(0, pos - block)
+                handle.seek(start)
+                chunk = handle.read(pos - start)
+                if pos == size and chunk.endswith(b"\n"):
+                    return 0
+                cut = chunk.rfind(b"\n")
+                if cut >= 0:
+                    keep = start + cut + 1
+                    break
+                pos = start
+            else:
+                keep = 0
+        os.ftruncate(self.fd, keep)
+        os.fsync(self.fd)
+        return size - keep
+
+    def append(self, result: Result) -> None:
+        data = (result.to_json() + "\n").encode("utf-8")
+        view = memoryview(data)
+        while view:
+            written = os.write(self.fd, view)
+            view = view[written:]
+        os.fsync(self.fd)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)  # releases the lock
+            self.fd = -1
+
+    def __enter__(self) -> "ResultsFile":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# ----- scoring ------------------------------------------------------------------
+def score_case(model: Any, case: Case, bench: Benchmark, model_name: str) -> Result:
+    """Run the model on one case; any exception becomes a Result with ``error`` set."""
+    start = time.perf_counter()
+    raw, prediction, error = "", None, None
+    try:
+        out = model.answer(case, bench)
+        raw = "" if out is None else str(out)
+        prediction = parse_answer(raw, case.options)
+    except Exception as exc:  # noqa: BLE001 - one bad case must not stop the run
+        message = " ".join(f"{type(exc).__name__}: {exc}".split())
+        error = message[:_MAX_ERROR]
+        _free_accelerator_memory()
+    seconds = round(time.perf_counter() - start, 3)
+    return Result(case_id=case.case_id, model=model_name, prediction=prediction, raw_output=raw,
+                  correct=error is None and prediction == case.answer, length=case.length,
+                  depth=case.depth, task_type=case.task_type, seconds=seconds, error=error)
+
+
+def _free_accelerator_memory() -> None:
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        try:
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+@dataclass
+class Summary:
+    run_id: str
+    run_dir: Path
+    results_path: Path
+    selected: int = 0          # cases this process is responsible for
+    skipped: int = 0           # of those, already scored before this process started
+    scored: int = 0            # scored by this process
+    done: int = 0              # selected cases with a result now
+    correct: int = 0           # over ``done``
+    unparsed: int = 0
+    errors: int = 0
+    interrupted: bool = False
+    repaired_bytes: int = 0
+
+    def add(self, result: Result) -> None:
+        self.done += 1
+        self.correct += result.correct
+        if result.error is not None:
+            self.errors += 1
+        elif result.prediction is None:
+            self.unparsed += 1
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.done if self.done else 0.0
+
+    def line(self) -> str:
+        head = "interrupted" if self.interrupted else "done"
+        return (f"{head}: run {self.run_id}: {self.done}/{self.selected} cases scored "
+                f"({self.scored} now, {self.skipped} before), accuracy {self.accuracy:.1%} "
+                f"({self.correct}/{self.done}), unparsed {self.unparsed}, errors {self.errors} "
+                f"-> {self.results_path}"
+                + ("; rerun the same command to resume" if self.interrupted else ""))
+
+
+def score(bench: Benchmark, model: Any, out_root: str | Path, *, model_name: str | None = None,
+          model_path: str | None = None, options: dict[str, Any] | None = None,
+          shard: tuple[int, int] | None = None, limit: int | None = None,
+          case_ids: Sequence[str] | None = None, run_name: str | None = None,
+          progress: bool = True, extra_info: dict[str, Any] | None = None,
+          warn: Callable[[str], None] | None = None) -> Summary:
+    """Score the selected cases not yet in the run folder; see the module docstring."""
+    warn = warn or (lambda message: print(message, file=sys.stderr, flush=True))
+    name = model_name or getattr(model, "name", None) or type(model).__name__
+    identity = run_identity(model, name, model_path, options or {}, bench)
+    run_id = check_run_name(run_name) if run_name else make_run_id(identity)
+    selected = select_cases(bench, case_ids, shard, limit)
+    run_dir = open_run_dir(out_root, run_id, identity, len(bench.cases), extra_info, warn)
+    path = run_dir / shard_file_name(shard)
+    summary = Summary(run_id, run_dir, path, selected=len(selected))
+    with ResultsFile(path, warn) as out:
+        summary.repaired_bytes = out.repaired
+        done = done_results(run_dir)
+        todo = []
+        for case in selected:
+            if case.case_id in done:
+                summary.skipped += 1
+                summary.add(done[case.case_id])
+            else:
+                todo.append(case)
+        bar = _progress(len(todo), run_id, progress)
+        try:
+            for case in todo:
+                result = score_case(model, case, bench, name)
+                out.append(result)
+                summary.scored += 1
+                summary.add(result)
+                bar.update(1)
+                bar.set_postfix_str(f"acc {summary.accuracy:.1%} ({summary.correct}/{summary.done})",
+                                    refresh=False)
+        except KeyboardInterrupt:
+            summary.interrupted = True
+        finally:
+            bar.close()
+    return summary
+
+
+def _progress(total: int, desc: str, enabled: bool) -> Any:
+    from tqdm import tqdm
+    tty = sys.stderr.isatty()
+    return tqdm(total=total, desc=desc, unit="case", file=sys.stderr, dynamic_ncols=tty,
+                disable=not enabled or total == 0, mininterval=0.5 if tty else 30.0)
+
+
+def iter_ids(text: str | None) -> list[str] | None:
+    """``--cases ID,ID,...`` as a list (``None`` when not given)."""
+    if text is None:
+        return None
+    ids = [part.strip() for part in text.split(",") if part.strip()]
+    if not ids:
+        raise InputError("--cases", "no case ids given")
+    return ids
+
+
+__all__: Iterable[str] = ["score", "Summary", "select_cases", "parse_shard", "shard_file_name",
+                          "open_run_dir", "run_identity", "make_run_id", "score_case", "done_results"]

@@ -1,0 +1,136 @@
+"""CLIP ViT-B-32 for keyframe selection: image embeddings per frame, text embedding per question.
+
+Accepted ``clip_path`` forms:
+
+* an HF ``CLIPModel`` folder (what the released ViLAMP checkpoint ships, as the
+  sentence-transformers folder ``clip-ViT-B-32/0_CLIPModel``; the parent folder with a
+  ``0_CLIPModel`` sub-folder is accepted too) or a hub id such as ``openai/clip-vit-base-patch32``;
+* ``open_clip:ViT-B-32:<weights file>`` (open_clip's ViT-B-32; its bundled BPE tokenizer needs
+  no download). ``open_clip:ViT-B-32:random`` builds random weights (benchmarks only).
+
+Images: the frames come from the frame store (384 x 384 RGB); they are resized to the CLIP
+input size with antialiased bicubic interpolation in torch (on the model's device) and
+normalised with the checkpoint's mean/std. For square frames this equals CLIPProcessor's
+resize + center crop up to interpolation rounding. Embeddings are L2-normalised float32.
+Text is truncated to CLIP's 77 tokens, as in the public ViLAMP evaluation code.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from niah.errors import InputError
+from runner.models import hub
+
+OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
+OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+class ClipEncoder:
+    """``encode_images(frames uint8 (B, H, W, 3)) -> (B, D)``, ``encode_text(str) -> (D,)``."""
+
+    def __init__(self, spec: str, device: str = "cpu", dtype: torch.dtype = torch.float32) -> None:
+        self.spec = spec
+        self.device = device
+        self.dtype = dtype
+        if spec.startswith("open_clip:"):
+            self._load_open_clip(spec)
+        else:
+            self._load_hf(spec)
+        self.fingerprint = hub.weights_fingerprint(self.folder, {
+            "backend": self.backend, "arch": self.arch, "size": self.size, "mean": self.mean,
+            "std": self.std, "dtype": hub.dtype_name(dtype), "preprocess": "torch-bicubic-antialias",
+        }) if self.folder is not None else hub.weights_fingerprint(Path("/nonexistent"), {
+            "backend": self.backend, "arch": self.arch, "random": True})
+
+    # ----- loading ----------------------------------------------------------------
+    def _load_hf(self, spec: str) -> None:
+        from transformers import AutoTokenizer, CLIPModel
+        folder = Path(spec).expanduser()
+        if folder.is_dir() and not (folder / "config.json").exists() and (folder / "0_CLIPModel").is_dir():
+            spec = str(folder / "0_CLIPModel")
+        folder, self.revision = hub.resolve(spec, "CLIP")
+        try:
+            self.model = CLIPModel.from_pretrained(folder, dtype=self.dtype).to(self.device).eval()
+            self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        except (OSError, ValueError) as exc:
+            raise InputError(spec, f"cannot load CLIP ({str(exc).splitlines()[0]})") from None
+        self.folder = folder
+        self.backend, self.arch = "hf", self.model.config.vision_config.model_type
+        pre = {}
+        for name in ("preprocessor_config.json", "image_processor_config.json"):
+            if (folder / name).exists():
+                pre = json.loads((folder / name).read_text())
+                break
+        self.mean = tuple(pre.get("image_mean", OPENAI_MEAN))
+        self.std = tuple(pre.get("image_std", OPENAI_STD))
+        self.size = int(self.model.config.vision_config.image_size)
+        self.max_text = int(self.model.config.text_config.max_position_embeddings)
+
+    def _load_open_clip(self, spec: str) -> None:
+        import open_clip
+        parts = spec.split(":", 2)
+        arch = parts[1] if len(parts) > 1 and parts[1] else "ViT-B-32"
+        weights = parts[2] if len(parts) > 2 else ""
+        if not weights:
+            raise InputError(spec, "open_clip CLIP needs a weights file: open_clip:ViT-B-32:/path/to/weights.bin")
+        if weights != "random" and not Path(weights).expanduser().is_file():
+            raise InputError(weights, "no such open_clip weights file")
+        try:
+            model = open_clip.create_model(arch, pretrained=None if weights == "random" else str(Path(weights).expanduser()))
+        except Exception as exc:  # unknown arch, bad file
+            raise InputError(spec, f"cannot load open_clip {arch} ({str(exc).splitlines()[0]})") from None
+        self.model = model.to(self.device, self.dtype).eval()
+        self.tokenizer = open_clip.get_tokenizer(arch)
+        self.folder = Path(weights).expanduser().parent if weights != "random" else None
+        self.revision = "open_clip:" + (hub.file_digest(Path(weights).expanduser()) if weights != "random" else "random")
+        self.backend, self.arch = "open_clip", arch
+        cfg = getattr(model.visual, "preprocess_cfg", {}) or {}
+        self.mean = tuple(cfg.get("mean", OPENAI_MEAN))
+        self.std = tuple(cfg.get("std", OPENAI_STD))
+        size = getattr(model.visual, "image_size", 224)
+        self.size = int(size[0] if isinstance(size, (tuple, list)) else size)
+        self.max_text = 77
+
+    # ----- encoding ---------------------------------------------------------------
+    @property
+    def dim(self) -> int:
+        if self.backend == "hf":
+            return int(self.model.config.projection_dim)
+        return int(self.model.text_projection.shape[-1]) if hasattr(self.model, "text_projection") else 512
+
+    def preprocess(self, frames: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device).permute(0, 3, 1, 2).float() / 255.0
+        if x.shape[-2:] != (self.size, self.size):
+            x = F.interpolate(x, size=(self.size, self.size), mode="bicubic", antialias=True, align_corners=False)
+        mean = torch.tensor(self.mean, device=self.device).view(1, 3, 1, 1)
+        std = torch.tensor(self.std, device=self.device).view(1, 3, 1, 1)
+        return ((x - mean) / std).to(self.dtype)
+
+    @torch.no_grad()
+    def encode_images(self, frames: np.ndarray) -> np.ndarray:
+        """(B, H, W, 3) uint8 -> (B, D) float32, L2-normalised."""
+        pixels = self.preprocess(frames)
+        if self.backend == "hf":
+            out = self.model.get_image_features(pixel_values=pixels)
+            emb = out if isinstance(out, torch.Tensor) else out.pooler_output
+        else:
+            emb = self.model.encode_image(pixels)
+        return F.normalize(emb.float(), dim=-1).cpu().numpy()
+
+    @torch.no_grad()
+    def encode_text(self, text: str) -> np.ndarray:
+        """One string -> (D,) float32, L2-normalised."""
+        if self.backend == "hf":
+            tokens = self.tokenizer([text], return_tensors="pt", truncation=True, max_length=self.max_text)
+            out = self.model.get_text_features(input_ids=tokens["input_ids"].to(self.device),
+                                               attention_mask=tokens.get("attention_mask").to(self.device)
+                                               if tokens.get("attention_mask") is not None else None)
+            emb = out if isinstance(out, torch.Tensor) else out.pooler_output
+        else:
+            emb = self.model.encode_text(self.tokenizer([text]).to(self.device))
+        return F.normalize(emb.float(), dim=-1)[0].cpu().numpy()

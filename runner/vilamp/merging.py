@@ -1,0 +1,115 @@
+"""Differential feature merging (ViLAMP): each non-keyframe becomes ONE token.
+
+For a non-keyframe with patch features ``x_1..x_P`` (P = 729 for SigLIP-so400m at 384 px, in
+the LLM's embedding space, i.e. after the LLaVA projector) and the same-position patches
+``k_1..k_P`` of its reference keyframe::
+
+    s_p = cos(q, x_p) - cos(x_p, k_p)          (relevant to the question, new w.r.t. the keyframe)
+    w   = softmax(s / alpha)                    over the P patches, alpha = 0.01 by default
+    token = sum_p w_p * x_p
+
+Decisions (see also the report in ``runner/models/vilamp.py``):
+
+* **Query.** With the public checkpoint's learned merger (``composer_type = "sig_pooling"``:
+  ``linear_q, linear_iq, linear_k, linear_ik`` and a learned temperature ``tau``) the scores are
+  ``cos(linear_q(t), linear_iq(x_p)) - cos(linear_k(k_p), linear_ik(x_p))`` where ``t`` is the
+  **CLIP ViT-B-32 text embedding of the question** (the same one keyframe selection uses, 512-d),
+  and the learned ``tau`` replaces ``alpha``. Without those weights (a plain LLaVA-OneVision
+  checkpoint) the projections are identities and ``q`` is the **mean LLM input embedding of the
+  question's tokens**: the projector maps patches into that space, while CLIP's text space is
+  unrelated to it, so this is the only parameter-free choice where ``cos(q, x_p)`` means something.
+* **Before the first keyframe** there is no preceding keyframe; such a frame is its own
+  reference (``k_p = x_p``), as in the public code. With identity projections the redundancy
+  term is then constant (1) and the weights follow question relevance alone.
+* Weighted sums use the *unprojected* patch features ``x_p`` (the public code does the same).
+
+Everything here works on chunks of frames, so callers can stream 10K frames through it.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+DEFAULT_ALPHA = 0.01
+
+
+class Merger(nn.Module):
+    """Scores patches and pools each frame to one token.
+
+    ``query_dim``: size of the query vector (512 for CLIP text, or the LLM width).
+    With ``learned=False`` every projection is the identity and ``alpha`` is the temperature.
+    With ``learned=True`` it holds the checkpoint's four linear maps and its temperature
+    (parameter ``tau``), under the same names as the public ``SigPooling`` module, so its
+    state dict loads directly (keys ``linear_iq.weight``, ..., ``tau``).
+    """
+
+    def __init__(self, hidden: int, query_dim: int | None = None, learned: bool = False,
+                 alpha: float = DEFAULT_ALPHA) -> None:
+        super().__init__()
+        self.learned = learned
+        if learned:
+            self.linear_iq = nn.Linear(hidden, hidden)
+            self.linear_ik = nn.Linear(hidden, hidden)
+            self.linear_q = nn.Linear(query_dim or hidden, hidden)
+            self.linear_k = nn.Linear(hidden, hidden)
+            self.tau = nn.Parameter(torch.tensor(float(alpha)))
+        else:
+            self.register_buffer("tau", torch.tensor(float(alpha)), persistent=False)
+
+    @property
+    def temperature(self) -> float:
+        return float(self.tau.detach().float())
+
+    def project_query(self, query: torch.Tensor) -> torch.Tensor:
+        """(Dq,) -> (D,): the query in the patch space (once per case)."""
+        return self.linear_q(query) if self.learned else query
+
+    def weights(self, patches: torch.Tensor, query: torch.Tensor, refs: torch.Tensor) -> torch.Tensor:
+        """Softmax weights (F, P) for ``patches`` (F, P, D), projected ``query`` (D,), ``refs`` (F, P, D)."""
+        if self.learned:
+            iq, ik, k = self.linear_iq(patches), self.linear_ik(patches), self.linear_k(refs)
+        else:
+            iq = ik = patches
+            k = refs
+        to_query = F.cosine_similarity(iq.float(), query.float().view(1, 1, -1), dim=-1)
+        to_ref = F.cosine_similarity(ik.float(), k.float(), dim=-1)
+        return torch.softmax((to_query - to_ref) / self.tau.float(), dim=-1)
+
+    def forward(self, patches: torch.Tensor, query: torch.Tensor, refs: torch.Tensor) -> torch.Tensor:
+        """One token per frame: (F, P, D) -> (F, D), in ``patches``' dtype."""
+        w = self.weights(patches, query, refs)
+        return torch.einsum("fp,fpd->fd", w.to(patches.dtype), patches)
+
+
+def merge_frame(patches: torch.Tensor, query: torch.Tensor, ref: torch.Tensor,
+                alpha: float = DEFAULT_ALPHA) -> torch.Tensor:
+    """The formula on one frame with identity projections: (P, D), (D,), (P, D) -> (D,)."""
+    merger = Merger(patches.shape[-1], alpha=alpha)
+    return merger(patches[None], query, ref[None])[0]
+
+
+def pool_keyframe(features: torch.Tensor, mode: str = "bilinear", stride: int = 2) -> torch.Tensor:
+    """Keyframe tokens (F, P, D) -> (F, P', D) on the square patch grid.
+
+    ``bilinear`` (stride ignored: ceil(h/2) x ceil(w/2), 27x27 -> 14x14 = 196 tokens) is what
+    LLaVA-OneVision does to video frames and the checkpoint default (``mm_spatial_pool_mode``);
+    ``average`` / ``max`` pool with ``stride``; ``none`` keeps all P tokens (729).
+    """
+    if mode == "none":
+        return features
+    frames, num, dim = features.shape
+    side = int(round(num ** 0.5))
+    if side * side != num:
+        raise ValueError(f"{num} patches do not form a square grid")
+    grid = features.view(frames, side, side, dim).permute(0, 3, 1, 2)
+    if mode == "bilinear":
+        out = -(-side // 2)
+        grid = F.interpolate(grid, size=[out, out], mode="bilinear")
+    elif mode == "average":
+        grid = F.avg_pool2d(grid, stride)
+    elif mode == "max":
+        grid = F.max_pool2d(grid, stride)
+    else:
+        raise ValueError(f"unknown keyframe pooling {mode!r} (bilinear, average, max, none)")
+    return grid.permute(0, 2, 3, 1).reshape(frames, -1, dim)

@@ -1,0 +1,58 @@
+"""Fixtures for the leaderboard tests.
+
+``demo``: a synthetic manifest (no frame store) and a results folder written directly
+(3 complete runs, one 2-shard; 1 partial run; 1 run on another manifest).
+``real_bench``: a real benchmark built once per session by ``python -m generator build``
+on the built-in demo source (about 30 s); tests needing it skip if the generator fails.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from leaderboard import synthetic  # noqa: E402
+
+APP = ROOT / "leaderboard" / "app.py"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+@pytest.fixture
+def demo(tmp_path):
+    results, data = tmp_path / "results", tmp_path / "data"
+    info = synthetic.write_demo(results, data)
+    return {"results": results, "data": data, **info}
+
+
+@pytest.fixture(scope="session")
+def real_bench(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "niah"
+    cmd = [sys.executable, "-m", "generator", "build", "--lengths", "300,600", "--cases", "20", "--seed", "0",
+           "--out", str(out)]
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    except subprocess.TimeoutExpired:
+        pytest.skip("generator build took over 240 s")
+    if proc.returncode != 0:
+        pytest.skip(f"generator build failed (rc {proc.returncode}): {proc.stderr.strip()[-300:]}")
+    from niah.cases import Benchmark
+    return Benchmark.open(out)
+
+
+@pytest.fixture
+def real_demo(tmp_path, real_bench):
+    """Two complete runs and one partial run on the real benchmark."""
+    results = tmp_path / "results"
+    cases = real_bench.cases
+    for i, model in enumerate(["alpha", "beta"]):
+        synthetic.write_run(results, model, synthetic.make_results(cases, model, 0.9 - 0.3 * i),
+                            synthetic.run_info(model, real_bench.fingerprint, len(cases)))
+    synthetic.write_run(results, "gamma-partial", synthetic.make_results(cases, "gamma", 1.0, fraction=0.5),
+                        synthetic.run_info("gamma", real_bench.fingerprint, len(cases)))
+    return {"results": results, "data": real_bench.root, "bench": real_bench}

@@ -1,0 +1,69 @@
+"""Helpers for the runner tests: a hand-made benchmark and running the CLI in a subprocess."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from niah.schema import Case, Needle, Segment
+
+REPO = Path(__file__).resolve().parents[2]
+TASKS = ["Counting Problem", "OCR Problems", "Object Recognition"]
+
+
+def subprocess_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def make_case(index: int, length: int, depth: float, task_type: str, answer: str) -> Case:
+    needle_frames = 10
+    start = round(depth * (length - needle_frames))
+    segments = []
+    if start:
+        segments.append(Segment("hay", index, start, "haystack"))
+    segments.append(Segment("needle", 0, needle_frames, "needle"))
+    if length - start - needle_frames:
+        segments.append(Segment("hay", index + start, length - start - needle_frames, "haystack"))
+    return Case(
+        case_id=f"L{length}-{index:04d}", length=length, fps=1.0, depth=depth,
+        needle=Needle("needle", f"q{index}", start, needle_frames), segments=segments,
+        question="What colour is the car?",
+        options=["A. A man is cooking.", "B. red", "C. blue", "D. green"],
+        answer=answer, task_type=task_type,
+    )
+
+
+def write_fake_bench(root: Path, n: int = 24, lengths=(60, 120), schema_version: int | None = None,
+                     question_suffix: str = "") -> Path:
+    """A benchmark folder whose frame store holds indexes only (enough for ``Benchmark.open``;
+    models in these tests never decode frames)."""
+    root.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for i in range(n):
+        length = lengths[i % len(lengths)]
+        depth = round((i // len(lengths)) % 11 / 10, 1)
+        case = make_case(i, length, depth, TASKS[i % len(TASKS)], "ABCD"[(i * 7) % 4])
+        if question_suffix:
+            case = Case(**{**case.__dict__, "question": case.question + question_suffix})
+        line = json.loads(case.to_json())
+        if schema_version is not None:
+            line["schema_version"] = schema_version
+        lines.append(json.dumps(line, sort_keys=True, separators=(",", ":")))
+    (root / "manifest.jsonl").write_text("\n".join(lines) + "\n")
+    (root / "dataset.json").write_text(json.dumps({"frame_store": "frames", "seed": 0}))
+    store = root / "frames"
+    store.mkdir(exist_ok=True)
+    (store / "store.json").write_text(json.dumps(
+        {"width": 384, "height": 384, "fps": 1.0, "crf": 18, "preset": "ultrafast"}))
+    for vid, frames in (("hay", 10_000), ("needle", 10)):
+        (store / f"{vid}.json").write_text(json.dumps({"video_id": vid, "frames": frames, "offsets": []}))
+    return root
+
+
+def run_cli(*args: str, cwd: Path = REPO, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "runner", *args], cwd=cwd, env=subprocess_env(),
+                          capture_output=True, text=True, timeout=timeout)
