@@ -112,6 +112,7 @@ def build(config: BuildConfig) -> dict:
 
 def ingest(store: FrameStore, source: Source, videos: list[str], workers: int) -> tuple[dict[str, int], dict[str, str]]:
     """Bring ``videos`` into the store; returns (frames per usable video, reason per skipped video)."""
+    store.remove_stale_temporaries()
     frames: dict[str, int] = {}
     skipped: dict[str, str] = {}
     todo: list[tuple[str, Path]] = []

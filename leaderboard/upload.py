@@ -153,7 +153,7 @@ def sanitize_run_name(name: str, max_len: int = 64) -> str:
     text = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode("ascii")
     text = re.sub(r"[^A-Za-z0-9._-]+", "-", text)
     text = re.sub(r"\.{2,}", ".", text)
-    text = re.sub(r"-{2,}", "-", text).strip(".-_")[:max_len].strip(".-_")
+    text = re.sub(r"[-.]*-[-.]*", "-", text).strip(".-_")[:max_len].strip(".-_")
     return text or "upload"
 
 

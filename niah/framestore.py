@@ -172,6 +172,16 @@ class FrameStore:
         self._index_cache[video_id] = index
         return index
 
+    def remove_stale_temporaries(self) -> int:
+        """Delete ``*.<pid>.tmp`` files left by ingests whose process is gone (a killed build)."""
+        removed = 0
+        for path in self.root.glob("*.tmp"):
+            pid = path.suffixes[-2].lstrip(".") if len(path.suffixes) >= 2 else ""
+            if pid.isdigit() and not _process_alive(int(pid)):
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     # ----- read -----------------------------------------------------------------
     def packets(self, video_id: str, start: int, count: int) -> bytes:
         """The raw H.264 bytes of frames ``start .. start+count-1`` (for stream-copy export)."""
@@ -215,6 +225,16 @@ class FrameStore:
         if start < 0 or count < 0 or start + count > frames:
             raise IndexError(f"frames {start}..{start + count - 1} outside video {video_id} (0..{frames - 1})")
         return offsets
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _to_rgb(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:

@@ -11,6 +11,7 @@ Bad input (missing or invalid benchmark, unknown model, run.json of other settin
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any, Sequence
 
@@ -52,18 +53,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _registry() -> tuple[Any, tuple[str, ...]]:
+    try:
+        import runner.models as models
+        return models.load_model, tuple(models.MODEL_NAMES)
+    except (ImportError, AttributeError) as exc:
+        if isinstance(exc, ImportError) and exc.name not in (None, "runner.models"):
+            raise
+        return None, ()
+
+
+def check_model_name(name: str) -> None:
+    known = sorted(set(_registry()[1]) | {"random"})
+    if name not in known:
+        raise InputError("--model", f"unknown model {name!r}; known: {', '.join(known)}")
+
+
 def load_model(name: str, model_path: str | None, device: str, dtype: str, frames: int | None,
                **options: Any) -> Any:
     """A model from the registry (``runner.models``); ``random`` is always available."""
-    try:
-        from runner.models import MODEL_NAMES, load_model as registry_load
-    except ImportError as exc:
-        if exc.name not in (None, "runner.models") and not str(exc).startswith("cannot import name"):
-            raise
-        registry_load, MODEL_NAMES = None, ()
-    known = sorted(set(MODEL_NAMES) | {"random"})
-    if name not in known:
-        raise InputError("--model", f"unknown model {name!r}; known: {', '.join(known)}")
+    check_model_name(name)
+    registry_load, MODEL_NAMES = _registry()
     try:
         if registry_load is not None and name in MODEL_NAMES:
             return registry_load(name, model_path, device=device, dtype=dtype, frames=frames, **options)
@@ -100,6 +110,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         check_run_name(args.run_name)
     if args.limit is not None and args.limit < 1:
         raise InputError("--limit", f"{args.limit}: must be at least 1")
+    check_model_name(args.model)
     bench = Benchmark.open(args.data)
     select_cases(bench, case_ids, shard, args.limit)  # check --cases before loading weights
     device = args.device or ("cpu" if args.model == "random" else _default_device())
@@ -112,7 +123,18 @@ def cmd_score(args: argparse.Namespace) -> int:
                     run_name=args.run_name, progress=not args.no_progress,
                     extra_info={"device": device, "data": str(bench.root)})
     print(summary.line(), file=sys.stderr if summary.interrupted else sys.stdout, flush=True)
+    stats = _model_stats(model)
+    if stats:
+        print(f"model stats: {stats}", file=sys.stderr if summary.interrupted else sys.stdout, flush=True)
     return 130 if summary.interrupted else 0
+
+
+def _model_stats(model: Any) -> str:
+    try:
+        stats = model.stats() if hasattr(model, "stats") else {}
+        return json.dumps(stats, sort_keys=True, default=str) if stats else ""
+    except Exception:  # noqa: BLE001 - statistics must never fail a finished run
+        return ""
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -1,0 +1,361 @@
+"""ViLAMP (Cheng et al., ICML 2025): LLaVA-OneVision + differential keyframe selection +
+differential feature merging, so one 80 GB GPU takes 10K frames.
+
+Pipeline for one case (frames at 1 FPS, read from the frame store, never a whole video in memory):
+
+1. CLIP ViT-B-32 image embedding of every frame (question-independent: cached on disk per
+   unique source frame, see :mod:`runner.vilamp.feature_cache`) and CLIP text embedding of the
+   question; :func:`runner.vilamp.keyframes.select_keyframes` picks K (32) keyframes.
+2. Frames stream through SigLIP (last layer dropped: ``vision_feature_layer`` of the
+   checkpoint) and the 2-layer GELU projector in chunks of ``chunk`` (64) frames, in time order.
+   A keyframe keeps its patch tokens, pooled as the checkpoint says (``bilinear``: 729 -> 196);
+   every other frame becomes one token by :class:`runner.vilamp.merging.Merger` against the
+   nearest preceding keyframe's patches (the frame itself before the first keyframe).
+3. ``inputs_embeds`` = ChatML prompt tokens with the visual tokens (time order, then the
+   checkpoint's ``image_newline``) where the video placeholder is; greedy decoding.
+
+Checkpoint layout (an HF ``LlavaOnevisionForConditionalGeneration`` folder, plus)::
+
+    vilamp_config.json            optional; the released config's keys: max_frame_num (K), f2f_thrd (tau),
+                                  f2t_thrd (relevance stop), composer_type, composer_proj_dim,
+                                  mm_spatial_pool_mode / mm_spatial_pool_stride, clip_model_path
+    vilamp_merger.safetensors     optional; the learned merger ("sig_pooling": linear_q/iq/k/ik + tau)
+    clip/                         HF CLIPModel folder (or pass clip_path=..., see runner.vilamp.clip)
+
+Explicit options beat ``vilamp_config.json``, which beats the paper's defaults
+(K=32, tau=0.85, alpha=0.01, bilinear keyframe pooling).
+
+Paper vs public code/checkpoint (recorded in ``settings()``):
+
+* the released config adds a relevance stop ``f2t_thrd`` (0.2 by default in its config class)
+  that Algorithm 1 lacks: used when the checkpoint sets it (``min_relevance``), else off;
+* the public merger (``sig_pooling``) learns four linear maps and the temperature (init 0.01),
+  where the paper writes plain cosines with alpha; with those weights present they are used;
+* the public code's reference for a non-keyframe is ``img_embs[idx]`` with ``idx`` the keyframe's
+  *ordinal*, i.e. frame 0..K-1 of the video, not the preceding keyframe. We follow the paper
+  (nearest preceding keyframe) and note it here;
+* the public evaluation prompt is ``"{question}. Please choose the right answer from the
+  following options: {options}."``; we use the benchmark's common prompt
+  (:mod:`runner.models.prompt`) for every model, so models are compared on equal text.
+
+Memory: peak extra GPU memory is about ``chunk`` x 40 MB for Qwen2-7B width (3584) in bf16 --
+per frame ~1 MB pixels, ~8 MB SigLIP activations, 5.2 MB projected patches (729 x 3584 x 2 B),
+~20 MB fp32 merge scores -- so ~2.6 GB at chunk=64, plus one reference keyframe (5.2 MB), the
+visual tokens (7 KB per token: 10K frames + 32 x 196 = 16.3K tokens = 117 MB) and the LLM
+prefill (KV cache 57 KB per token, 0.9 GB at 16K tokens). With 16 GB of Qwen2-7B weights a
+10K-frame case fits an 80 GB GPU with wide margin; the 10K x 729 patch tensor (52 GB) never exists.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from niah.cases import Benchmark
+from niah.errors import InputError
+from niah.schema import Case
+from runner.models import hub
+from runner.models.base import Model
+from runner.models.hf_video import DEFAULT_MAX_NEW_TOKENS, load_hf_vlm, uniform_indices
+from runner.models.prompt import PROMPT_VERSION, case_prompt
+from runner.vilamp.feature_cache import FeatureCache
+from runner.vilamp.keyframes import DEFAULT_K, DEFAULT_TAU, select_keyframes
+from runner.vilamp.merging import DEFAULT_ALPHA, Merger, pool_keyframe
+
+CONFIG_NAME = "vilamp_config.json"
+MERGER_NAME = "vilamp_merger.safetensors"
+DEFAULT_CHUNK = 64
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("NIAH_FEATURE_CACHE", Path.home() / ".cache" / "niah" / "features"))
+
+
+class ViLAMP(Model):
+    name = "vilamp"
+
+    def __init__(self, model_path: str | None, device: str = "cpu", dtype: str = "auto",
+                 frames: int | None = None, keyframes: int | None = None, tau: float | None = None,
+                 alpha: float | None = None, min_relevance: float | None = None,
+                 keyframe_pool: str | None = None, pool_stride: int | None = None,
+                 clip_path: str | None = None, cache_dir: str | Path | None = None,
+                 cache_patches: bool = False, chunk: int = DEFAULT_CHUNK,
+                 max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, **options: Any) -> None:
+        if options:
+            raise InputError("--model-option", f"unknown option(s) for vilamp: {', '.join(sorted(options))}")
+        self.model_path = model_path
+        self.device = hub.check_device(device)
+        folder, _ = hub.resolve(model_path, "ViLAMP")
+        raw = json.loads((folder / "config.json").read_text())
+        if raw.get("model_type") == "llava_qwen":
+            raise InputError(model_path, "this is the original LLaVA-format ViLAMP checkpoint; convert it once "
+                                         "with `python -m runner.vilamp.convert SRC DST` and pass DST")
+        self.processor, self.vlm, self.folder, self.revision, self.dtype = load_hf_vlm(model_path, "ViLAMP", device, dtype)
+        cfg = json.loads((folder / CONFIG_NAME).read_text()) if (folder / CONFIG_NAME).exists() else {}
+        self.checkpoint_config = cfg
+
+        def pick(value, key, default):
+            return value if value is not None else cfg.get(key, default) if cfg.get(key) is not None else default
+
+        self.max_frames = frames
+        self.k = int(pick(keyframes, "max_frame_num", DEFAULT_K))
+        self.tau = float(pick(tau, "f2f_thrd", DEFAULT_TAU))
+        rel = pick(min_relevance, "f2t_thrd", None)
+        self.min_relevance = None if rel is None or float(rel) <= -1 else float(rel)
+        self.keyframe_pool = str(pick(keyframe_pool, "mm_spatial_pool_mode", "bilinear"))
+        self.pool_stride = int(pick(pool_stride, "mm_spatial_pool_stride", 2))
+        self.chunk = int(chunk)
+        self.max_new_tokens = int(max_new_tokens)
+        if self.k <= 0 or not 0 < self.tau <= 1 or self.chunk <= 0:
+            raise InputError("--keyframes/--tau", f"need K > 0 and 0 < tau <= 1 (got K={self.k}, tau={self.tau})")
+        pool_keyframe(torch.zeros(1, 4, 1), self.keyframe_pool, self.pool_stride)  # validates the mode
+
+        # CLIP for keyframe selection
+        from runner.vilamp.clip import ClipEncoder
+        spec = clip_path or cfg.get("clip_model_path") or "clip"
+        if not spec.startswith("open_clip:") and not Path(spec).is_absolute() and (folder / spec).exists():
+            spec = str(folder / spec)
+        elif spec == "clip":
+            raise InputError(model_path, "ViLAMP needs CLIP ViT-B-32 for keyframe selection: put a CLIPModel "
+                                         "folder at <model>/clip or pass clip_path=")
+        self.clip = ClipEncoder(spec, self.device, torch.float32 if self.dtype == torch.float32 else self.dtype)
+
+        # merger: learned (checkpoint) or the paper's parameter-free formula
+        hidden = self.vlm.config.text_config.hidden_size
+        learned = (folder / MERGER_NAME).exists()
+        if cfg.get("composer_type") == "sig_pooling" and not learned:
+            raise InputError(model_path, f"vilamp_config.json says composer_type sig_pooling but {MERGER_NAME} is missing")
+        self.merger = Merger(hidden, query_dim=int(cfg.get("composer_proj_dim", self.clip.dim)), learned=learned,
+                             alpha=DEFAULT_ALPHA if alpha is None else float(alpha))
+        if learned:
+            from safetensors.torch import load_file
+            state = load_file(str(folder / MERGER_NAME))
+            try:
+                self.merger.load_state_dict(state)
+            except RuntimeError as exc:
+                raise InputError(folder / MERGER_NAME, f"does not fit this model ({str(exc).splitlines()[0]})") from None
+            if alpha is not None:
+                self.merger.tau.data.fill_(float(alpha))
+        self.merger.to(self.device, self.dtype).eval()
+
+        # vision preprocessing, from the checkpoint's video processor
+        vp = getattr(self.processor, "video_processor", None) or self.processor.image_processor
+        self.vision_size = int(self.vlm.config.vision_config.image_size)
+        self.vision_mean = tuple(float(x) for x in vp.image_mean)
+        self.vision_std = tuple(float(x) for x in vp.image_std)
+        self.feature_layer = self.vlm.config.vision_feature_layer
+        self.select_strategy = self.vlm.config.vision_feature_select_strategy
+        self.video_token = getattr(self.processor, "video_token", "<video>")
+
+        # caches
+        root = cache_dir if cache_dir is not None else default_cache_dir()
+        self.cache_root = None if str(root).lower() in ("none", "off", "") else Path(root)
+        self._clip_caches: dict[str, FeatureCache] = {}
+        self._patch_caches: dict[str, FeatureCache] = {}
+        self.cache_patches = bool(cache_patches)
+        self.vision_fingerprint = hub.weights_fingerprint(self.folder, {
+            "layer": self.feature_layer, "strategy": self.select_strategy, "size": self.vision_size,
+            "mean": self.vision_mean, "std": self.vision_std, "dtype": hub.dtype_name(self.dtype)})
+        self.last: dict[str, Any] = {}
+
+    # ----- Model interface ---------------------------------------------------------
+    def settings(self) -> dict[str, Any]:
+        return {
+            "model": self.name, "model_path": str(self.model_path), "revision": self.revision,
+            "architecture": type(self.vlm).__name__, "dtype": hub.dtype_name(self.dtype),
+            "max_frames": self.max_frames, "fps": 1.0, "keyframes": self.k, "tau": self.tau,
+            "min_relevance": self.min_relevance,
+            "merger": "learned" if self.merger.learned else "cosine",
+            "alpha": round(self.merger.temperature, 8), "keyframe_pool": self.keyframe_pool,
+            "pool_stride": self.pool_stride if self.keyframe_pool in ("average", "max") else None,
+            "query": "clip-text" if self.merger.learned else "llm-token-mean",
+            "merge_reference": "preceding-keyframe", "before_first_keyframe": "self",
+            "clip": self.clip.spec, "clip_revision": self.clip.revision, "clip_fingerprint": self.clip.fingerprint,
+            "vision_feature_layer": self.feature_layer, "max_new_tokens": self.max_new_tokens,
+            "decoding": "greedy", "prompt": PROMPT_VERSION,
+        }
+
+    def stats(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for label, caches in (("clip_cache", self._clip_caches), ("patch_cache", self._patch_caches)):
+            hits = sum(c.hits for c in caches.values())
+            misses = sum(c.misses for c in caches.values())
+            out[label] = {"hits": hits, "misses": misses,
+                          "reuse_ratio": hits / (hits + misses) if hits + misses else 0.0}
+        out["last_case"] = dict(self.last)
+        return out
+
+    def answer(self, case: Case, bench: Benchmark) -> str:
+        embeds = self.visual_tokens(case, bench)
+        return self.generate(embeds, case_prompt(case))
+
+    # ----- caches -----------------------------------------------------------------------
+    def _cache(self, table: dict, kind: str, bench: Benchmark, fingerprint: str, chunk: int) -> FeatureCache:
+        store_fp = bench.store.fingerprint
+        if store_fp not in table:
+            table[store_fp] = FeatureCache(self.cache_root, kind, store_fp, fingerprint, chunk=chunk)
+        return table[store_fp]
+
+    # ----- step 1: keyframes ------------------------------------------------------------
+    def case_frames(self, case: Case) -> list[int]:
+        """Case frame indices used (all, or ``max_frames`` uniformly when set and exceeded)."""
+        if self.max_frames and case.length > self.max_frames:
+            return uniform_indices(case.length, self.max_frames)
+        return list(range(case.length))
+
+    def clip_embeddings(self, case: Case, bench: Benchmark, indices: list[int]) -> np.ndarray:
+        cache = self._cache(self._clip_caches, "clip", bench, self.clip.fingerprint, 256)
+        all_refs = bench.frame_refs(case)
+        refs = [(all_refs[i].video_id, all_refs[i].frame) for i in indices]
+
+        def compute(positions: list[int]) -> np.ndarray:
+            out = np.zeros((len(positions), self.clip.dim), np.float32)
+            by_video: dict[str, list[int]] = {}
+            for row, p in enumerate(positions):
+                by_video.setdefault(refs[p][0], []).append(row)
+            for video_id, rows in by_video.items():
+                rows.sort(key=lambda r: refs[positions[r]][1])
+                frames = bench.store.read_indices(video_id, [refs[positions[r]][1] for r in rows])
+                for batch_rows, batch in _batched(zip(rows, frames), self.chunk):
+                    out[batch_rows] = self.clip.encode_images(np.stack(batch))
+            return out
+
+        return cache.get_or_compute(refs, compute).astype(np.float32)
+
+    def keyframes(self, case: Case, bench: Benchmark, indices: list[int]) -> list[int]:
+        """Positions (into ``indices``) of the keyframes, time order."""
+        image = torch.from_numpy(self.clip_embeddings(case, bench, indices))
+        text = torch.from_numpy(self.clip.encode_text(case.question))
+        self._clip_text = text
+        return select_keyframes(image, text, self.k, self.tau, self.min_relevance).indices
+
+    # ----- step 2: streamed visual tokens ---------------------------------------------
+    def _pixels(self, frames: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device).permute(0, 3, 1, 2).float() / 255.0
+        if x.shape[-2:] != (self.vision_size, self.vision_size):
+            x = F.interpolate(x, size=(self.vision_size, self.vision_size), mode="bicubic",
+                              antialias=True, align_corners=False)
+        mean = torch.tensor(self.vision_mean, device=self.device).view(1, 3, 1, 1)
+        std = torch.tensor(self.vision_std, device=self.device).view(1, 3, 1, 1)
+        return ((x - mean) / std).to(self.dtype)
+
+    @torch.no_grad()
+    def vision_features(self, frames: np.ndarray) -> torch.Tensor:
+        """(c, H, W, 3) uint8 -> SigLIP patch features (c, P, Dv) of the checkpoint's feature layer."""
+        out = self.vlm.model.vision_tower(pixel_values=self._pixels(frames), output_hidden_states=True)
+        layer = self.feature_layer
+        if isinstance(layer, int):
+            feats = out.hidden_states[layer]
+        else:
+            feats = torch.cat([out.hidden_states[i] for i in layer], dim=-1)
+        return feats[:, 1:] if self.select_strategy == "default" else feats
+
+    def _frame_chunks(self, case: Case, bench: Benchmark, indices: list[int]) -> Iterator[tuple[list[int], torch.Tensor]]:
+        """(positions, projected patch features (c, P, D)) in time order, ``chunk`` frames at a time."""
+        wanted = set(indices) if len(indices) != case.length else None
+        stream = (f for i, f in enumerate(bench.frames(case)) if wanted is None or i in wanted)
+        refs = bench.frame_refs(case)
+        cache = (self._cache(self._patch_caches, "siglip", bench, self.vision_fingerprint, 8)
+                 if self.cache_patches else None)
+        pos = 0
+        for _, batch in _batched(((p, f) for p, f in enumerate(stream)), self.chunk):
+            positions = list(range(pos, pos + len(batch)))
+            pos += len(batch)
+            frames = np.stack(batch)
+            if cache is None:
+                feats = self.vision_features(frames)
+            else:
+                keys = [(refs[indices[p]].video_id, refs[indices[p]].frame) for p in positions]
+                arr = cache.get_or_compute(keys, lambda miss: self.vision_features(frames[miss]).float().cpu().numpy())
+                feats = torch.from_numpy(arr).to(self.device, self.dtype)
+            with torch.no_grad():
+                yield positions, self.vlm.model.multi_modal_projector(feats.to(self.dtype))
+
+    @torch.no_grad()
+    def visual_tokens(self, case: Case, bench: Benchmark) -> torch.Tensor:
+        """The case's visual token sequence (T, D): time order, keyframes pooled, one token per
+        other frame, then ``image_newline``."""
+        indices = self.case_frames(case)
+        key_positions = set(self.keyframes(case, bench, indices))
+        query = self._merge_query(case)
+        tokens: list[torch.Tensor] = []
+        ref: torch.Tensor | None = None
+        merged = 0
+        for positions, feats in self._frame_chunks(case, bench, indices):
+            run: list[int] = []  # consecutive non-keyframes in this chunk sharing ``ref``
+
+            def flush() -> None:
+                nonlocal merged
+                if not run:
+                    return
+                patches = feats[run[0]:run[-1] + 1]
+                refs = patches if ref is None else ref[None]
+                tokens.append(self.merger(patches, query, refs))
+                merged += len(run)
+                run.clear()
+
+            for j, p in enumerate(positions):
+                if p in key_positions:
+                    flush()
+                    tokens.append(pool_keyframe(feats[j:j + 1], self.keyframe_pool, self.pool_stride)[0])
+                    ref = feats[j].clone()
+                else:
+                    run.append(j)
+            flush()
+        tokens.append(self.vlm.model.image_newline[None].to(self.dtype))
+        out = torch.cat(tokens)
+        self.last = {"case_id": case.case_id, "frames": len(indices), "keyframes": len(key_positions),
+                     "merged_frames": merged, "visual_tokens": int(out.shape[0])}
+        return out
+
+    def _merge_query(self, case: Case) -> torch.Tensor:
+        if self.merger.learned:
+            text = self._clip_text.to(self.device, self.dtype)
+            return self.merger.project_query(text)
+        ids = self.processor.tokenizer(case.question, add_special_tokens=False, return_tensors="pt")["input_ids"]
+        emb = self.vlm.get_input_embeddings()(ids.to(self.device))[0]
+        return emb.float().mean(0).to(self.dtype)
+
+    # ----- step 3: generation -------------------------------------------------------------
+    def prompt_pieces(self, prompt: str) -> tuple[str, str]:
+        conversation = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": prompt}]}]
+        text = self.processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
+        if text.count(self.video_token) != 1:
+            raise InputError(self.model_path, f"chat template must place exactly one {self.video_token} for a video")
+        before, after = text.split(self.video_token)
+        return before, after
+
+    @torch.no_grad()
+    def generate(self, visual: torch.Tensor, prompt: str) -> str:
+        before, after = self.prompt_pieces(prompt)
+        tok = self.processor.tokenizer
+        embed = self.vlm.get_input_embeddings()
+        pieces = []
+        for text in (before, after):
+            ids = tok(text, add_special_tokens=False, return_tensors="pt")["input_ids"].to(self.device)
+            pieces.append(embed(ids)[0])
+        inputs = torch.cat([pieces[0], visual.to(pieces[0].dtype), pieces[1]])[None]
+        mask = torch.ones(inputs.shape[:2], dtype=torch.long, device=self.device)
+        out = self.vlm.generate(inputs_embeds=inputs, attention_mask=mask, do_sample=False,
+                                max_new_tokens=self.max_new_tokens)
+        # with inputs_embeds and no input_ids, generate returns only the new tokens
+        return tok.batch_decode(out, skip_special_tokens=True)[0].strip()
+
+
+def _batched(items, size: int):
+    """Yield (first elements, second elements) of ``size`` pairs at a time."""
+    a: list = []
+    b: list = []
+    for x, y in items:
+        a.append(x)
+        b.append(y)
+        if len(a) == size:
+            yield a, b
+            a, b = [], []
+    if a:
+        yield a, b

@@ -1,0 +1,42 @@
+"""Shared fixtures: a tiny Video-MME-shaped release and small benchmarks built from it."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))
+
+from videomme_fixture import make_release  # noqa: E402
+
+
+def run_cli(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m <args>`` as a user would; returns the finished process."""
+    return subprocess.run([sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A pristine fixture release; copy it (``release_copy``) before damaging it."""
+    return make_release(tmp_path_factory.mktemp("videomme"))
+
+
+@pytest.fixture
+def release_copy(release: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(release, tmp_path / "release"))
+
+
+SMALL_BUILD = ["--lengths", "100,200", "--cases", "12", "--seed", "0", "--frame-size", "32"]
+
+
+@pytest.fixture(scope="session")
+def small_bench(release: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 12-case benchmark (lengths 100 and 200) built from the fixture release."""
+    out = tmp_path_factory.mktemp("bench") / "niah"
+    proc = run_cli("generator", "build", "--source", str(release), "--out", str(out), *SMALL_BUILD)
+    assert proc.returncode == 0, proc.stderr
+    return out

@@ -1,0 +1,175 @@
+"""`python -m runner score|report` end to end on a generator-built benchmark, and its bad inputs."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from niah.results import read_run
+from runner_helpers import run_cli
+
+
+def one_line_error(proc) -> str:
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    return lines[0]
+
+
+def test_score_then_report(real_bench_dir, tmp_path):
+    out = tmp_path / "results"
+    first = run_cli("score", "--data", str(real_bench_dir), "--model", "random", "--out", str(out),
+                    "--limit", "3", "--no-progress")
+    assert first.returncode == 0, first.stderr
+    assert "3/3 cases scored (3 now, 0 before)" in first.stdout
+    partial = run_cli("report", "--out", str(out), "--data", str(real_bench_dir))
+    assert partial.returncode == 0, partial.stderr
+    assert "partial" in partial.stdout and "| 3/" in partial.stdout
+    full = run_cli("score", "--data", str(real_bench_dir), "--model", "random", "--out", str(out),
+                   "--seed", "0", "--no-progress")  # --seed 0 is the default: same run
+    assert full.returncode == 0, full.stderr
+    assert "(5 now, 3 before)" in full.stdout
+    [run_dir] = [p for p in out.iterdir() if p.is_dir()]
+    info, results, problems = read_run(run_dir)
+    assert problems == [] and len(results) == info["cases_total"]
+    assert info["model"] == "random" and info["settings"] == {"seed": 0} and info["device"] == "cpu"
+    rep = run_cli("report", "--out", str(out), "--csv", str(tmp_path / "csv"))
+    assert rep.returncode == 0 and "complete" in rep.stdout and "d9" in rep.stdout
+    assert (tmp_path / "csv" / "by_length_depth.csv").exists()
+
+
+def test_shards_match_the_unsharded_run(real_bench_dir, tmp_path):
+    whole = tmp_path / "whole"
+    assert run_cli("score", "--data", str(real_bench_dir), "--model", "random", "--out", str(whole),
+                   "--no-progress").returncode == 0
+    sharded = tmp_path / "sharded"
+    for i in (1, 2, 3):
+        proc = run_cli("score", "--data", str(real_bench_dir), "--model", "random", "--out", str(sharded),
+                       "--shard", f"{i}/3", "--no-progress")
+        assert proc.returncode == 0, proc.stderr
+    [a] = list(whole.iterdir())
+    [b] = list(sharded.iterdir())
+    assert a.name == b.name  # same settings, same manifest -> same run id
+    assert sorted(p.name for p in b.glob("results*.jsonl")) == [f"results-shard{i}of3.jsonl" for i in (1, 2, 3)]
+    ra, rb = read_run(a)[1], read_run(b)[1]
+    assert {k: v.prediction for k, v in ra.items()} == {k: v.prediction for k, v in rb.items()}
+
+
+def test_run_json_mismatch_via_cli(real_bench_dir, tmp_path):
+    out = tmp_path / "r"
+    args = ["score", "--data", str(real_bench_dir), "--model", "random", "--out", str(out), "--run-name", "mine",
+            "--no-progress", "--limit", "2"]
+    assert run_cli(*args).returncode == 0
+    line = one_line_error(run_cli(*args, "--seed", "7"))
+    assert "run.json" in line and "settings.seed" in line
+
+
+def test_missing_data_argument():
+    assert "--data" in one_line_error(run_cli("score", "--model", "random"))
+
+
+def test_data_folder_missing(tmp_path):
+    assert "not a built benchmark" in one_line_error(
+        run_cli("score", "--data", str(tmp_path / "nope"), "--model", "random", "--out", str(tmp_path)))
+
+
+def test_unknown_model(real_bench_dir, tmp_path):
+    line = one_line_error(run_cli("score", "--data", str(real_bench_dir), "--model", "gpt-17",
+                                  "--out", str(tmp_path)))
+    assert "unknown model 'gpt-17'" in line and "random" in line
+    assert not any(tmp_path.iterdir())
+
+
+def test_manifest_of_another_schema_version(real_bench_dir, tmp_path):
+    bad = tmp_path / "bench"
+    bad.mkdir()
+    shutil.copy(real_bench_dir / "dataset.json", bad)
+    (bad / "frames").symlink_to(real_bench_dir / "frames")
+    lines = (real_bench_dir / "manifest.jsonl").read_text().splitlines()
+    raw = json.loads(lines[0])
+    raw["schema_version"] = 99
+    (bad / "manifest.jsonl").write_text("\n".join([json.dumps(raw)] + lines[1:]) + "\n")
+    line = one_line_error(run_cli("score", "--data", str(bad), "--model", "random", "--out", str(tmp_path / "o")))
+    assert "schema_version 99" in line and "manifest.jsonl:1" in line
+
+
+def test_missing_frame_store(real_bench_dir, tmp_path):
+    bad = tmp_path / "bench"
+    bad.mkdir()
+    for name in ("dataset.json", "manifest.jsonl"):
+        shutil.copy(real_bench_dir / name, bad)
+    line = one_line_error(run_cli("score", "--data", str(bad), "--model", "random", "--out", str(tmp_path / "o")))
+    assert "frame store" in line
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--shard", "4/3"], "--shard"),
+    (["--cases", "no-such-case"], "no case"),
+    (["--limit", "0"], "--limit"),
+    (["--run-name", "../escape"], "--run-name"),
+    (["--frames", "many"], "invalid int value"),
+])
+def test_bad_options(real_bench_dir, tmp_path, args, needle):
+    line = one_line_error(run_cli("score", "--data", str(real_bench_dir), "--model", "random",
+                                  "--out", str(tmp_path / "o"), *args))
+    assert needle in line
+
+
+def test_report_on_missing_folder(tmp_path):
+    assert "no such results folder" in one_line_error(run_cli("report", "--out", str(tmp_path / "none")))
+
+
+SLOW_CLI = '''
+import sys, time
+from runner.models import register
+from runner.__main__ import main
+
+class Slow:
+    name = "slow"
+    def settings(self):
+        return {"delay": 0.1}
+    def answer(self, case, bench):
+        time.sleep(0.1)
+        return "The answer is " + case.answer
+
+def make_slow(model_path, **options):
+    return Slow()
+
+register("slow", "__main__:make_slow")
+sys.exit(main(sys.argv[1:]))
+'''
+
+
+def test_ctrl_c_stops_cleanly_and_resumes(fake_bench_dir, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from runner_helpers import REPO, subprocess_env
+
+    script = tmp_path / "slow_cli.py"
+    script.write_text(SLOW_CLI)
+    out = tmp_path / "res"
+    cmd = [sys.executable, str(script), "score", "--data", str(fake_bench_dir), "--model", "slow",
+           "--out", str(out), "--no-progress", "--device", "cpu"]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=subprocess_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        files = list(out.glob("*/results.jsonl"))
+        if files and files[0].read_text().count("\n") >= 3:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    lines = [l for l in stderr.strip().splitlines() if l]
+    assert len(lines) == 1 and lines[0].startswith("interrupted: run slow-") and "resume" in lines[0]
+    again = subprocess.run(cmd, cwd=REPO, env=subprocess_env(), capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    [run_dir] = list(out.iterdir())
+    info, results, problems = read_run(run_dir)
+    assert problems == [] and len(results) == info["cases_total"] and all(r.correct for r in results.values())
+    assert "100.0%" in again.stdout
