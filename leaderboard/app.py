@@ -85,9 +85,10 @@ def heatmap_chart(cells: pd.DataFrame, title: str, *, diff: bool = False, select
                 alt.Tooltip("difference:Q", title="A − B", format="+.1f")] if diff else
                [alt.Tooltip("length:O", title="haystack length"), alt.Tooltip("depth_range:N", title="depth"),
                 alt.Tooltip("accuracy:Q", title="accuracy %", format=".1f"), alt.Tooltip("n:Q", title="cases")])
-    base = alt.Chart(cells, title=title).encode(
-        x=alt.X("depth_decile:O", title="needle depth decile (0 = start)",
-                axis=alt.Axis(labelExpr="datum.value * 10 + '%'")),
+    base = alt.Chart(cells).encode(
+        x=alt.X("depth_decile:O", title="needle depth (start of haystack = 0%)",
+                scale=alt.Scale(domain=list(range(10))),
+                axis=alt.Axis(labelExpr="datum.value * 10 + '–' + (datum.value * 10 + 10) + '%'", labelAngle=0)),
         y=alt.Y("length:O", title="haystack length (frames)", sort="descending"))
     rect = base.mark_rect().encode(color=alt.Color(f"{value}:Q", scale=scale, title="A − B %" if diff else "acc %"),
                                    tooltip=tooltip)
@@ -95,7 +96,14 @@ def heatmap_chart(cells: pd.DataFrame, title: str, *, diff: bool = False, select
         cell = alt.selection_point(name="cell", fields=["length", "depth_decile"])
         rect = rect.add_params(cell).encode(opacity=alt.condition(cell, alt.value(1.0), alt.value(0.55)))
     text = base.mark_text(fontSize=11).encode(text=alt.Text(f"{value}:Q", format="+.0f" if diff else ".0f"))
-    return (rect + text).properties(height=max(120, 38 * cells["length"].nunique()))
+    # the title goes on the layer (a title on each layer breaks the layout); the height is set
+    # both here (plot area) and on st.altair_chart (the frame), or the rows collapse
+    return (rect + text).properties(title=title, height=40 * max(1, cells["length"].nunique()))
+
+
+def heat_height(cells: pd.DataFrame) -> int:
+    """Frame height for st.altair_chart: plot rows plus title, axis and labels."""
+    return 150 + 40 * max(1, cells["length"].nunique())
 
 
 def grouped_bars(frame: pd.DataFrame, category: str, title: str):
@@ -148,7 +156,8 @@ def section_heatmaps(tables: lb.Tables) -> None:
         run = st.selectbox("Run", runs, format_func=tables.label, key="hm_a")
         cells = tables.heatmap[tables.heatmap["run_id"] == run]
         event = st.altair_chart(heatmap_chart(cells, tables.label(run), selectable=True), key="hm_chart",
-                                on_select="rerun", selection_mode="cell", width="stretch")
+                                on_select="rerun", selection_mode="cell", width="stretch",
+                                height=heat_height(cells))
         _cell_to_filters(event)
         st.caption("Click a cell to filter the case browser to it. Hover for accuracy and case count.")
         csv_button(cells, f"heatmap-{run}", "dl_heat")
@@ -159,12 +168,13 @@ def section_heatmaps(tables: lb.Tables) -> None:
         if view == "Side by side":
             for col, run in ((col_a, run_a), (col_b, run_b)):
                 cells = tables.heatmap[tables.heatmap["run_id"] == run]
-                col.altair_chart(heatmap_chart(cells, tables.label(run)), width="stretch")
+                col.altair_chart(heatmap_chart(cells, tables.label(run)), width="stretch",
+                                 height=heat_height(cells))
             csv_button(tables.heatmap[tables.heatmap["run_id"].isin([run_a, run_b])], "heatmap-pair", "dl_heat")
         else:
             diff = lb.heatmap_difference(tables.heatmap, run_a, run_b)
             st.altair_chart(heatmap_chart(diff, f"{tables.label(run_a)} − {tables.label(run_b)}", diff=True),
-                            width="stretch")
+                            width="stretch", height=heat_height(diff))
             st.caption("Blue: A more accurate; red: B more accurate. Only cells both runs scored.")
             csv_button(diff, "heatmap-difference", "dl_heat")
 
@@ -193,7 +203,8 @@ def section_breakdowns(tables: lb.Tables) -> None:
     st.subheader("Accuracy against haystack length")
     if len(by_length):
         line = alt.Chart(by_length).mark_line(point=True).encode(
-            x=alt.X("length:Q", title="haystack length (frames)"),
+            x=alt.X("length:Q", title="haystack length (frames)", scale=alt.Scale(zero=False),
+                    axis=alt.Axis(values=tables.lengths, grid=False)),
             y=alt.Y("accuracy:Q", title="accuracy %", scale=alt.Scale(domain=[0, 100])),
             color=alt.Color("model_run:N", title="run"),
             tooltip=["model_run", "length", alt.Tooltip("accuracy:Q", format=".1f"), "n"])
@@ -293,11 +304,14 @@ def section_upload(results_root: str, manifest: lb.Manifest) -> None:
     if file is None:
         return
     check = up.validate_upload(file.getvalue(), manifest.cases if manifest.available else None)
+    shown_name = up.sanitize_run_name(file.name, 128)
     if not check.ok:
-        st.error(f"Upload refused: `{file.name}` is not a valid results file.\n\n" + check.summary()
-                 .replace("\n", "  \n"))
+        count = len(check.problems) + check.truncated
+        fence = "\n```\n"
+        st.error(f"Upload refused: {shown_name} is not a valid results file ({count} problem(s)); nothing was "
+                 f"saved.\n{fence}{check.summary().replace('```', '`‘`')}{fence}")
         return
-    st.success(f"`{file.name}`: {len(check.results)} valid results for model `{check.model}`.")
+    st.success(f"{shown_name}: {len(check.results)} valid results for model `{check.model}`.")
     name = st.text_input("Run name", value=up.default_run_name(file.name, check.model), key="upload_name")
     c1, c2, c3 = st.columns(3)
     settings = {"frames": c1.text_input("frames (optional)", key="up_frames"),

@@ -26,7 +26,7 @@ import pandas as pd
 
 from niah.errors import InputError
 from niah.results import RESULTS_GLOB, RUN_INFO_NAME, list_runs, read_run
-from niah.schema import MANIFEST_NAME, Case
+from niah.schema import DATASET_NAME, MANIFEST_NAME, Case
 
 #: Columns of the long results frame, one row per (run, case).
 RESULT_COLUMNS = ["run_id", "case_id", "model", "prediction", "raw_output", "correct", "length",
@@ -69,6 +69,18 @@ def _cases_frame(cases: list[Case]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CASE_COLUMNS)
 
 
+def _store_info_path(root: Path) -> Path | None:
+    """Where the frame store's ``store.json`` should be, or ``None`` if that is unclear."""
+    from niah.cases import FRAMES_DIR
+    from niah.framestore import STORE_INFO_NAME
+
+    try:
+        dataset = json.loads((root / DATASET_NAME).read_text(encoding="utf-8"))
+        return root / str(dataset.get("frame_store", FRAMES_DIR)) / STORE_INFO_NAME
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def load_manifest(data_dir: str | Path) -> Manifest:
     """Open the benchmark at ``data_dir``; never raises for a missing or broken one.
 
@@ -80,13 +92,18 @@ def load_manifest(data_dir: str | Path) -> Manifest:
 
     root = Path(data_dir)
     empty = pd.DataFrame(columns=CASE_COLUMNS)
-    try:
-        bench = Benchmark.open(root)
-        return Manifest(root, _cases_frame(bench.cases), bench.fingerprint, True)
-    except InputError as exc:
-        full_error = str(exc)
-    except Exception as exc:  # a corrupt frame store must not take the page down
-        full_error = f"{root}: {exc}"
+    store_info = _store_info_path(root)
+    if store_info is not None and not store_info.is_file():
+        # no frame store: skip Benchmark.open, which would parse the whole manifest first
+        full_error = f"{store_info.parent}: no frame store here (missing {store_info.name})"
+    else:
+        try:
+            bench = Benchmark.open(root)
+            return Manifest(root, _cases_frame(bench.cases), bench.fingerprint, True)
+        except InputError as exc:
+            full_error = str(exc)
+        except Exception as exc:  # a corrupt frame store must not take the page down
+            full_error = f"{root}: {exc}"
     manifest = root / MANIFEST_NAME
     if not manifest.is_file():
         return Manifest(root, empty, None, False, f"No benchmark opened ({full_error}). "
@@ -306,6 +323,7 @@ def _accuracy(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 def build_tables(loaded: Loaded, manifest: Manifest | None = None) -> Tables:
     """Aggregate once: the leaderboard and every breakdown the page shows."""
     runs, results = loaded.runs, loaded.results.copy()
+    results["run_id"] = pd.Categorical(results["run_id"], categories=list(runs["run_id"]))
     have_manifest = manifest is not None and manifest.available
     depth = results["depth"].to_numpy(dtype="float64")
     results["depth_decile"] = np.clip((depth * 10).astype("int64"), 0, 9)
@@ -404,6 +422,9 @@ def build_tables(loaded: Loaded, manifest: Manifest | None = None) -> Tables:
         by_duration = by_duration[["run_id", "model", "needle_duration", "accuracy", "n"]]
     else:
         by_duration = pd.DataFrame(columns=["run_id", "model", "needle_duration", "accuracy", "n"])
+    # categorical run ids speed up the groupbys; plain strings are friendlier to show and export
+    by_length, heat, by_task, by_duration, results = (
+        f.assign(run_id=f["run_id"].astype(object)) for f in (by_length, heat, by_task, by_duration, results))
     return Tables(board, by_length, heat, by_task, by_duration, results, lengths, dict(loaded.problems))
 
 

@@ -47,6 +47,8 @@ class UploadCheck:
         return self.results[0].model if self.results else None
 
     def add(self, message: str) -> None:
+        if len(message) > 300:  # problems quote uploaded values; keep each one readable
+            message = message[:300] + "…"
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(message)
         else:

@@ -123,9 +123,9 @@ def cmd_score(args: argparse.Namespace) -> int:
                     run_name=args.run_name, progress=not args.no_progress,
                     extra_info={"device": device, "data": str(bench.root)})
     print(summary.line(), file=sys.stderr if summary.interrupted else sys.stdout, flush=True)
-    stats = _model_stats(model)
+    stats = "" if summary.interrupted else _model_stats(model)  # interrupted: the one summary line only
     if stats:
-        print(f"model stats: {stats}", file=sys.stderr if summary.interrupted else sys.stdout, flush=True)
+        print(f"model stats: {stats}", flush=True)
     return 130 if summary.interrupted else 0
 
 

@@ -9,8 +9,8 @@ Rules, tried in this order; the first that gives exactly one letter wins:
    ``[C]``, ``**D**``, ``Option C``, ``<answer>A</answer>``;
 2. an explicit statement: ``The answer is B``, ``Answer: b)``, ``the correct option is (C)``,
    ``I choose D``, ``B is correct``; when a chain of thought states several, the last wins;
-3. the output starts with a lettered option (``B. The man ...``, ``(C) red``) and does not
-   echo the whole option list;
+3. the output starts with a lettered option (``B. The man ...``, ``(C) red``) or a line
+   holding only a letter (``C\n\nExplanation: ...``), and does not echo the option list;
 4. the output contains the text of exactly one option (``Three times.``), or is a fragment
    of exactly one option's text;
 5. exactly one distinct option letter stands alone anywhere in the output.
@@ -118,6 +118,9 @@ def _statement(text: str, letters: dict[str, str]) -> str | None:
 
 
 def _leading(text: str, letters: dict[str, str]) -> str | None:
+    first_line = text.split("\n", 1)[0]
+    if "\n" in text and _whole_letter(first_line, letters):
+        return _whole_letter(first_line, letters)  # "C\n\nExplanation: ..."
     match = _LEADING.match(text)
     if not match:
         return None

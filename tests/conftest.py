@@ -2,21 +2,15 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 
+from niah_testlib import SMALL_BUILD, run_cli  # noqa: E402
 from videomme_fixture import make_release  # noqa: E402
-
-
-def run_cli(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m <args>`` as a user would; returns the finished process."""
-    return subprocess.run([sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="session")
@@ -28,9 +22,6 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def release_copy(release: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(release, tmp_path / "release"))
-
-
-SMALL_BUILD = ["--lengths", "100,200", "--cases", "12", "--seed", "0", "--frame-size", "32"]
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import ROOT, SMALL_BUILD, run_cli
+from niah_testlib import ROOT, SMALL_BUILD, run_cli
 from niah.cases import Benchmark
 from niah.ffmpeg import run_ffmpeg
 from videomme_fixture import make_video

@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 
-from conftest import SMALL_BUILD, run_cli
+from niah_testlib import SMALL_BUILD, run_cli
 from niah.cases import Benchmark
 from niah.ffmpeg import ffmpeg_exe
 

@@ -93,8 +93,9 @@ class ViLAMP(Model):
         folder, _ = hub.resolve(model_path, "ViLAMP")
         raw = json.loads((folder / "config.json").read_text())
         if raw.get("model_type") == "llava_qwen":
-            raise InputError(model_path, "this is the original LLaVA-format ViLAMP checkpoint; convert it once "
-                                         "with `python -m runner.vilamp.convert SRC DST` and pass DST")
+            raise InputError(model_path, "this is the original LLaVA-format (llava_qwen) ViLAMP checkpoint; it must "
+                                         "first be converted to the HF LlavaOnevision layout described in "
+                                         "runner/models/vilamp.py (no converter yet)")
         self.processor, self.vlm, self.folder, self.revision, self.dtype = load_hf_vlm(model_path, "ViLAMP", device, dtype)
         cfg = json.loads((folder / CONFIG_NAME).read_text()) if (folder / CONFIG_NAME).exists() else {}
         self.checkpoint_config = cfg
@@ -255,10 +256,14 @@ class ViLAMP(Model):
             feats = torch.cat([out.hidden_states[i] for i in layer], dim=-1)
         return feats[:, 1:] if self.select_strategy == "default" else feats
 
+    def iter_frames(self, case: Case, bench: Benchmark) -> Iterator[np.ndarray]:
+        """Every frame of the case in order, (H, W, 3) uint8 (the frame store reader)."""
+        return bench.frames(case)
+
     def _frame_chunks(self, case: Case, bench: Benchmark, indices: list[int]) -> Iterator[tuple[list[int], torch.Tensor]]:
         """(positions, projected patch features (c, P, D)) in time order, ``chunk`` frames at a time."""
         wanted = set(indices) if len(indices) != case.length else None
-        stream = (f for i, f in enumerate(bench.frames(case)) if wanted is None or i in wanted)
+        stream = (f for i, f in enumerate(self.iter_frames(case, bench)) if wanted is None or i in wanted)
         refs = bench.frame_refs(case)
         cache = (self._cache(self._patch_caches, "siglip", bench, self.vision_fingerprint, 8)
                  if self.cache_patches else None)

@@ -184,3 +184,21 @@ def test_csv_round_trip(demo):
     board = _tables(demo).leaderboard
     back = pd.read_csv(__import__("io").BytesIO(lb.to_csv_bytes(board)))
     assert list(back["run"]) == list(board["run"])
+
+
+def test_run_without_results_lines(tmp_path):
+    (tmp_path / "r" / "empty").mkdir(parents=True)
+    (tmp_path / "r" / "empty" / "run.json").write_text(json.dumps({"model": "m", "cases_total": 5}))
+    board = lb.build_tables(lb.load_results(tmp_path / "r")).leaderboard
+    assert board["status"].tolist() == ["partial (0/5)"] and board["scored"].tolist() == [0]
+    assert pd.isna(board["accuracy"].iloc[0]) and pd.isna(board["rank"].iloc[0])
+
+
+def test_launcher_command():
+    from leaderboard.__main__ import build_command
+    cmd = build_command(["--results", "R", "--data", "D", "--port", "9999", "--headless"])
+    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("leaderboard/app.py")
+    assert cmd[cmd.index("--server.port") + 1] == "9999" and "--server.headless" in cmd
+    assert cmd[cmd.index("--"):] == ["--", "--results", "R", "--data", "D"]
+    default = build_command([])
+    assert default[default.index("--"):] == ["--", "--results", "results", "--data", "data/niah"]

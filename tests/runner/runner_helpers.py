@@ -1,4 +1,10 @@
-"""Helpers for the runner tests: a hand-made benchmark and running the CLI in a subprocess."""
+"""Helpers and fixtures for the runner tests: a tiny hand-made benchmark (no frames decoded,
+instant), a real one from ``python -m generator build`` (once per session), and running the
+CLI in a subprocess.
+
+Deliberately not a ``conftest.py``: several test folders have one, and tests elsewhere that
+``from conftest import ...`` would pick up whichever was imported last. Test modules import
+the fixtures they use from here."""
 from __future__ import annotations
 
 import json
@@ -6,6 +12,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from niah.schema import Case, Needle, Segment
 
@@ -62,6 +70,31 @@ def write_fake_bench(root: Path, n: int = 24, lengths=(60, 120), schema_version:
     for vid, frames in (("hay", 10_000), ("needle", 10)):
         (store / f"{vid}.json").write_text(json.dumps({"video_id": vid, "frames": frames, "offsets": []}))
     return root
+
+
+@pytest.fixture
+def fake_bench_dir(tmp_path: Path) -> Path:
+    return write_fake_bench(tmp_path / "bench")
+
+
+@pytest.fixture
+def fake_bench(fake_bench_dir: Path):
+    from niah.cases import Benchmark
+    return Benchmark.open(fake_bench_dir)
+
+
+@pytest.fixture(scope="session")
+def real_bench_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``python -m generator build --lengths 60,120 --cases 8 --seed 0`` (about half a minute)."""
+    if not (REPO / "generator" / "__main__.py").exists():
+        pytest.skip("generator not available yet")
+    out = tmp_path_factory.mktemp("gen") / "niah"
+    proc = subprocess.run([sys.executable, "-m", "generator", "build", "--lengths", "60,120", "--cases", "8",
+                           "--seed", "0", "--out", str(out)], cwd=REPO, env=subprocess_env(),
+                          capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        pytest.skip(f"generator build failed: {proc.stderr.strip().splitlines()[-1:]}")
+    return out
 
 
 def run_cli(*args: str, cwd: Path = REPO, timeout: float = 120) -> subprocess.CompletedProcess:

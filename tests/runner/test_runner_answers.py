@@ -37,7 +37,10 @@ TABLE = [
     # chain of thought: the last statement wins, options mentioned on the way don't
     ("Option A shows cooking, which never happens. Option D is also wrong. So the answer is B.", "B"),
     ("Answer: B. Option A cannot be right because no one cooks.", "B"),
-    # leading lettered option
+    # leading lettered option, or a first line holding only the letter
+    ("C\n\nExplanation: the man in option A never cooks; B and D do not happen.", "C"),
+    ("The answer is: B", "B"),
+    ("Best option: D", "D"),
     ("C. A red car drives past.", "C"),
     ("(A) A man is cooking", "A"),
     ("D: The woman waves goodbye", "D"),

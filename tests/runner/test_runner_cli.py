@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from niah.results import read_run
-from runner_helpers import run_cli
+from runner_helpers import fake_bench_dir, real_bench_dir, run_cli  # noqa: F401 (fixtures)
 
 
 def one_line_error(proc) -> str:

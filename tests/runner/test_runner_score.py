@@ -19,7 +19,7 @@ from niah.results import read_run
 from runner.models.random_choice import RandomChoiceModel
 from runner.score import (ResultsFile, make_run_id, open_run_dir, parse_shard, run_identity, score,
                           select_cases, shard_file_name)
-from runner_helpers import REPO, subprocess_env, write_fake_bench
+from runner_helpers import REPO, fake_bench, fake_bench_dir, subprocess_env, write_fake_bench  # noqa: F401
 
 
 class FakeModel:
@@ -305,3 +305,18 @@ def test_open_run_dir_refuses_garbage_run_json(tmp_path):
     (tmp_path / "r" / "run.json").write_text("{not json")
     with pytest.raises(InputError, match="unreadable"):
         open_run_dir(tmp_path, "r", {"model": "x"}, 1)
+
+
+@pytest.mark.parametrize("content,kept", [
+    (b"", b""),
+    (b'{"case_id":"x"', b""),
+    (b'{"a":1}\n{"b":2}\n', b'{"a":1}\n{"b":2}\n'),
+    (b'{"a":1}\n{"b":', b'{"a":1}\n'),
+    (b'{"a":1}\n' + b"y" * 200_000, b'{"a":1}\n'),  # a torn line longer than one read block
+])
+def test_repair_keeps_whole_lines_only(tmp_path, content, kept):
+    path = tmp_path / "results.jsonl"
+    path.write_bytes(content)
+    with ResultsFile(path) as handle:
+        assert handle.repaired == len(content) - len(kept)
+    assert path.read_bytes() == kept

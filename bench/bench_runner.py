@@ -1,0 +1,185 @@
+"""Runner throughput benchmark: ViLAMP's pipeline on tiny random-weight models (CPU by default).
+
+Measures, side by side in one run, per case length:
+
+* ``frames-store``   : reading every case frame from the frame store (what the runner does);
+* ``frames-moviepy`` : the naive way: export the case to MP4, decode it with moviepy at 1 FPS;
+* ``vilamp-naive``   : full ViLAMP with frames from moviepy and no feature cache;
+* ``vilamp-uncached``: full ViLAMP, frame store reader, empty feature cache (first run);
+* ``vilamp-cached``  : the same cases again in a fresh process with the warm feature cache;
+
+and prints cases/hour, peak RSS (each configuration runs in its own process, so peaks do not
+mix) and the ratios. Models are the tiny random-weight LLaVA-OneVision + CLIP from
+``tests/runner_models/tiny_models.py``, so numbers measure the pipeline (decode, cache,
+streaming, merging), not a 7B LLM.
+
+    python bench/bench_runner.py                      # lengths 60,120 (about 3 minutes on 2 cores)
+    python bench/bench_runner.py --long               # 2K, 5K, 10K frames (slow on CPU)
+    python bench/bench_runner.py --lengths 300 --cases 2 --device cuda
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "runner_models")]
+
+CONFIGS = ["frames-store", "frames-moviepy", "vilamp-naive", "vilamp-uncached", "vilamp-cached"]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def moviepy_frames(bench, case, tmp: Path):
+    """Naive: export the case to MP4 and decode it from scratch with moviepy."""
+    from moviepy import VideoFileClip
+    path = tmp / f"{case.case_id}.mp4"
+    bench.export(case, path)
+    clip = VideoFileClip(str(path), audio=False)
+    try:
+        for i, frame in enumerate(clip.iter_frames(fps=case.fps, dtype="uint8")):
+            if i >= case.length:
+                break
+            yield frame
+    finally:
+        clip.close()
+        path.unlink(missing_ok=True)
+
+
+def child(args: argparse.Namespace) -> dict:
+    """One configuration on the cases of one length, in this (fresh) process."""
+    import numpy as np
+    import torch
+    from niah.cases import Benchmark
+    from runner.models import load_model
+    from runner.models.vilamp import ViLAMP
+
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    bench = Benchmark.open(args.data)
+    cases = [c for c in bench.cases if c.length == args.length][: args.cases]
+    tmp = Path(tempfile.mkdtemp(prefix="bench-runner-"))
+    base = peak_rss_mb()
+    model = None
+    if args.config.startswith("vilamp"):
+        cache = "none" if args.config == "vilamp-naive" else args.cache_dir
+        model = load_model("vilamp", args.model, device=args.device, cache_dir=cache, chunk=args.chunk)
+        if args.config == "vilamp-naive":
+            class Naive(ViLAMP):
+                def iter_frames(self, case, bench):
+                    return moviepy_frames(bench, case, tmp)
+
+                def clip_embeddings(self, case, bench, indices):
+                    out = []
+                    batch = []
+                    for frame in self.iter_frames(case, bench):
+                        batch.append(frame)
+                        if len(batch) == self.chunk:
+                            out.append(self.clip.encode_images(np.stack(batch)))
+                            batch = []
+                    if batch:
+                        out.append(self.clip.encode_images(np.stack(batch)))
+                    return np.concatenate(out)[indices]
+            model.__class__ = Naive
+    base = peak_rss_mb()
+    start = time.perf_counter()
+    frames = 0
+    for case in cases:
+        if args.config == "frames-store":
+            frames += sum(1 for _ in bench.frames(case))
+        elif args.config == "frames-moviepy":
+            frames += sum(1 for _ in moviepy_frames(bench, case, tmp))
+        else:
+            model.answer(case, bench)
+            frames += case.length
+    seconds = time.perf_counter() - start
+    out = {"config": args.config, "length": args.length, "cases": len(cases), "frames": frames,
+           "seconds": seconds, "cases_per_hour": len(cases) / seconds * 3600 if seconds else 0.0,
+           "peak_rss_mb": peak_rss_mb(), "rss_before_mb": base}
+    if model is not None:
+        out["stats"] = model.stats()
+    return out
+
+
+def run_child(config: str, length: int, ns: argparse.Namespace, cache_dir: Path) -> dict:
+    cmd = [sys.executable, __file__, "--child", "--config", config, "--length", str(length),
+           "--data", str(ns.data), "--model", str(ns.model), "--cases", str(ns.cases),
+           "--device", ns.device, "--chunk", str(ns.chunk), "--cache-dir", str(cache_dir)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{config} L={length} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--lengths", default="60,120", help="case lengths in frames (default 60,120)")
+    p.add_argument("--long", action="store_true", help="use lengths 2000,5000,10000")
+    p.add_argument("--cases", type=int, default=2, help="cases per length (default 2)")
+    p.add_argument("--data", help="existing benchmark folder (default: build one with the generator)")
+    p.add_argument("--model", help="ViLAMP checkpoint folder (default: a tiny random one)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--chunk", type=int, default=64)
+    p.add_argument("--work", help="scratch folder (default: a temp folder)")
+    # child mode
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--config", help=argparse.SUPPRESS)
+    p.add_argument("--length", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--cache-dir", help=argparse.SUPPRESS)
+    ns = p.parse_args()
+    if ns.child:
+        print(json.dumps(child(ns)))
+        return 0
+
+    lengths = [2000, 5000, 10000] if ns.long else [int(x) for x in ns.lengths.split(",")]
+    work = Path(ns.work or tempfile.mkdtemp(prefix="bench-runner-"))
+    work.mkdir(parents=True, exist_ok=True)
+    if not ns.data:
+        ns.data = work / "niah"
+        if not (ns.data / "manifest.jsonl").exists():
+            print(f"building benchmark lengths {lengths} x {ns.cases} cases in {ns.data} ...", flush=True)
+            subprocess.run([sys.executable, "-m", "generator", "build", "--lengths", ",".join(map(str, lengths)),
+                            "--cases", str(ns.cases * len(lengths)), "--out", str(ns.data)],
+                           cwd=ROOT, check=True, capture_output=True)
+    if not ns.model:
+        from tiny_models import build_vilamp
+        ns.model = work / "tiny-vilamp"
+        if not (ns.model / "config.json").exists():
+            build_vilamp(ns.model, settings={"max_frame_num": 32})
+    rows = []
+    for length in lengths:
+        cache_dir = work / f"cache-{length}-{time.time_ns()}"
+        for config in CONFIGS:   # vilamp-uncached fills cache_dir, vilamp-cached reads it
+            row = run_child(config, length, ns, cache_dir)
+            rows.append(row)
+            print(f"  L={length:>6} {config:<16} {row['cases_per_hour']:>10.1f} cases/h "
+                  f"peak RSS {row['peak_rss_mb']:>7.0f} MB", flush=True)
+    print()
+    print(f"| length | config | cases | s/case | cases/hour | peak RSS MB | clip cache reuse |")
+    print(f"|---|---|---|---|---|---|---|")
+    for r in rows:
+        reuse = r.get("stats", {}).get("clip_cache", {}).get("reuse_ratio")
+        print(f"| {r['length']} | {r['config']} | {r['cases']} | {r['seconds'] / max(r['cases'], 1):.2f} | "
+              f"{r['cases_per_hour']:.0f} | {r['peak_rss_mb']:.0f} | {'' if reuse is None else f'{reuse:.2f}'} |")
+    print()
+    print("| length | store / moviepy frames | uncached / naive ViLAMP | cached / uncached ViLAMP | cached / naive |")
+    print("|---|---|---|---|---|")
+    for length in lengths:
+        by = {r["config"]: r["cases_per_hour"] for r in rows if r["length"] == length}
+        def ratio(a, b):
+            return f"{by[a] / by[b]:.2f}x" if by.get(b) else "n/a"
+        print(f"| {length} | {ratio('frames-store', 'frames-moviepy')} | {ratio('vilamp-uncached', 'vilamp-naive')} | "
+              f"{ratio('vilamp-cached', 'vilamp-uncached')} | {ratio('vilamp-cached', 'vilamp-naive')} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
