@@ -1,5 +1,6 @@
 # Two commands on a fresh machine:
-#   make demo   install, build the 3,000-case benchmark on the built-in demo source, inspect it
+#   make demo   install, build the 3,000-case benchmark on the built-in demo source, export one
+#               case, score the chance baseline on it and print the report
 #   make test   install (plus Debian's chromium for the browser test) and run the tests
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -21,6 +22,8 @@ install: $(STAMP)
 demo: install
 	$(PY) -m generator build
 	$(PY) -m generator export --data data/niah --case L10000-0000 -o data/L10000-0000.mp4
+	$(PY) -m runner score --data data/niah --model random --out results
+	$(PY) -m runner report --out results --data data/niah
 
 test: install
 	bash .ci/browser-setup

@@ -294,7 +294,7 @@ def _case_detail(tables: lb.Tables, manifest: lb.Manifest, runs: list[str], case
 
 def section_upload(results_root: str, manifest: lb.Manifest) -> None:
     st.markdown(f"Upload a results JSONL file (one `Result` per line, at most "
-                f"{up.MAX_UPLOAD_BYTES // (1024 * 1024)} MB). It is validated against the schema and the "
+                f"{up.MAX_UPLOAD_BYTES // (1024 * 1024)} MiB). It is validated against the schema and the "
                 f"opened benchmark's manifest, and saved as a new run under `{results_root}/`.")
     if msg := st.session_state.pop("upload_saved", None):
         st.success(msg)

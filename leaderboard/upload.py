@@ -59,6 +59,10 @@ class UploadCheck:
         return "\n".join(self.problems) + more
 
 
+def _size(n: int) -> str:
+    return f"{n / 2**20:g} MiB" if n >= 2**20 else f"{n:,} bytes"
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a valid JSON number")
 
@@ -73,7 +77,7 @@ def validate_upload(data: bytes, manifest_cases: pd.DataFrame | None, *,
     """
     check = UploadCheck()
     if len(data) > max_bytes:
-        check.add(f"file is {len(data) / 1e6:.1f} MB, larger than the {max_bytes / 1e6:.0f} MB limit; "
+        check.add(f"file is {len(data):,} bytes, over the {_size(max_bytes)} limit ({max_bytes:,} bytes); "
                   "nothing was read")
         return check
     if manifest_cases is None:

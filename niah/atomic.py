@@ -3,7 +3,7 @@
 Every output of the generator and runner that a later step trusts goes through here:
 the bytes land in a temporary file beside the target and are renamed into place,
 which is atomic on POSIX filesystems. An interrupted run leaves at most a ``*.tmp``
-file behind, which nothing reads and the next run overwrites.
+file behind, which nothing reads.
 """
 from __future__ import annotations
 
@@ -16,10 +16,14 @@ from typing import IO, Any, Iterator
 
 @contextmanager
 def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
-    """Open ``path.tmp`` for writing and rename it to ``path`` only if the block succeeds."""
+    """Open ``path.<pid>.tmp`` for writing and rename it to ``path`` only if the block succeeds.
+
+    The pid in the name keeps two processes writing the same file (shards sharing a
+    cache) from mixing their bytes: each renames a whole file, the last one wins.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, mode) as handle:
             yield handle

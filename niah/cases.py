@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Iterator, Sequence
 
+import av
 import numpy as np
 
 from niah.errors import InputError
-from niah.ffmpeg import run_ffmpeg
 from niah.framestore import FrameStore
 from niah.schema import DATASET_NAME, MANIFEST_NAME, Case
 
@@ -117,17 +119,31 @@ class Benchmark:
     def export(self, case: Case, out: str | Path) -> None:
         """Write the case as an H.264 MP4 at the case's fps with exactly its frames.
 
-        Stream copy: the stored per-frame access units are concatenated and muxed, so
-        the exported pixels equal what :meth:`frames` returns, bit for bit.
+        Stream copy, in process: the stored access units are muxed as they are (the MP4
+        muxer turns their start codes into length prefixes), so the exported pixels equal
+        what :meth:`frames` returns, bit for bit, and nothing is decoded or encoded.
+        Written to a temporary name and renamed, so a failed export never leaves a
+        half-written file under the asked-for name.
         """
-        stream = b"".join(self.store.packets(s.video_id, s.src_start_frame, s.num_frames)
-                          for s in case.segments)
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f"{out.stem}.tmp{out.suffix or '.mp4'}")  # keeps the extension ffmpeg needs
+        tmp = out.with_name(f"{out.stem}.{os.getpid()}.tmp.mp4")
+        tick = Fraction(1) / Fraction(case.fps)
         try:
-            run_ffmpeg(["-f", "h264", "-framerate", f"{case.fps:g}", "-i", "-", "-c", "copy",
-                        "-movflags", "+faststart", str(tmp)], input=stream)
+            with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as container:
+                stream = container.add_stream("h264", rate=Fraction(case.fps))
+                stream.width, stream.height = self.store.settings.width, self.store.settings.height
+                stream.pix_fmt = "yuv420p"
+                stream.codec_context.extradata = self.store.parameter_sets(case.segments[0].video_id)
+                number = 0
+                for seg in case.segments:
+                    for access_unit in self.store.access_units(seg.video_id, seg.src_start_frame, seg.num_frames):
+                        packet = av.Packet(access_unit)
+                        packet.time_base, packet.pts, packet.dts, packet.duration = tick, number, number, 1
+                        packet.is_keyframe = True
+                        packet.stream = stream
+                        container.mux(packet)
+                        number += 1
             tmp.replace(out)
         finally:
             tmp.unlink(missing_ok=True)

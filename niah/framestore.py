@@ -190,6 +190,20 @@ class FrameStore:
             handle.seek(offsets[start])
             return handle.read(offsets[start + count] - offsets[start])
 
+    def access_units(self, video_id: str, start: int, count: int) -> Iterator[bytes]:
+        """The frames' H.264 access units one by one (Annex-B bytes, each a whole IDR frame)."""
+        offsets = self._checked_offsets(video_id, start, count)
+        data = self.packets(video_id, start, count)
+        base = offsets[start]
+        for i in range(start, start + count):
+            yield data[offsets[i] - base: offsets[i + 1] - base]
+
+    def parameter_sets(self, video_id: str) -> bytes:
+        """The SPS and PPS NAL units (Annex B) of a stored video: a muxer's codec extradata.
+        Equal for every video of the store, since they all use the same encoder settings."""
+        nals = self.packets(video_id, 0, 1).split(b"\x00\x00\x00\x01")
+        return b"".join(b"\x00\x00\x00\x01" + nal for nal in nals if nal and (nal[0] & 0x1F) in (7, 8))
+
     def read(self, video_id: str, start: int, count: int,
              size: tuple[int, int] | None = None) -> Iterator[np.ndarray]:
         """Decode frames ``start .. start+count-1`` as ``uint8`` arrays of shape (H, W, 3), RGB.

@@ -74,7 +74,7 @@ def test_manifest_consistency_is_checked(setup):
 def test_size_encoding_empty_and_mixed_models(setup):
     manifest, results = setup
     big = _problems(b"x" * 2048, manifest, max_bytes=1024)
-    assert "larger than" in big[0]
+    assert big == ["file is 2,048 bytes, over the 1,024 bytes limit (1,024 bytes); nothing was read"]
     assert "line 2: not UTF-8" in _problems(b'{"a": 1}\n\xff\xfe\n', manifest)[0]
     assert "empty" in _problems(b"\n \n", manifest)[0]
     other = json.loads(results[1].to_json()) | {"model": "someone-else"}
@@ -131,3 +131,12 @@ def test_refuses_to_save_invalid(setup, tmp_path):
     with pytest.raises(ValueError):
         up.save_upload(check, tmp_path / "sandbox", "x", filename="x", manifest_fingerprint=None, cases_total=None)
     assert not (tmp_path / "sandbox").exists()
+
+
+def test_default_limit_refuses_a_file_over_20_mb(setup):
+    manifest, results = setup
+    line = results[0].to_json().encode() + b"\n"
+    data = line * (up.MAX_UPLOAD_BYTES // len(line) + 1)
+    assert len(data) > up.MAX_UPLOAD_BYTES == 20 * 1024 * 1024
+    problems = _problems(data, manifest)
+    assert len(problems) == 1 and "over the 20 MiB limit (20,971,520 bytes); nothing was read" in problems[0]
