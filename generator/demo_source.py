@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from tqdm import tqdm
 
 from niah import atomic
 from niah.ffmpeg import run_ffmpeg
@@ -139,7 +140,7 @@ def make_demo_source(root: str | Path, workers: int = 2) -> Path:
         tmp.replace(out)
 
     with ThreadPoolExecutor(max(1, workers)) as pool:
-        list(pool.map(render, sorted(graphs.items())))
+        list(tqdm(pool.map(render, sorted(graphs.items())), total=len(graphs), desc="demo source", unit="video"))
     table = pa.Table.from_pylist(rows, schema=pa.schema(
         [(c, pa.list_(pa.string()) if c == "options" else pa.string()) for c in rows[0]]))
     with atomic.atomic_open(parquet) as handle:

@@ -5,6 +5,7 @@ Runs ``streamlit run leaderboard/app.py -- --results DIR --data DIR`` with this 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,8 +32,12 @@ def build_command(argv: list[str] | None = None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    cmd = build_command(argv)
+    if os.name == "posix":
+        # become the server (no child left running when this process is signalled)
+        os.execv(cmd[0], cmd)
     try:
-        return subprocess.call(build_command(argv))
+        return subprocess.call(cmd)
     except KeyboardInterrupt:
         return 130
 

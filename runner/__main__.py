@@ -3,6 +3,7 @@
     python -m runner score --data data/niah --model vilamp --model-path orange-sk/ViLAMP-llava-qwen --out results/
     python -m runner score --data data/niah --model llava-onevision --model-path llava-hf/llava-onevision-qwen2-7b-ov-hf --frames 64
     python -m runner score --data data/niah --model random --seed 0 --shard 3/8
+    python -m runner score --data data/niah --model vilamp --model-path ... --engine ray --address auto
     python -m runner report --out results/ [--data data/niah] [--csv DIR]
 
 Bad input (missing or invalid benchmark, unknown model, run.json of other settings) prints
@@ -44,6 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, help="random seed (the `random` baseline)")
     s.add_argument("--run-name", help="run folder name instead of <model>-<settings hash>")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: this process runs the model; ray: one model replica per Ray actor, "
+                        "results written by this process (see docs/scaling.md)")
+    s.add_argument("--address", help="with --engine ray: Ray cluster to join (auto, HOST:PORT, ray://HOST:PORT); "
+                                     "default: start a local Ray instance")
+    s.add_argument("--actors", type=int, help="with --engine ray: model replicas (default: one per GPU "
+                                              "with --device cuda, else one per CPU of the cluster)")
 
     r = sub.add_parser("report", help="accuracy tables for the runs in a results folder")
     r.add_argument("--out", default="results", help="results root (default: results/)")
@@ -110,20 +118,35 @@ def cmd_score(args: argparse.Namespace) -> int:
         check_run_name(args.run_name)
     if args.limit is not None and args.limit < 1:
         raise InputError("--limit", f"{args.limit}: must be at least 1")
+    if args.engine != "ray" and (args.address or args.actors is not None):
+        raise InputError("--address" if args.address else "--actors", "only with --engine ray")
     check_model_name(args.model)
     bench = Benchmark.open(args.data)
-    select_cases(bench, case_ids, shard, args.limit)  # check --cases before loading weights
-    device = args.device or ("cpu" if args.model == "random" else _default_device())
+    selected = select_cases(bench, case_ids, shard, args.limit)  # check --cases before loading weights
     extra = {k: v for k, v in (("keyframes", args.keyframes), ("tau", args.tau), ("seed", args.seed))
              if v is not None}
-    model = load_model(args.model, args.model_path, device, args.dtype, args.frames, **extra)
+    engine = None
+    if args.engine == "ray":  # model replicas on Ray actors; this process still writes the results
+        from runner.ray_engine import RayEngine
+        engine = RayEngine(bench, args.model, args.model_path, device=args.device, dtype=args.dtype,
+                           frames=args.frames, options=extra, address=args.address, actors=args.actors,
+                           max_actors=len(selected))
+        model, device = engine.model, engine.device
+    else:
+        device = args.device or ("cpu" if args.model == "random" else _default_device())
+        model = load_model(args.model, args.model_path, device, args.dtype, args.frames, **extra)
     options = {"dtype": args.dtype, "frames": args.frames, **extra}
-    summary = score(bench, model, args.out, model_name=args.model, model_path=args.model_path,
-                    options=options, shard=shard, limit=args.limit, case_ids=case_ids,
-                    run_name=args.run_name, progress=not args.no_progress,
-                    extra_info={"device": device, "data": str(bench.root)})
-    print(summary.line(), file=sys.stderr if summary.interrupted else sys.stdout, flush=True)
-    stats = "" if summary.interrupted else _model_stats(model)  # interrupted: the one summary line only
+    try:
+        summary = score(bench, model, args.out, model_name=args.model, model_path=args.model_path,
+                        options=options, shard=shard, limit=args.limit, case_ids=case_ids,
+                        run_name=args.run_name, progress=not args.no_progress,
+                        extra_info={"device": device, "data": str(bench.root)},
+                        engine=engine.run if engine is not None else None)
+        print(summary.line(), file=sys.stderr if summary.interrupted else sys.stdout, flush=True)
+        stats = "" if summary.interrupted else _model_stats(model)  # interrupted: the one summary line only
+    finally:
+        if engine is not None:
+            engine.close()
     if stats:
         print(f"model stats: {stats}", flush=True)
     return 130 if summary.interrupted else 0

@@ -351,8 +351,14 @@ def score(bench: Benchmark, model: Any, out_root: str | Path, *, model_name: str
           shard: tuple[int, int] | None = None, limit: int | None = None,
           case_ids: Sequence[str] | None = None, run_name: str | None = None,
           progress: bool = True, extra_info: dict[str, Any] | None = None,
-          warn: Callable[[str], None] | None = None) -> Summary:
-    """Score the selected cases not yet in the run folder; see the module docstring."""
+          warn: Callable[[str], None] | None = None,
+          engine: Callable[[list[Case]], Iterable[Result]] | None = None) -> Summary:
+    """Score the selected cases not yet in the run folder; see the module docstring.
+
+    ``engine`` turns the cases left to score into their results (any order, each case once);
+    the default calls ``model.answer`` here, :class:`runner.ray_engine.RayEngine` on Ray actors.
+    Either way this process is the only writer of the results file.
+    """
     warn = warn or (lambda message: print(message, file=sys.stderr, flush=True))
     name = model_name or getattr(model, "name", None) or type(model).__name__
     identity = run_identity(model, name, model_path, options or {}, bench)
@@ -373,8 +379,9 @@ def score(bench: Benchmark, model: Any, out_root: str | Path, *, model_name: str
                 todo.append(case)
         bar = _progress(len(todo), run_id, progress)
         try:
-            for case in todo:
-                result = score_case(model, case, bench, name)
+            results = (engine(todo) if engine is not None
+                       else (score_case(model, case, bench, name) for case in todo))
+            for result in results:
                 out.append(result)
                 summary.scored += 1
                 summary.add(result)

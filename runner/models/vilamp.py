@@ -59,7 +59,7 @@ import torch.nn.functional as F
 from niah.cases import Benchmark
 from niah.errors import InputError
 from niah.schema import Case
-from runner.models import hub
+from runner.models import hub, llava_checkpoint
 from runner.models.base import Model
 from runner.models.hf_video import DEFAULT_MAX_NEW_TOKENS, load_hf_vlm, uniform_indices
 from runner.models.prompt import PROMPT_VERSION, case_prompt
@@ -85,19 +85,26 @@ class ViLAMP(Model):
                  keyframe_pool: str | None = None, pool_stride: int | None = None,
                  clip_path: str | None = None, cache_dir: str | Path | None = None,
                  cache_patches: bool = False, chunk: int = DEFAULT_CHUNK,
-                 max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, **options: Any) -> None:
+                 max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, vision_tower: str | None = None,
+                 **options: Any) -> None:
         if options:
             raise InputError("--model-option", f"unknown option(s) for vilamp: {', '.join(sorted(options))}")
         self.model_path = model_path
         self.device = hub.check_device(device)
         folder, _ = hub.resolve(model_path, "ViLAMP")
-        raw = json.loads((folder / "config.json").read_text())
-        if raw.get("model_type") == "llava_qwen":
-            raise InputError(model_path, "this is the original LLaVA-format (llava_qwen) ViLAMP checkpoint; it must "
-                                         "first be converted to the HF LlavaOnevision layout described in "
-                                         "runner/models/vilamp.py (no converter yet)")
-        self.processor, self.vlm, self.folder, self.revision, self.dtype = load_hf_vlm(model_path, "ViLAMP", device, dtype)
-        cfg = json.loads((folder / CONFIG_NAME).read_text()) if (folder / CONFIG_NAME).exists() else {}
+        self.released = None
+        if llava_checkpoint.is_released_layout(folder):
+            # the released checkpoint (orange-sk/ViLAMP-llava-qwen): original LLaVA layout, mapped in memory
+            rel = llava_checkpoint.load_released(model_path, "ViLAMP", device, dtype, vision_tower=vision_tower)
+            self.released = rel
+            self.processor, self.vlm, self.folder, self.revision, self.dtype = (
+                rel.processor, rel.model, rel.folder, rel.revision, rel.dtype)
+            cfg = dict(rel.vilamp_config)
+        else:
+            if vision_tower is not None:
+                raise InputError("--model-option", "vision_tower= only applies to released-format (LLaVA) checkpoints")
+            self.processor, self.vlm, self.folder, self.revision, self.dtype = load_hf_vlm(model_path, "ViLAMP", device, dtype)
+            cfg = json.loads((folder / CONFIG_NAME).read_text()) if (folder / CONFIG_NAME).exists() else {}
         self.checkpoint_config = cfg
 
         def pick(value, key, default):
@@ -106,8 +113,8 @@ class ViLAMP(Model):
         self.max_frames = frames
         self.k = int(pick(keyframes, "max_frame_num", DEFAULT_K))
         self.tau = float(pick(tau, "f2f_thrd", DEFAULT_TAU))
-        rel = pick(min_relevance, "f2t_thrd", None)
-        self.min_relevance = None if rel is None or float(rel) <= -1 else float(rel)
+        rel_thrd = pick(min_relevance, "f2t_thrd", None)
+        self.min_relevance = None if rel_thrd is None or float(rel_thrd) <= -1 else float(rel_thrd)
         self.keyframe_pool = str(pick(keyframe_pool, "mm_spatial_pool_mode", "bilinear"))
         self.pool_stride = int(pick(pool_stride, "mm_spatial_pool_stride", 2))
         self.chunk = int(chunk)
@@ -118,28 +125,46 @@ class ViLAMP(Model):
 
         # CLIP for keyframe selection
         from runner.vilamp.clip import ClipEncoder
-        spec = clip_path or cfg.get("clip_model_path") or "clip"
-        if not spec.startswith("open_clip:") and not Path(spec).is_absolute() and (folder / spec).exists():
-            spec = str(folder / spec)
-        elif spec == "clip":
-            raise InputError(model_path, "ViLAMP needs CLIP ViT-B-32 for keyframe selection: put a CLIPModel "
-                                         "folder at <model>/clip or pass clip_path=")
-        self.clip = ClipEncoder(spec, self.device, torch.float32 if self.dtype == torch.float32 else self.dtype)
+        clip_dtype = torch.float32 if self.dtype == torch.float32 else self.dtype
+        if clip_path is None and self.released is not None and self.released.clip_state:
+            # the released checkpoint carries its CLIP ViT-B-32 as model.frame_selector.model.*
+            self.clip = llava_checkpoint.clip_from_checkpoint(self.released, self.device, clip_dtype)
+        else:
+            spec = clip_path or cfg.get("clip_model_path") or "clip"
+            if not spec.startswith("open_clip:") and not Path(spec).is_absolute() and (folder / spec).exists():
+                spec = str(folder / spec)
+            elif spec == "clip" or (self.released is not None and clip_path is None
+                                    and not Path(spec).expanduser().exists()):
+                raise InputError(model_path, "ViLAMP needs CLIP ViT-B-32 for keyframe selection: the checkpoint "
+                                             "has no frame_selector weights; put a CLIPModel folder at <model>/clip "
+                                             "or pass clip_path=")
+            self.clip = ClipEncoder(spec, self.device, clip_dtype)
 
         # merger: learned (checkpoint) or the paper's parameter-free formula
         hidden = self.vlm.config.text_config.hidden_size
-        learned = (folder / MERGER_NAME).exists()
-        if cfg.get("composer_type") == "sig_pooling" and not learned:
-            raise InputError(model_path, f"vilamp_config.json says composer_type sig_pooling but {MERGER_NAME} is missing")
+        composer = cfg.get("composer_type")
+        if self.released is not None:
+            state = self.released.merger_state
+            if composer not in (None, "sig_pooling"):
+                raise InputError(model_path, f"composer_type {composer!r} is not supported (sig_pooling or none)")
+            merger_where = f"{self.folder}#model.composer_projector"
+        else:
+            state = None
+            if (folder / MERGER_NAME).exists():
+                from safetensors.torch import load_file
+                state = load_file(str(folder / MERGER_NAME))
+            merger_where = folder / MERGER_NAME
+        learned = state is not None
+        if composer == "sig_pooling" and not learned:
+            raise InputError(model_path, f"the config says composer_type sig_pooling but the merger weights "
+                                         f"({merger_where}) are missing")
         self.merger = Merger(hidden, query_dim=int(cfg.get("composer_proj_dim", self.clip.dim)), learned=learned,
                              alpha=DEFAULT_ALPHA if alpha is None else float(alpha))
         if learned:
-            from safetensors.torch import load_file
-            state = load_file(str(folder / MERGER_NAME))
             try:
                 self.merger.load_state_dict(state)
             except RuntimeError as exc:
-                raise InputError(folder / MERGER_NAME, f"does not fit this model ({str(exc).splitlines()[0]})") from None
+                raise InputError(merger_where, f"does not fit this model ({str(exc).splitlines()[0]})") from None
             if alpha is not None:
                 self.merger.tau.data.fill_(float(alpha))
         self.merger.to(self.device, self.dtype).eval()
@@ -160,6 +185,7 @@ class ViLAMP(Model):
         self._patch_caches: dict[str, FeatureCache] = {}
         self.cache_patches = bool(cache_patches)
         self.vision_fingerprint = hub.weights_fingerprint(self.folder, {
+            **({"vision_tower": self.released.vision_source} if self.released is not None else {}),
             "layer": self.feature_layer, "strategy": self.select_strategy, "size": self.vision_size,
             "mean": self.vision_mean, "std": self.vision_std, "dtype": hub.dtype_name(self.dtype)})
         self.last: dict[str, Any] = {}
@@ -179,6 +205,9 @@ class ViLAMP(Model):
             "clip": self.clip.spec, "clip_revision": self.clip.revision, "clip_fingerprint": self.clip.fingerprint,
             "vision_feature_layer": self.feature_layer, "max_new_tokens": self.max_new_tokens,
             "decoding": "greedy", "prompt": PROMPT_VERSION,
+            # only for released-format checkpoints, so HF-layout run ids stay as they were
+            **({"checkpoint_layout": llava_checkpoint.LAYOUT, "vision_tower": self.released.vision_source}
+               if self.released is not None else {}),
         }
 
     def stats(self) -> dict[str, Any]:

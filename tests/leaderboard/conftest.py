@@ -2,12 +2,11 @@
 
 ``demo``: a synthetic manifest (no frame store) and a results folder written directly
 (3 complete runs, one 2-shard; 1 partial run; 1 run on another manifest).
-``real_bench``: a real benchmark built once per session by ``python -m generator build``
-on the built-in demo source (about 30 s); tests needing it skip if the generator fails.
+``real_bench``: the session's shared small benchmark (``small_bench`` in tests/conftest.py,
+built by ``python -m generator build`` from the fixture release), with real frames.
 """
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,9 +18,6 @@ if str(ROOT) not in sys.path:
 
 from leaderboard import synthetic  # noqa: E402
 
-APP = ROOT / "leaderboard" / "app.py"
-ARTIFACTS = ROOT / "tests" / "artifacts"
-
 
 @pytest.fixture
 def demo(tmp_path):
@@ -31,18 +27,10 @@ def demo(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def real_bench(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bench") / "niah"
-    cmd = [sys.executable, "-m", "generator", "build", "--lengths", "300,600", "--cases", "20", "--seed", "0",
-           "--out", str(out)]
-    try:
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
-    except subprocess.TimeoutExpired:
-        pytest.skip("generator build took over 240 s")
-    if proc.returncode != 0:
-        pytest.skip(f"generator build failed (rc {proc.returncode}): {proc.stderr.strip()[-300:]}")
+def real_bench(small_bench):
+    """The shared 12-case benchmark (tests/conftest.py), opened: real frames for thumbnails."""
     from niah.cases import Benchmark
-    return Benchmark.open(out)
+    return Benchmark.open(small_bench)
 
 
 @pytest.fixture

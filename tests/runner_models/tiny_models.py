@@ -114,3 +114,93 @@ def build_vilamp(folder: str | Path, learned_merger: bool = False, settings: dic
         merger = Merger(32, query_dim=16, learned=True, alpha=0.01)
         save_file({k: v.contiguous() for k, v in merger.state_dict().items()}, str(folder / "vilamp_merger.safetensors"))
     return folder
+
+
+# ----- the released (original LLaVA-NeXT) layout -------------------------------------------------
+SIGLIP_TINY = {"hidden_size": 144, "intermediate_size": 48, "num_hidden_layers": 3, "num_attention_heads": 2,
+               "image_size": IMAGE_SIZE, "patch_size": PATCH}   # head size 72, as SigLIP-so400m's
+
+
+def build_siglip(folder: str | Path, seed: int = 3) -> Path:
+    """A tiny full SigLIP vision model folder (what google/siglip-so400m-patch14-384 is, at scale)."""
+    from transformers import SiglipVisionConfig, SiglipVisionModel
+    folder = Path(folder)
+    torch.manual_seed(seed)
+    SiglipVisionModel(SiglipVisionConfig(**SIGLIP_TINY)).eval().save_pretrained(folder)
+    (folder / "preprocessor_config.json").write_text(json.dumps({"image_mean": [0.5] * 3, "image_std": [0.5] * 3}))
+    return folder
+
+
+def released_state(hidden: int = 32, seed: int = 0, vision: bool = True, clip: bool = True,
+                   merger: bool = True) -> tuple[dict, dict, "PreTrainedTokenizerFast"]:
+    """(state dict with the released key names, released-style config.json dict, tokenizer)."""
+    from transformers import (CLIPConfig, CLIPModel, Qwen2Config, Qwen2ForCausalLM, SiglipVisionConfig,
+                              SiglipVisionModel)
+    from runner.vilamp.merging import Merger
+    tokenizer = build_tokenizer()
+    torch.manual_seed(seed)
+    text = dict(vocab_size=len(tokenizer) + 8, hidden_size=hidden, intermediate_size=2 * hidden,
+                num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=8192,
+                rope_theta=1000000.0, rms_norm_eps=1e-6, tie_word_embeddings=False,
+                eos_token_id=tokenizer.eos_token_id, bos_token_id=None)
+    state = {k: v for k, v in Qwen2ForCausalLM(Qwen2Config(**text)).state_dict().items()}   # model.*, lm_head.weight
+    if vision:
+        tower = SiglipVisionModel(SiglipVisionConfig(**SIGLIP_TINY, vision_use_head=True)).state_dict()
+        for k, v in tower.items():
+            k = k[len("vision_model."):] if k.startswith("vision_model.") else k
+            if k.startswith(f"encoder.layers.{SIGLIP_TINY['num_hidden_layers'] - 1}."):
+                continue                         # LLaVA-NeXT deletes the last layer before training/saving
+            state["model.vision_tower.vision_tower.vision_model." + k] = v
+    proj = torch.nn.Sequential(torch.nn.Linear(SIGLIP_TINY["hidden_size"], hidden), torch.nn.GELU(),
+                               torch.nn.Linear(hidden, hidden))
+    state.update({"model.mm_projector." + k: v for k, v in proj.state_dict().items()})
+    state["model.image_newline"] = torch.randn(hidden)
+    if clip:
+        cfg = CLIPConfig(text_config={"vocab_size": 49408, "hidden_size": 64, "intermediate_size": 64,
+                                      "num_hidden_layers": 1, "num_attention_heads": 1, "max_position_embeddings": 77,
+                                      "hidden_act": "quick_gelu"},
+                         vision_config={"hidden_size": 64, "intermediate_size": 64, "num_hidden_layers": 1,
+                                        "num_attention_heads": 1, "image_size": 32, "patch_size": 16,
+                                        "hidden_act": "quick_gelu"},
+                         projection_dim=16)
+        state.update({"model.frame_selector.model." + k: v for k, v in CLIPModel(cfg).state_dict().items()})
+    if merger:
+        m = Merger(hidden, query_dim=16, learned=True, alpha=0.01)
+        state.update({"model.composer_projector." + k: v for k, v in m.state_dict().items()})
+    config = {
+        "architectures": ["LlavaQwenForCausalLM"], "model_type": "llava_qwen", **text,
+        "hidden_act": "silu", "torch_dtype": "bfloat16", "use_sliding_window": False, "sliding_window": 4096,
+        "max_window_layers": 2, "rope_scaling": None,
+        "mm_vision_tower": "google/siglip-so400m-patch14-384", "mm_projector_type": "mlp2x_gelu",
+        "mm_hidden_size": SIGLIP_TINY["hidden_size"], "mm_vision_select_layer": -2,
+        "mm_vision_select_feature": "patch", "mm_patch_merge_type": "spatial_unpad",
+        "image_aspect_ratio": "anyres_max_9", "image_grid_pinpoints": "(1x1),...,(6x6)",
+        "mm_spatial_pool_mode": "bilinear", "mm_spatial_pool_stride": 2, "mm_newline_position": "one_token",
+        "mm_tunable_parts": "mm_vision_tower,mm_mlp_adapter,mm_language_model", "use_mm_proj": True,
+        "activate_frame_selector": True, "frame_selector_type": "SeqFrameSelector",
+        "clip_model_path": "/ossfs/workspace/nas2/chengchuanqi/clip-ViT-B-32/0_CLIPModel",
+        "f2f_thrd": 0.85, "f2t_thrd": -1, "max_frame_num": 4, "cluster_num": 64,
+        "composer_type": "sig_pooling" if merger else None, "composer_proj_dim": 16, "composer_proj_mlp_depth": 2,
+        "activate_pre_fusion": False,
+    }
+    return state, config, tokenizer
+
+
+def build_released(folder: str | Path, shards: int = 2, **kwargs) -> Path:
+    """A tiny checkpoint in the released ViLAMP layout (sharded safetensors + index + config + tokenizer)."""
+    from safetensors.torch import save_file
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state, config, tokenizer = released_state(**kwargs)
+    keys = sorted(state)
+    weight_map = {}
+    for i in range(shards):
+        name = f"model-{i + 1:05d}-of-{shards:05d}.safetensors"
+        part = {k: state[k].contiguous().clone() for k in keys[i::shards]}
+        save_file(part, str(folder / name), metadata={"format": "pt"})
+        weight_map.update({k: name for k in part})
+    (folder / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
+    (folder / "config.json").write_text(json.dumps(config, indent=1))
+    tokenizer.chat_template = None
+    tokenizer.save_pretrained(folder)
+    return folder

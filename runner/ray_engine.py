@@ -1,0 +1,382 @@
+"""``python -m runner score --engine ray``: the model calls of a run on a Ray cluster.
+
+Only ``model.answer`` moves. The driver (the ``python -m runner score`` process) still does
+everything :func:`runner.score.score` does with the local engine: it opens the run folder,
+holds the lock on its results file, decides which cases are left, and appends every result
+with one ``write`` + ``fsync``. So there is one writer, a run folder looks the same whatever
+engine filled it, and ``--engine local`` resumes a Ray run (and the other way round).
+
+* Each actor holds one model replica: ``num_gpus=1`` with ``--device cuda``, ``num_cpus=1``
+  otherwise. It opens the benchmark itself, so the benchmark folder (manifest and frame
+  store) must be at the same path on every node (a shared filesystem).
+* The driver sends one case at a time to each ready actor and yields results as they come.
+* An actor that dies (segfault, host OOM kill, lost node, ``os._exit``) fails its case with a
+  Ray actor error: the case goes back to the queue and the actor is replaced by a new one
+  (the model is loaded again), up to ``max_replacements`` times in all. A case that killed
+  ``max_case_attempts`` workers is recorded as an error result (like any other case that
+  fails) so that one poison case cannot stop the run. When no actor is left the driver
+  stops with one ``error:`` line (exit 2); what was scored is kept and a rerun resumes.
+
+Ray is imported lazily: nothing else in the project needs it installed.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from niah.cases import Benchmark
+from niah.errors import InputError
+from niah.results import Result
+from niah.schema import Case
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class RayEngineError(InputError):
+    """The Ray engine cannot go on (no Ray, no resources, every actor dead): one line, exit 2."""
+
+
+def import_ray(flag: str = "--engine ray") -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise RayEngineError(flag, "ray is not installed; `pip install ray` (or use --engine local)") from None
+    return ray
+
+
+def init_ray(address: str | None, flag: str = "--engine ray") -> tuple[Any, bool]:
+    """Connect to ``address`` (``auto``, ``host:port`` or ``ray://host:port``), or start a
+    local Ray instance when ``address`` is ``None``. Returns ``(ray, started_here)``; a
+    caller that started Ray shuts it down."""
+    ray = import_ray(flag)
+    if ray.is_initialized():
+        return ray, False
+    pythonpath = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    kwargs: dict[str, Any] = {
+        "logging_level": logging.WARNING,
+        "log_to_driver": False,
+        # workers import this checkout (and whatever the driver had on PYTHONPATH)
+        "runtime_env": {"env_vars": {"PYTHONPATH": pythonpath}},
+    }
+    if address is None:
+        kwargs.update(address="local", include_dashboard=False, num_cpus=os.cpu_count() or 1)
+    else:
+        kwargs["address"] = address
+    try:
+        ray.init(**kwargs)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = f"--address {address}" if address else flag
+        raise RayEngineError(where, f"cannot start or reach a Ray cluster ({' '.join(str(exc).split())[:300]})") from None
+    return ray, True
+
+
+# ----- the actor -----------------------------------------------------------------------
+class ModelActor:
+    """One model replica on a Ray worker. Wrapped with ``ray.remote`` by :class:`RayEngine`.
+
+    Loading errors are kept, not raised, so the driver can print the same one-line error the
+    local engine prints (an exception in ``__init__`` would only surface as a dead actor).
+    """
+
+    def __init__(self, data: str, fingerprint: str, model_name: str, load_args: dict[str, Any],
+                 registry: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        self.model_name = model_name
+        self.error: tuple[str, str] | None = None
+        self.model: Any = None
+        try:
+            _register(registry)
+            from runner.__main__ import load_model
+            self.bench = Benchmark.open(data)
+            if self.bench.fingerprint != fingerprint:
+                raise InputError(Path(data) / "manifest.jsonl", "differs on this Ray worker from the driver's "
+                                 "(another build, or not on a shared filesystem)")
+            self.model = load_model(model_name, **load_args)
+        except InputError as exc:
+            self.error = (exc.where, exc.what)
+        except Exception as exc:  # noqa: BLE001 - reported by the driver as one line
+            self.error = (f"--model {model_name}",
+                          f"cannot load model on a Ray worker ({type(exc).__name__}: {' '.join(str(exc).split())})")
+
+    def info(self) -> dict[str, Any]:
+        if self.error is not None:
+            return {"error": list(self.error)}
+        settings = self.model.settings()
+        return {"settings": settings, "revision": getattr(self.model, "revision", None),
+                "name": getattr(self.model, "name", None), "pid": os.getpid(), "host": os.uname().nodename}
+
+    def score(self, case_id: str) -> Result:
+        from runner.score import score_case
+        return score_case(self.model, self.bench.case(case_id), self.bench, self.model_name)
+
+    def stats(self) -> dict[str, Any]:
+        try:
+            return dict(self.model.stats()) if hasattr(self.model, "stats") else {}
+        except Exception:  # noqa: BLE001
+            return {}
+
+
+def _registry_snapshot() -> dict[str, tuple[str, dict[str, Any]]]:
+    """The driver's model registry, so models registered at run time (``register(...)``) load
+    on the workers too (their module must be importable there)."""
+    try:
+        import runner.models as models
+        return {k: (v[0], dict(v[1])) for k, v in getattr(models, "_REGISTRY", {}).items()}
+    except ImportError:
+        return {}
+
+
+def _register(registry: dict[str, tuple[str, dict[str, Any]]]) -> None:
+    if not registry:
+        return
+    import runner.models as models
+    for name, (target, fixed) in registry.items():
+        if name not in models.MODEL_NAMES:
+            models.register(name, target, **fixed)
+
+
+# ----- the driver ----------------------------------------------------------------------
+class RemoteModel:
+    """What :func:`runner.score.score` sees on the driver instead of a model: the replicas'
+    name, settings and revision (for ``run.json`` and the run id) and their summed stats."""
+
+    def __init__(self, engine: "RayEngine", info: dict[str, Any]) -> None:
+        self._engine = engine
+        self._settings = info["settings"]
+        self.revision = info.get("revision")
+        if info.get("name"):
+            self.name = info["name"]
+
+    def settings(self) -> Any:
+        return self._settings
+
+    def answer(self, case: Case, bench: Benchmark) -> str:  # pragma: no cover - never called
+        raise RuntimeError("RemoteModel answers through RayEngine.run")
+
+    def stats(self) -> dict[str, Any]:
+        return self._engine.stats()
+
+
+@dataclass
+class _Slot:
+    handle: Any
+    ready: bool = False
+    case: Case | None = None
+    generation: int = 0
+    history: list[str] = field(default_factory=list)
+
+
+class RayEngine:
+    """Model actors on a Ray cluster; :meth:`run` is the ``engine`` of :func:`runner.score.score`.
+
+        with RayEngine(bench, "random", device="cpu") as engine:
+            score(bench, engine.model, "results/", engine=engine.run)
+    """
+
+    def __init__(self, bench: Benchmark, model_name: str, model_path: str | None = None, *,
+                 device: str | None = None, dtype: str = "auto", frames: int | None = None,
+                 options: dict[str, Any] | None = None, address: str | None = None,
+                 actors: int | None = None, max_actors: int | None = None,
+                 max_case_attempts: int = 3, max_replacements: int | None = None,
+                 warn: Callable[[str], None] | None = None) -> None:
+        self.warn = warn or (lambda message: print(message, file=sys.stderr, flush=True))
+        self.ray, self._own = init_ray(address)
+        self.model_name = model_name
+        self.max_case_attempts = max_case_attempts
+        self._slots: list[_Slot] = []
+        self._probes: dict[Any, _Slot] = {}
+        try:
+            resources = self.ray.cluster_resources()
+            gpus, cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 0))
+            if device is None:
+                device = "cuda" if gpus and model_name != "random" else "cpu"
+            self.device = device
+            want_gpu = device.startswith("cuda")
+            if want_gpu and gpus < 1:
+                raise RayEngineError("--device cuda", f"the Ray cluster has no GPU (resources: {_brief(resources)})")
+            if actors is not None and actors < 1:
+                raise RayEngineError("--actors", f"{actors}: must be at least 1")
+            n = actors or max(1, gpus if want_gpu else cpus)
+            if max_actors is not None:
+                n = max(1, min(n, max_actors))
+            self.max_replacements = 2 * n + 1 if max_replacements is None else max_replacements
+            self._replacements = 0
+            self._load_args = {"model_path": model_path, "device": device, "dtype": dtype, "frames": frames,
+                               **(options or {})}
+            self._data = str(Path(bench.root).resolve())
+            self._fingerprint = bench.fingerprint
+            self._registry = _registry_snapshot()
+            self._actor_cls = self.ray.remote(num_cpus=1, num_gpus=1 if want_gpu else 0,
+                                              max_restarts=0)(ModelActor)
+            self._slots = [_Slot(self._new_actor()) for _ in range(n)]
+            self.model = RemoteModel(self, self._first_ready())
+        except BaseException:
+            self.close()
+            raise
+
+    # -- lifecycle --
+    def _new_actor(self) -> Any:
+        return self._actor_cls.remote(self._data, self._fingerprint, self.model_name, self._load_args,
+                                      self._registry)
+
+    def _first_ready(self) -> dict[str, Any]:
+        """Wait for the first actor to load its model; its ``info`` is the run's identity."""
+        self._probes = {slot.handle.info.remote(): slot for slot in self._slots}
+        info = None
+        errors: list[str] = []
+        while self._probes and info is None:
+            [ref], _ = self.ray.wait(list(self._probes), num_returns=1)
+            slot = self._probes.pop(ref)
+            got = self._get_probe(ref)
+            if isinstance(got, dict):
+                slot.ready = True
+                info = got
+            else:
+                errors.append(got)
+                self._retire(slot)
+        if info is None:
+            raise RayEngineError("--engine ray", f"no model actor could start ({errors[-1] if errors else '?'})")
+        return info
+
+    def _get_probe(self, ref: Any) -> dict[str, Any] | str:
+        """An actor's ``info``: raises the model's loading error as :class:`InputError`
+        (the same line the local engine prints); a dead actor comes back as a string."""
+        try:
+            info = self.ray.get(ref)
+        except self.ray.exceptions.RayError as exc:
+            return _one_line(exc)
+        if "error" in info:
+            where, what = info["error"]
+            raise InputError(where, what)
+        return info
+
+    def _retire(self, slot: _Slot) -> None:
+        try:
+            self.ray.kill(slot.handle)
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+        slot.ready = False
+        slot.handle = None
+
+    def _replace(self, slot: _Slot) -> bool:
+        self._retire(slot)
+        if self._replacements >= self.max_replacements:
+            return False
+        self._replacements += 1
+        slot.handle = self._new_actor()
+        slot.generation += 1
+        self._probes[slot.handle.info.remote()] = slot
+        return True
+
+    def close(self) -> None:
+        for slot in self._slots:
+            if slot.handle is not None:
+                self._retire(slot)
+        if self._own and self.ray.is_initialized():
+            self.ray.shutdown()
+            self._own = False
+
+    def __enter__(self) -> "RayEngine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def stats(self) -> dict[str, Any]:
+        """The actors' ``stats()`` summed key by key (numbers), first value otherwise."""
+        refs = [s.handle.stats.remote() for s in self._slots if s.handle is not None and s.ready]
+        total: dict[str, Any] = {}
+        for stats in self.ray.get(refs) if refs else []:
+            for key, value in stats.items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and key in total:
+                    total[key] += value
+                else:
+                    total.setdefault(key, value)
+        return total
+
+    # -- scoring --
+    def run(self, cases: Sequence[Case]) -> Iterator[Result]:
+        """Score ``cases`` on the actors; yields each case's result exactly once, in
+        completion order."""
+        ray = self.ray
+        pending = deque(cases)
+        attempts: dict[str, int] = {}
+        errors: dict[str, str] = {}
+        inflight: dict[Any, _Slot] = {}
+        yielded: set[str] = set()
+        while pending or inflight:
+            for slot in self._slots:
+                if slot.ready and slot.case is None and pending:
+                    slot.case = pending.popleft()
+                    inflight[slot.handle.score.remote(slot.case.case_id)] = slot
+            live = [s for s in self._slots if s.handle is not None]
+            if not live:
+                raise RayEngineError("--engine ray", f"every model actor died ({self._replacements} replaced); "
+                                     f"{len(pending) + len(inflight)} cases left unscored; last error: "
+                                     f"{next(reversed(errors.values()), '?')}; rerun to resume")
+            waiting = list(inflight) + list(self._probes)
+            if not waiting:  # live actors, none ready, no probe: cannot happen, but never spin
+                raise RayEngineError("--engine ray", "no model actor is ready")
+            ready, _ = ray.wait(waiting, num_returns=1)
+            ref = ready[0]
+            if ref in self._probes:
+                slot = self._probes.pop(ref)
+                got = self._get_probe(ref)
+                if isinstance(got, dict):
+                    slot.ready = True
+                else:
+                    self.warn(f"warning: --engine ray: a replacement model actor did not start ({got})")
+                    if not self._replace(slot):
+                        self._retire(slot)
+                continue
+            slot = inflight.pop(ref)
+            case, slot.case = slot.case, None
+            try:
+                result = ray.get(ref)
+            except ray.exceptions.RayActorError as exc:
+                message = _one_line(exc)
+                attempts[case.case_id] = attempts.get(case.case_id, 0) + 1
+                errors[case.case_id] = message
+                self.warn(f"warning: --engine ray: the model actor died while scoring {case.case_id} "
+                          f"(attempt {attempts[case.case_id]}/{self.max_case_attempts}): {message}")
+                if attempts[case.case_id] >= self.max_case_attempts:
+                    result = _died_result(case, self.model_name, attempts[case.case_id], message)
+                else:
+                    pending.appendleft(case)
+                    result = None
+                if not self._replace(slot):
+                    self.warn("warning: --engine ray: no more actor replacements; going on with "
+                              f"{sum(s.handle is not None for s in self._slots)} actor(s)")
+                if result is None:
+                    continue
+            except ray.exceptions.RayError as exc:  # the actor method itself raised: a bug, not the model
+                result = _died_result(case, self.model_name, 0, _one_line(exc))
+            if result.case_id in yielded:  # cannot happen with one call per case; never write twice
+                continue
+            yielded.add(result.case_id)
+            yield result
+
+
+def _died_result(case: Case, model_name: str, times: int, message: str) -> Result:
+    error = (f"RayActorError: the model worker died {times} times scoring this case ({message})" if times
+             else message)
+    return Result(case_id=case.case_id, model=model_name, prediction=None, raw_output="", correct=False,
+                  length=case.length, depth=case.depth, task_type=case.task_type, seconds=0.0,
+                  error=error[:500])
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:300]}"
+
+
+def _brief(resources: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v:g}" for k, v in sorted(resources.items())
+                     if k in ("CPU", "GPU", "memory") and isinstance(v, (int, float)))
+
+
+__all__ = ["RayEngine", "RayEngineError", "RemoteModel", "ModelActor", "init_ray", "import_ray"]

@@ -1,0 +1,142 @@
+"""The released ViLAMP checkpoint layout (original LLaVA-NeXT ``LlavaQwenForCausalLM``), loaded
+in memory as HF LLaVA-OneVision + ViLAMP parts, on a tiny checkpoint built here with released key names."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors import safe_open
+
+from niah.cases import Benchmark
+from niah.errors import InputError
+from runner.models import load_model
+from runner.models.llava_checkpoint import is_released_layout, map_key
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "niah"
+    proc = subprocess.run([sys.executable, "-m", "generator", "build", "--lengths", "60", "--cases", "2",
+                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return Benchmark.open(out)
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory):
+    from tiny_models import build_released
+    return build_released(tmp_path_factory.mktemp("released") / "ViLAMP-llava-qwen")
+
+
+def saved(folder: Path, key: str) -> torch.Tensor:
+    for path in folder.glob("*.safetensors"):
+        with safe_open(str(path), "pt") as f:
+            if key in f.keys():
+                return f.get_tensor(key)
+    raise KeyError(key)
+
+
+def test_key_mapping():
+    assert map_key("model.layers.3.mlp.up_proj.weight") == ("llava", "model.language_model.layers.3.mlp.up_proj.weight")
+    assert map_key("model.embed_tokens.weight") == ("llava", "model.language_model.embed_tokens.weight")
+    assert map_key("model.mm_projector.0.weight") == ("llava", "model.multi_modal_projector.linear_1.weight")
+    assert map_key("model.mm_projector.2.bias") == ("llava", "model.multi_modal_projector.linear_2.bias")
+    assert map_key("model.image_newline") == ("llava", "model.image_newline")
+    assert map_key("lm_head.weight") == ("llava", "lm_head.weight")
+    assert map_key("model.vision_tower.vision_tower.vision_model.encoder.layers.0.mlp.fc1.weight") == \
+        ("vision", "encoder.layers.0.mlp.fc1.weight")
+    assert map_key("model.composer_projector.linear_q.weight") == ("merger", "linear_q.weight")
+    assert map_key("model.frame_selector.model.visual_projection.weight") == ("clip", "visual_projection.weight")
+    assert map_key("model.layers.0.self_attn.rotary_emb.inv_freq") is None
+    assert map_key("model.something_else.weight") == ("unknown", "model.something_else.weight")
+
+
+def test_detection(released, tmp_path):
+    from tiny_models import build_llava_ov
+    assert is_released_layout(released)
+    assert not is_released_layout(build_llava_ov(tmp_path / "hf"))
+
+
+def test_released_checkpoint_loads_and_answers(released, bench):
+    model = load_model("vilamp", str(released), cache_dir="none")
+    vlm = model.vlm
+    # weights landed under their HF names
+    assert torch.equal(vlm.model.multi_modal_projector.linear_1.weight, saved(released, "model.mm_projector.0.weight"))
+    assert torch.equal(vlm.model.multi_modal_projector.linear_2.bias, saved(released, "model.mm_projector.2.bias"))
+    assert torch.equal(vlm.model.language_model.layers[1].mlp.down_proj.weight,
+                       saved(released, "model.layers.1.mlp.down_proj.weight"))
+    assert torch.equal(vlm.lm_head.weight, saved(released, "lm_head.weight"))
+    assert torch.equal(vlm.model.image_newline, saved(released, "model.image_newline"))
+    tower = vlm.model.vision_tower
+    tower_sd = tower.state_dict()
+    key = next(k for k in tower_sd if k.endswith("encoder.layers.1.mlp.fc1.weight"))
+    assert torch.equal(tower_sd[key],
+                       saved(released, "model.vision_tower.vision_tower.vision_model.encoder.layers.1.mlp.fc1.weight"))
+    # LLaVA-NeXT's tower: last SigLIP layer already deleted (2 of 3 kept), no head, last hidden state
+    assert vlm.config.vision_config.num_hidden_layers == 2 and vlm.config.vision_feature_layer == -1
+    assert vlm.config.vision_config.num_attention_heads == 2 and vlm.config.vision_config.image_size == 42
+    # ViLAMP parts: learned merger and the checkpoint's own CLIP; the config's ViLAMP keys
+    assert model.merger.learned
+    assert torch.equal(model.merger.linear_q.weight, saved(released, "model.composer_projector.linear_q.weight"))
+    assert torch.equal(model.clip.model.visual_projection.weight,
+                       saved(released, "model.frame_selector.model.visual_projection.weight"))
+    s = model.settings()
+    assert (s["keyframes"], s["tau"], s["min_relevance"], s["merger"], s["query"]) == (4, 0.85, None, "learned", "clip-text")
+    assert s["checkpoint_layout"] == "llava-next-released" and s["vision_tower"].startswith("checkpoint")
+    # LLaVA-NeXT's qwen_1_5 conversation around the video
+    before, after = model.prompt_pieces("Q?")
+    assert before == "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
+    assert after == "\nQ?<|im_end|>\n<|im_start|>assistant\n"
+    # end to end on a generated case
+    case = bench.cases[0]
+    text = model.answer(case, bench)
+    assert isinstance(text, str)
+    last = model.stats()["last_case"]
+    assert last["keyframes"] == 4 and last["frames"] == case.length
+
+
+def test_missing_vision_tower_is_one_line_error_then_local_siglip(tmp_path, bench, monkeypatch):
+    from tiny_models import build_released, build_siglip
+    monkeypatch.delenv("NIAH_VISION_TOWER", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    import huggingface_hub.constants as c
+    monkeypatch.setattr(c, "HF_HUB_CACHE", str(tmp_path / "hub"), raising=False)
+    folder = build_released(tmp_path / "no-vision", vision=False)
+    with pytest.raises(InputError) as err:
+        load_model("vilamp", str(folder), cache_dir="none")
+    msg = err.value.what
+    assert "no vision tower weights" in msg and "google/siglip-so400m-patch14-384" in msg
+    assert "NIAH_VISION_TOWER" in msg and "\n" not in msg
+    # a local SigLIP folder, by option or by environment variable
+    siglip = build_siglip(tmp_path / "siglip")
+    model = load_model("vilamp", str(folder), cache_dir="none", vision_tower=str(siglip))
+    assert model.vlm.config.vision_config.num_hidden_layers == 2      # 3-layer SigLIP minus the last
+    with safe_open(str(next(siglip.glob("*.safetensors"))), "pt") as f:
+        key = next(k for k in f.keys() if k.endswith("encoder.layers.0.self_attn.q_proj.weight"))
+        ref = f.get_tensor(key)
+    tower_sd = model.vlm.model.vision_tower.state_dict()
+    assert torch.equal(tower_sd[next(k for k in tower_sd if k.endswith("encoder.layers.0.self_attn.q_proj.weight"))], ref)
+    assert str(siglip) in model.settings()["vision_tower"]
+    monkeypatch.setenv("NIAH_VISION_TOWER", str(siglip))
+    model = load_model("vilamp", str(folder), cache_dir="none")
+    assert isinstance(model.answer(bench.cases[0], bench), str)
+
+
+def test_missing_merger_and_lm_weights_are_input_errors(tmp_path):
+    from tiny_models import build_released
+    folder = build_released(tmp_path / "no-merger", merger=False)
+    import json
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg["composer_type"] = "sig_pooling"
+    (folder / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(InputError, match="merger weights"):
+        load_model("vilamp", str(folder), cache_dir="none")
+    # a shard listed in the index but absent
+    broken = build_released(tmp_path / "broken")
+    next(broken.glob("model-00002-*.safetensors")).unlink()
+    with pytest.raises(InputError, match="missing"):
+        load_model("vilamp", str(broken), cache_dir="none")
