@@ -130,7 +130,7 @@ class Benchmark:
         tmp = out.with_name(f"{out.stem}.{os.getpid()}.tmp.mp4")
         tick = Fraction(1) / Fraction(case.fps)
         try:
-            with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as container:
+            with av.open(str(tmp), "w", format="mp4") as container:
                 stream = container.add_stream("h264", rate=Fraction(case.fps))
                 stream.width, stream.height = self.store.settings.width, self.store.settings.height
                 stream.pix_fmt = "yuv420p"
