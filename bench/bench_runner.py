@@ -8,14 +8,21 @@ Measures, side by side in one run, per case length:
 * ``vilamp-uncached``: full ViLAMP, frame store reader, empty feature cache (first run);
 * ``vilamp-cached``  : the same cases again in a fresh process with the warm feature cache;
 
-and prints cases/hour, peak RSS (each configuration runs in its own process, so peaks do not
-mix) and the ratios. Models are the tiny random-weight LLaVA-OneVision + CLIP from
+and prints cases/hour, peak memory (peak RSS of the process; with ``--device cuda`` also
+``torch.cuda.max_memory_allocated``; each configuration runs in its own process, so peaks do
+not mix) and the ratios side by side: store vs moviepy decoding, ViLAMP's pipeline (frame
+store + cache) vs the naive per-case MP4 decode, and cached vs uncached CLIP features. Models are the tiny random-weight LLaVA-OneVision + CLIP from
 ``tests/runner_models/tiny_models.py``, so numbers measure the pipeline (decode, cache,
 streaming, merging), not a 7B LLM.
 
-    python bench/bench_runner.py                      # lengths 60,120 (about 3 minutes on 2 cores)
-    python bench/bench_runner.py --long               # 2K, 5K, 10K frames (slow on CPU)
+    python bench/bench_runner.py                                  # lengths 60,120 x 2 cases (quick)
+    python bench/bench_runner.py --lengths 2k..10k --cases 1      # 2K/4K/6K/8K/10K frames, 1 case each
     python bench/bench_runner.py --lengths 300 --cases 2 --device cuda
+    python bench/bench_runner.py --data /tmp/bench_niah --lengths 2k..10k --cases 1
+
+``--lengths`` takes the generator's syntax (``2k..10k`` = 2K step 2K, ``2k..10k:1k``, ``300,600``);
+``--long`` is ``--lengths 2k..10k``. Without ``--data`` a benchmark with ``--cases`` cases per
+length is built first (``python -m generator build``).
 """
 from __future__ import annotations
 
@@ -104,6 +111,8 @@ def child(args: argparse.Namespace) -> dict:
     out = {"config": args.config, "length": args.length, "cases": len(cases), "frames": frames,
            "seconds": seconds, "cases_per_hour": len(cases) / seconds * 3600 if seconds else 0.0,
            "peak_rss_mb": peak_rss_mb(), "rss_before_mb": base}
+    if str(args.device).startswith("cuda"):
+        out["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
     if model is not None:
         out["stats"] = model.stats()
     return out
@@ -121,8 +130,9 @@ def run_child(config: str, length: int, ns: argparse.Namespace, cache_dir: Path)
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--lengths", default="60,120", help="case lengths in frames (default 60,120)")
-    p.add_argument("--long", action="store_true", help="use lengths 2000,5000,10000")
+    p.add_argument("--lengths", default="60,120",
+                   help="case lengths in frames: 2k..10k, 2k..10k:1k or 300,600 (default 60,120)")
+    p.add_argument("--long", action="store_true", help="use lengths 2k..10k (2K, 4K, 6K, 8K, 10K)")
     p.add_argument("--cases", type=int, default=2, help="cases per length (default 2)")
     p.add_argument("--data", help="existing benchmark folder (default: build one with the generator)")
     p.add_argument("--model", help="ViLAMP checkpoint folder (default: a tiny random one)")
@@ -139,7 +149,9 @@ def main() -> int:
         print(json.dumps(child(ns)))
         return 0
 
-    lengths = [2000, 5000, 10000] if ns.long else [int(x) for x in ns.lengths.split(",")]
+    from generator.plan import parse_lengths
+    lengths = parse_lengths("2k..10k" if ns.long else ns.lengths)
+    started = time.perf_counter()
     work = Path(ns.work or tempfile.mkdtemp(prefix="bench-runner-"))
     work.mkdir(parents=True, exist_ok=True)
     if not ns.data:
@@ -160,15 +172,31 @@ def main() -> int:
         for config in CONFIGS:   # vilamp-uncached fills cache_dir, vilamp-cached reads it
             row = run_child(config, length, ns, cache_dir)
             rows.append(row)
+            if row["cases"] == 0:
+                raise SystemExit(f"no case of length {length} in {ns.data}")
+            gpu = f" peak GPU {row['peak_gpu_mb']:>7.0f} MB" if "peak_gpu_mb" in row else ""
             print(f"  L={length:>6} {config:<16} {row['cases_per_hour']:>10.1f} cases/h "
-                  f"peak RSS {row['peak_rss_mb']:>7.0f} MB", flush=True)
+                  f"peak RSS {row['peak_rss_mb']:>7.0f} MB{gpu}  ({row['seconds']:.1f} s)", flush=True)
     print()
-    print(f"| length | config | cases | s/case | cases/hour | peak RSS MB | clip cache reuse |")
-    print(f"|---|---|---|---|---|---|---|")
+    print(f"device {ns.device}, chunk {ns.chunk}, {ns.cases} case(s) per length, model {ns.model}, "
+          f"total wall {time.perf_counter() - started:.0f} s")
+    gpu_col = any("peak_gpu_mb" in r for r in rows)
+    print(f"| length | config | cases | s/case | cases/hour | peak RSS MB |{' peak GPU MB |' if gpu_col else ''} "
+          f"clip cache reuse |")
+    print(f"|---|---|---|---|---|---|{'---|' if gpu_col else ''}---|")
     for r in rows:
         reuse = r.get("stats", {}).get("clip_cache", {}).get("reuse_ratio")
+        gpu = f" {r.get('peak_gpu_mb', 0):.0f} |" if gpu_col else ""
         print(f"| {r['length']} | {r['config']} | {r['cases']} | {r['seconds'] / max(r['cases'], 1):.2f} | "
-              f"{r['cases_per_hour']:.0f} | {r['peak_rss_mb']:.0f} | {'' if reuse is None else f'{reuse:.2f}'} |")
+              f"{r['cases_per_hour']:.0f} | {r['peak_rss_mb']:.0f} |{gpu} {'' if reuse is None else f'{reuse:.2f}'} |")
+    print()
+    print("cases/hour side by side (peak RSS MB in parentheses)")
+    print("| length | " + " | ".join(CONFIGS) + " |")
+    print("|---|" + "---|" * len(CONFIGS))
+    for length in lengths:
+        by = {r["config"]: r for r in rows if r["length"] == length}
+        print(f"| {length} | " + " | ".join(f"{by[c]['cases_per_hour']:.0f} ({by[c]['peak_rss_mb']:.0f})"
+                                           for c in CONFIGS) + " |")
     print()
     print("| length | store / moviepy frames | uncached / naive ViLAMP | cached / uncached ViLAMP | cached / naive |")
     print("|---|---|---|---|---|")

@@ -29,6 +29,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--haystack-duration", default="long", help="Video-MME duration class of haystacks")
     b.add_argument("--frame-size", type=int, default=384, help="stored frame side in pixels (default 384)")
     b.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel decoders")
+    b.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="where sources are decoded into the frame store: local threads, or Ray tasks "
+                        "(the output folder must be on a filesystem every node sees; docs/scaling.md)")
+    b.add_argument("--address", help="with --engine ray: Ray cluster to join (auto, HOST:PORT, ray://HOST:PORT); "
+                                     "default: start a local Ray instance")
     e = sub.add_parser("export", help="write one case as an H.264 MP4")
     e.add_argument("--data", default="data/niah")
     e.add_argument("--case", required=True)
@@ -62,8 +67,14 @@ def main(argv: list[str] | None = None) -> int:
                 needle_duration=args.needle_duration, haystack_duration=args.haystack_duration,
                 needle_min_seconds=low, needle_max_seconds=high, frame_size=args.frame_size,
                 workers=args.workers)
+            if args.address and args.engine != "ray":
+                raise InputError("--address", "only with --engine ray")
+            executor = None
+            if args.engine == "ray":
+                from generator.ray_ingest import factory
+                executor = factory(args.address)
             started = time.monotonic()
-            dataset = build(config)
+            dataset = build(config, executor)
             print(f"built {dataset['counts']['cases']} cases in {time.monotonic() - started:.1f} s -> {args.out}")
             print(summary(Benchmark.open(args.out)))
         elif args.command == "export":

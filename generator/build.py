@@ -14,9 +14,10 @@ from __future__ import annotations
 import os
 import sys
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 from tqdm import tqdm
 
@@ -53,7 +54,12 @@ def warn(message: str) -> None:
     tqdm.write(f"warning: {message}", file=sys.stderr)
 
 
-def build(config: BuildConfig) -> dict:
+#: makes the pool that runs the ingests: ``factory(workers)`` -> a ``concurrent.futures.Executor``
+#: (a context manager with ``submit``); ``generator.ray_ingest.RayExecutor`` runs them on Ray.
+ExecutorFactory = Callable[[int], Executor]
+
+
+def build(config: BuildConfig, executor: ExecutorFactory | None = None) -> dict:
     """Run the whole build and return the ``dataset.json`` contents."""
     out = Path(config.out)
     source_root = Path(config.source) if config.source else make_demo_source(out / "demo-source", config.workers)
@@ -61,7 +67,7 @@ def build(config: BuildConfig) -> dict:
     durations = source.durations()
     wanted = sorted(v for v, d in durations.items() if d in (config.needle_duration, config.haystack_duration))
     store = FrameStore(out / FRAMES_DIR, StoreSettings(width=config.frame_size, height=config.frame_size))
-    frames, skipped = ingest(store, source, wanted, config.workers)
+    frames, skipped = ingest(store, source, wanted, config.workers, executor)
 
     needles, excluded = [], Counter()
     for qa in source.questions:
@@ -110,8 +116,17 @@ def build(config: BuildConfig) -> dict:
     return dataset
 
 
-def ingest(store: FrameStore, source: Source, videos: list[str], workers: int) -> tuple[dict[str, int], dict[str, str]]:
-    """Bring ``videos`` into the store; returns (frames per usable video, reason per skipped video)."""
+def ingest_one(root: Path, settings: StoreSettings, video: str, path: Path) -> dict:
+    """Decode one source into the store at ``root`` (picklable, so an executor may run it in
+    another process or on another machine that sees the same paths)."""
+    return FrameStore(root, settings).ingest(video, path)
+
+
+def ingest(store: FrameStore, source: Source, videos: list[str], workers: int,
+           executor: ExecutorFactory | None = None) -> tuple[dict[str, int], dict[str, str]]:
+    """Bring ``videos`` into the store; returns (frames per usable video, reason per skipped video).
+
+    ``executor`` makes the pool that runs the decodes (default: threads in this process)."""
     store.remove_stale_temporaries()
     frames: dict[str, int] = {}
     skipped: dict[str, str] = {}
@@ -125,8 +140,11 @@ def ingest(store: FrameStore, source: Source, videos: list[str], workers: int) -
             frames[video] = store.num_frames(video)
         else:
             todo.append((video, path))
-    with ThreadPoolExecutor(max(1, workers)) as pool, tqdm(total=len(todo), desc="ingest", unit="video") as bar:
-        futures = {pool.submit(store.ingest, video, path): (video, path) for video, path in todo}
+    make_pool = executor or ThreadPoolExecutor
+    root = store.root.resolve()
+    with make_pool(max(1, workers)) as pool, tqdm(total=len(todo), desc="ingest", unit="video") as bar:
+        futures = {pool.submit(ingest_one, root, store.settings, video, path.resolve()): (video, path)
+                   for video, path in todo}
         try:
             for future in as_completed(futures):
                 video, path = futures[future]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections import deque
 from dataclasses import dataclass, field
@@ -33,9 +34,6 @@ from niah.cases import Benchmark
 from niah.errors import InputError
 from niah.results import Result
 from niah.schema import Case
-
-REPO = Path(__file__).resolve().parent.parent
-
 
 class RayEngineError(InputError):
     """The Ray engine cannot go on (no Ray, no resources, every actor dead): one line, exit 2."""
@@ -56,13 +54,9 @@ def init_ray(address: str | None, flag: str = "--engine ray") -> tuple[Any, bool
     ray = import_ray(flag)
     if ray.is_initialized():
         return ray, False
-    pythonpath = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-    kwargs: dict[str, Any] = {
-        "logging_level": logging.WARNING,
-        "log_to_driver": False,
-        # workers import this checkout (and whatever the driver had on PYTHONPATH)
-        "runtime_env": {"env_vars": {"PYTHONPATH": pythonpath}},
-    }
+    # Workers import the project as installed on their node (a local instance's workers inherit
+    # this process's environment, PYTHONPATH included); no runtime_env: it costs seconds per worker.
+    kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
     if address is None:
         kwargs.update(address="local", include_dashboard=False, num_cpus=os.cpu_count() or 1)
     else:
@@ -370,13 +364,18 @@ def _died_result(case: Case, model_name: str, times: int, message: str) -> Resul
 
 
 def _one_line(exc: BaseException) -> str:
+    """The first sentence of a Ray error (they run to many lines), plus the dead worker's pid."""
     text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:300]}"
+    first = text.split(". ")[0].rstrip(".")
+    pid = re.search(r"\bpid: (\d+)", text)
+    return f"{type(exc).__name__}: {first[:200]}" + (f" (worker pid {pid.group(1)})" if pid else "")
 
 
 def _brief(resources: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v:g}" for k, v in sorted(resources.items())
-                     if k in ("CPU", "GPU", "memory") and isinstance(v, (int, float)))
+    parts = [f"{k}={resources[k]:g}" for k in ("CPU", "GPU") if k in resources]
+    if "memory" in resources:
+        parts.append(f"memory={resources['memory'] / 2**30:.1f} GiB")
+    return ", ".join(parts) or "none"
 
 
 __all__ = ["RayEngine", "RayEngineError", "RemoteModel", "ModelActor", "init_ray", "import_ray"]

@@ -40,7 +40,11 @@ def uniform_indices(length: int, frames: int) -> list[int]:
 def load_hf_vlm(model_path: str | None, what: str, device: str, dtype: str):
     """(processor, model, folder, revision, torch dtype) for a local folder / cached hub id."""
     from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from runner.models import llava_checkpoint
     folder, revision = hub.resolve(model_path, what)
+    if llava_checkpoint.is_released_layout(folder):  # original LLaVA-NeXT format, mapped in memory
+        return llava_checkpoint.load_vlm(model_path, what, device, dtype)
     device = hub.check_device(device)
     torch_dtype = hub.torch_dtype(dtype, device)
     try:

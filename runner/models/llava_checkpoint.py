@@ -57,7 +57,9 @@ Key renames (released -> HF ``LlavaOnevisionForConditionalGeneration`` module na
         (encoder layers beyond the kept ones and the attention-pooling ``head.*`` dropped)
     model.composer_projector.*                             -> Merger state (linear_q/iq/k/ik, tau)
     model.frame_selector.model.*                           -> CLIPModel state (keyframe selection)
-    *.rotary_emb.inv_freq, model.vision_resampler.*        -> dropped (recomputed / no weights)
+    *.rotary_emb.inv_freq, *.position_ids                  -> dropped (recomputed buffers)
+    model.vision_resampler.*                               -> dropped (spatial pooling has no weights)
+    anything else                                          -> ignored with a warning (listed in notes)
 
 A SigLIP folder (``google/siglip-so400m-patch14-384``: keys ``vision_model.*``) supplies the
 vision tower when the checkpoint has none. Anything else missing is a one-line
@@ -68,6 +70,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -396,11 +399,12 @@ def load_released(model_path: str | None, what: str, device: str = "cpu", dtype:
             continue
         tensor = load()
         parts[part][name] = tensor.to(torch_dtype) if part in ("llava", "vision") else tensor.float()
-    if parts["unknown"]:
-        names = sorted(parts["unknown"])
-        raise InputError(where, f"unexpected weights for a LLaVA-Qwen checkpoint: {names[0]}"
-                                f"{f' and {len(names) - 1} more' if len(names) > 1 else ''}")
     notes: list[str] = []
+    if parts["unknown"]:
+        # weights of modules this pipeline never runs (e.g. a training-only head): ignored, but said
+        names = sorted(parts["unknown"])
+        notes.append(f"ignored {len(names)} weight(s) no HF module takes, e.g. {names[0]}")
+        warnings.warn(f"{where}: {notes[-1]}", stacklevel=2)
 
     # 2. tokenizer and placeholder tokens
     from transformers.utils import logging as hf_logging
@@ -421,7 +425,7 @@ def load_released(model_path: str | None, what: str, device: str = "cpu", dtype:
     tower_name = raw.get("mm_vision_tower")
     siglip, how = _siglip_folder(vision_tower, tower_name)
     vision = parts["vision"]
-    vision = {k: v for k, v in vision.items() if not k.startswith("head.")}
+    vision = {k: v for k, v in vision.items() if not k.startswith("head.") and not k.endswith("position_ids")}
     if vision:
         vcfg = _siglip_config_dict(siglip) if siglip is not None else _infer_siglip(vision, tower_name)
         kept = _count_layers(vision, "encoder.layers.")
@@ -432,7 +436,8 @@ def load_released(model_path: str | None, what: str, device: str = "cpu", dtype:
                                     f"{tower_name or '(mm_vision_tower unset)'} is not available locally: pass "
                                     f"vision_tower=<SigLIP folder> or set {VISION_TOWER_ENV}")
         vcfg = _siglip_config_dict(siglip)
-        vision = {k: v for k, v in _load_siglip_weights(siglip, torch_dtype).items() if not k.startswith("head.")}
+        vision = {k: v for k, v in _load_siglip_weights(siglip, torch_dtype).items()
+                  if not k.startswith("head.") and not k.endswith("position_ids")}
         kept = int(vcfg.get("num_hidden_layers", _count_layers(vision, "encoder.layers."))) - 1   # LLaVA-NeXT drops the last layer
         source = f"{siglip} ({how})"
     vcfg = {**vcfg, "num_hidden_layers": kept, "vision_use_head": False}

@@ -14,7 +14,16 @@ Pipeline for one case (frames at 1 FPS, read from the frame store, never a whole
 3. ``inputs_embeds`` = ChatML prompt tokens with the visual tokens (time order, then the
    checkpoint's ``image_newline``) where the video placeholder is; greedy decoding.
 
-Checkpoint layout (an HF ``LlavaOnevisionForConditionalGeneration`` folder, plus)::
+Checkpoint layouts:
+
+* **the released checkpoint** (``orange-sk/ViLAMP-llava-qwen``, original LLaVA-NeXT
+  ``LlavaQwenForCausalLM`` format): detected and mapped to HF LLaVA-OneVision in memory by
+  :mod:`runner.models.llava_checkpoint` (config keys, key renames, SigLIP resolution there). Its
+  ``config.json`` carries the ViLAMP keys; the learned merger is ``model.composer_projector.*``
+  and the keyframe CLIP is ``model.frame_selector.model.*``, both taken from the weights. When
+  the weights lack the vision tower, a local SigLIP folder comes from ``vision_tower=`` or
+  ``NIAH_VISION_TOWER``.
+* an HF ``LlavaOnevisionForConditionalGeneration`` folder, plus::
 
     vilamp_config.json            optional; the released config's keys: max_frame_num (K), f2f_thrd (tau),
                                   f2t_thrd (relevance stop), composer_type, composer_proj_dim,
@@ -38,12 +47,36 @@ Paper vs public code/checkpoint (recorded in ``settings()``):
   following options: {options}."``; we use the benchmark's common prompt
   (:mod:`runner.models.prompt`) for every model, so models are compared on equal text.
 
-Memory: peak extra GPU memory is about ``chunk`` x 40 MB for Qwen2-7B width (3584) in bf16 --
-per frame ~1 MB pixels, ~8 MB SigLIP activations, 5.2 MB projected patches (729 x 3584 x 2 B),
-~20 MB fp32 merge scores -- so ~2.6 GB at chunk=64, plus one reference keyframe (5.2 MB), the
-visual tokens (7 KB per token: 10K frames + 32 x 196 = 16.3K tokens = 117 MB) and the LLM
-prefill (KV cache 57 KB per token, 0.9 GB at 16K tokens). With 16 GB of Qwen2-7B weights a
-10K-frame case fits an 80 GB GPU with wide margin; the 10K x 729 patch tensor (52 GB) never exists.
+Peak GPU memory, real size (SigLIP-so400m, 26 layers kept + Qwen2-7B, bf16 = 2 B/value), 10K frames.
+Back-of-envelope (not measured: no GPU here), D = 3584 (Qwen2-7B width), 729 patches/frame:
+
+* weights, fixed: Qwen2-7B 7.6e9 x 2 B = 15.2 GB; SigLIP 0.40e9 x 2 B = 0.8 GB; CLIP ViT-B-32
+  0.15e9 x 2 B = 0.3 GB; projector (1152 x D + D x D = 17e6) and learned merger
+  (3 x D^2 + 512 x D = 40e6) = 0.1 GB  ->  ~16.4 GB.
+* per frame *in flight* (only ``chunk`` frames at a time, freed before the next chunk):
+  - SigLIP phase: pixels 3 x 384^2 x (2 B + 4 B fp32 staging) = 2.7 MB; with
+    ``output_hidden_states`` all 27 hidden states (embeddings + 26 layers) are alive until the
+    tower returns: 27 x 729 x 1152 x 2 B = 45 MB; in-layer transients (MLP 729 x 4304 x 2 B =
+    6.3 MB; attention scores 16 x 729^2 x 2 B = 17 MB if eager, ~0 with SDPA)  ->  ~55-70 MB;
+  - projector + merge phase: projected patches 729 x D x 2 B = 5.2 MB, GELU intermediate 5.2 MB,
+    learned merger ``linear_iq``/``linear_ik`` 2 x 5.2 MB, fp32 cosine temporaries ~3 x 729 x D x
+    4 B = 31 MB  ->  ~50 MB.
+  The phases do not overlap, so the chunk costs ~70 MB x ``chunk``: 4.5 GB at chunk=64
+  (1.1 GB at 16), whatever the video length. Without chunking the same terms scale with the
+  video: 10K x 5.2 MB = 52 GB of projected patches alone, 10K x 45 MB = 450 GB of SigLIP
+  hidden states -- it would not fit; chunking is what bounds it.
+* per frame *kept* for the whole case (grows with length; 10K frames + K = 32 keyframes x 196
+  pooled tokens = 16.3K visual tokens):
+  - visual tokens: D x 2 B = 7 KB per token -> 117 MB; the reference keyframe 5.2 MB; CLIP
+    embeddings 10K x 512 x 4 B = 20 MB (CPU);
+  - LLM prefill over ~16.4K tokens (SDPA/flash attention; eager would need 28 x 16.4K^2 x 2 B =
+    15 GB of scores per layer): KV cache 28 layers x 2 x 4 KV heads x 128 x 2 B = 57 KB/token
+    -> 0.94 GB; per-layer transients hidden 16.4K x D x 2 B = 117 MB and MLP gate + up
+    2 x 16.4K x 18944 x 2 B = 1.2 GB  ->  ~2.3 GB, i.e. ~140 KB per frame (57 KB KV + 76 KB
+    MLP transient + 7 KB token).
+* peak at 10K frames = weights 16.4 GB + max(chunk phase 4.5 GB, prefill 2.3 GB) + kept
+  tokens 0.15 GB  ~=  21 GB at chunk=64 (~18 GB at chunk=16): well inside an 80 GB GPU; the
+  marginal cost of one more frame is ~0.14 MB at prefill, while ``chunk`` caps the vision side.
 """
 from __future__ import annotations
 

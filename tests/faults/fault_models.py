@@ -1,14 +1,16 @@
-"""Test models for the fault tests; importable on Ray workers (tests/faults is put on PYTHONPATH).
+"""Test models for the fault tests; importable on Ray workers (tests/faults on PYTHONPATH).
 
-* ``exit-once``: the ``random`` baseline, except that the first ``answer`` call of the whole run
-  (across every process: an ``O_EXCL`` marker file at ``model_path``) kills its process with
-  ``os._exit``, as a segfault or a host OOM kill would; and every call on a case listed in
-  ``NIAH_FAULT_POISON`` (comma-separated case ids) kills its process too.
-* ``slow``: the ``random`` baseline taking ``NIAH_FAULT_DELAY`` seconds (default 0.02) per case,
-  so that a run lasts long enough to be killed at random points.
+Both are the ``random`` baseline (same letter per case) with a fault added; ``model_path`` is a
+JSON file saying which (so nothing depends on the worker's environment variables):
+
+* ``exit-once``: ``{"marker": PATH, "poison": [CASE_ID, ...]}``: the first ``answer`` call of
+  the whole run (across every process: an ``O_EXCL`` marker file) kills its process with
+  ``os._exit``, as a segfault or a host OOM kill would; every call on a poison case does too.
+* ``slow``: ``{"delay": SECONDS}`` per case, so a run lasts long enough to be killed.
 """
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Any
@@ -16,16 +18,23 @@ from typing import Any
 from runner.models.random_choice import RandomChoiceModel
 
 
+def _config(model_path: str | None) -> dict[str, Any]:
+    if not model_path:
+        return {}
+    with open(model_path) as handle:
+        return json.load(handle)
+
+
 class ExitOnce(RandomChoiceModel):
     name = "exit-once"
 
     def answer(self, case: Any, bench: Any = None) -> str:
-        poison = {c for c in os.environ.get("NIAH_FAULT_POISON", "").split(",") if c}
-        if case.case_id in poison:
+        config = _config(self.model_path)
+        if case.case_id in config.get("poison", []):
             os._exit(3)
-        if self.model_path:
+        if config.get("marker"):
             try:
-                os.close(os.open(self.model_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+                os.close(os.open(config["marker"], os.O_CREAT | os.O_EXCL | os.O_WRONLY))
             except FileExistsError:
                 pass
             else:
@@ -37,7 +46,7 @@ class Slow(RandomChoiceModel):
     name = "slow"
 
     def answer(self, case: Any, bench: Any = None) -> str:
-        time.sleep(float(os.environ.get("NIAH_FAULT_DELAY", "0.02")))
+        time.sleep(float(_config(self.model_path).get("delay", 0.02)))
         return super().answer(case, bench)
 
 
