@@ -25,6 +25,7 @@ from generator.demo_source import make_demo_source
 from generator.plan import NeedleCandidate, plan_cases
 from niah import atomic
 from niah.cases import FRAMES_DIR
+from niah.errors import InputError
 from niah.framestore import FrameStore, SourceError, StoreSettings, source_fingerprint
 from niah.schema import DATASET_NAME, MANIFEST_NAME, SCHEMA_VERSION
 from niah.videomme import Source, read_source
@@ -136,7 +137,7 @@ def ingest(store: FrameStore, source: Source, videos: list[str], workers: int,
         if path is None:
             skipped[video] = "video file not found"
             warn(f"{source.root}: video {video}.mp4 not found; skipped")
-        elif store.has(video) and store.index(video)["source"] == source_fingerprint(path):
+        elif store.has(video) and _ingested_from(store, video, path):
             frames[video] = store.num_frames(video)
         else:
             todo.append((video, path))
@@ -159,3 +160,12 @@ def ingest(store: FrameStore, source: Source, videos: list[str], workers: int,
                 future.cancel()
             raise
     return frames, dict(sorted(skipped.items()))
+
+
+def _ingested_from(store: FrameStore, video: str, path: Path) -> bool:
+    """Whether the store holds ``video`` intact and decoded from this very file (else redo it)."""
+    try:
+        return store.index(video).get("source") == source_fingerprint(path)
+    except InputError as exc:
+        warn(f"{exc}; decoding it again")
+        return False

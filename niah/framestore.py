@@ -21,7 +21,7 @@ import json
 import os
 import re
 import subprocess
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -91,7 +91,7 @@ class FrameStore:
         self.root = Path(root)
         info_path = self.root / STORE_INFO_NAME
         if info_path.exists():
-            stored = StoreSettings(**json.loads(info_path.read_text()))
+            stored = _read_settings(info_path)
             if settings is not None and settings != stored:
                 raise InputError(info_path, f"frame store was built with {stored}, asked for {settings}")
             self.settings = stored
@@ -118,13 +118,31 @@ class FrameStore:
         return self._index_path(video_id).exists()
 
     def index(self, video_id: str) -> dict:
-        """The stored index: ``frames``, ``offsets`` (frames+1 byte offsets), ``source``."""
+        """The stored index: ``frames``, ``offsets`` (frames+1 byte offsets), ``source``.
+
+        Raises :class:`InputError` naming the file if it is missing or damaged (not JSON,
+        offsets that do not match the frame count or the stream's size on disk).
+        """
         if video_id not in self._index_cache:
             path = self._index_path(video_id)
             if not path.exists():
                 raise InputError(path, f"video {video_id} is not in the frame store")
-            self._index_cache[video_id] = json.loads(path.read_text())
+            self._index_cache[video_id] = self._checked_index(path, self._stream_path(video_id))
         return self._index_cache[video_id]
+
+    @staticmethod
+    def _checked_index(path: Path, stream: Path) -> dict:
+        damaged = "damaged frame store index ({}); rerun `python -m generator build` to redo this video"
+        try:
+            index = json.loads(path.read_text())
+            frames, offsets = index["frames"], index["offsets"]
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
+            raise InputError(path, damaged.format(f"{type(exc).__name__}: {exc}")) from None
+        if not isinstance(frames, int) or not isinstance(offsets, list) or len(offsets) != frames + 1:
+            raise InputError(path, damaged.format("offsets do not match the frame count"))
+        if not stream.exists() or stream.stat().st_size != offsets[-1]:
+            raise InputError(path, damaged.format(f"{stream.name} is missing or not {offsets[-1]} bytes"))
+        return index
 
     def num_frames(self, video_id: str) -> int:
         return int(self.index(video_id)["frames"])
@@ -281,6 +299,16 @@ def _decode(units: Iterable[bytes], size: tuple[int, int]) -> Iterator[np.ndarra
                                    interpolation="BICUBIC").to_ndarray()
 
 
+def _read_settings(path: Path) -> StoreSettings:
+    try:
+        raw = json.loads(path.read_text())
+        if not isinstance(raw, dict) or set(raw) != {f.name for f in fields(StoreSettings)}:
+            raise ValueError(f"keys must be exactly {sorted(f.name for f in fields(StoreSettings))}")
+        return StoreSettings(**raw)
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(path, f"damaged frame store settings ({exc})") from None
+
+
 def _container_duration(stderr: bytes) -> float | None:
     match = _DURATION.search(stderr)
     if not match:
@@ -290,5 +318,8 @@ def _container_duration(stderr: bytes) -> float | None:
 
 
 def _last_error_line(stderr: bytes) -> str:
+    """ffmpeg's reason for failing: its last line, except where an earlier one says more."""
+    if b"matches no streams" in stderr:
+        return "no video stream"
     lines = [l for l in stderr.decode(errors="replace").splitlines() if l.strip()]
     return lines[-1].strip() if lines else "ffmpeg failed"

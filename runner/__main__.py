@@ -61,32 +61,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _registry() -> tuple[Any, tuple[str, ...]]:
-    try:
-        import runner.models as models
-        return models.load_model, tuple(models.MODEL_NAMES)
-    except (ImportError, AttributeError) as exc:
-        if isinstance(exc, ImportError) and exc.name not in (None, "runner.models"):
-            raise
-        return None, ()
-
-
 def check_model_name(name: str) -> None:
-    known = sorted(set(_registry()[1]) | {"random"})
-    if name not in known:
-        raise InputError("--model", f"unknown model {name!r}; known: {', '.join(known)}")
+    from runner.models import MODEL_NAMES
+    if name not in MODEL_NAMES:
+        raise InputError("--model", f"unknown model {name!r}; known: {', '.join(sorted(MODEL_NAMES))}")
 
 
 def load_model(name: str, model_path: str | None, device: str, dtype: str, frames: int | None,
                **options: Any) -> Any:
-    """A model from the registry (``runner.models``); ``random`` is always available."""
+    """A model from the registry (``runner.models``), with loader failures as one-line errors."""
+    from runner import models
     check_model_name(name)
-    registry_load, MODEL_NAMES = _registry()
     try:
-        if registry_load is not None and name in MODEL_NAMES:
-            return registry_load(name, model_path, device=device, dtype=dtype, frames=frames, **options)
-        from runner.models.random_choice import RandomChoiceModel
-        return RandomChoiceModel(model_path, device=device, dtype=dtype, frames=frames, **options)
+        return models.load_model(name, model_path, device=device, dtype=dtype, frames=frames, **options)
     except InputError:
         raise
     except TypeError as exc:

@@ -117,11 +117,8 @@ class ModelActor:
 def _registry_snapshot() -> dict[str, tuple[str, dict[str, Any]]]:
     """The driver's model registry, so models registered at run time (``register(...)``) load
     on the workers too (their module must be importable there)."""
-    try:
-        import runner.models as models
-        return {k: (v[0], dict(v[1])) for k, v in getattr(models, "_REGISTRY", {}).items()}
-    except ImportError:
-        return {}
+    from runner.models import registry
+    return registry()
 
 
 def _register(registry: dict[str, tuple[str, dict[str, Any]]]) -> None:

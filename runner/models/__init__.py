@@ -36,6 +36,12 @@ def register(name: str, target: str, **fixed: Any) -> None:
     MODEL_NAMES = tuple(_REGISTRY)
 
 
+def registry() -> dict[str, tuple[str, dict[str, Any]]]:
+    """A copy of the registry (name -> (target, fixed options)), e.g. to ship to Ray workers so
+    models registered at run time load there too."""
+    return {name: (target, dict(fixed)) for name, (target, fixed) in _REGISTRY.items()}
+
+
 def load_model(name: str, model_path: str | None, device: str = "cpu", dtype: str = "auto",
                frames: int | None = None, **options: Any) -> Model:
     """Build a registered model. Bad names, paths or options raise :class:`InputError`."""
@@ -47,4 +53,4 @@ def load_model(name: str, model_path: str | None, device: str = "cpu", dtype: st
     return factory(model_path, device=device, dtype=dtype, frames=frames, **fixed, **options)
 
 
-__all__ = ["MODEL_NAMES", "Model", "load_model", "register"]
+__all__ = ["MODEL_NAMES", "Model", "load_model", "register", "registry"]

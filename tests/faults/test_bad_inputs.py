@@ -87,10 +87,6 @@ def test_unusable_videos_are_skipped_and_reported(odd_build: tuple[Path, str]) -
     assert not used & set(report)
 
 
-@pytest.mark.xfail(reason="niah/framestore.py FrameStore.ingest (SourceError(_last_error_line(...))) reports ffmpeg's last stderr line "
-                          "('Error opening output files: Invalid argument') for a source without a video "
-                          "stream; the line that says why ('Stream map '0:v:0' matches no streams') comes "
-                          "earlier", strict=False)
 def test_audio_only_video_message_says_no_video_stream(odd_build: tuple[Path, str]) -> None:
     out, _ = odd_build
     reason = json.loads((out / "dataset.json").read_text())["report"]["skipped_videos"]["audio0000001"]
@@ -201,11 +197,6 @@ def _truncate(path: Path, size: int) -> None:
     path.write_bytes(path.read_bytes()[:size])
 
 
-@pytest.mark.xfail(reason="niah/framestore.py: FrameStore.index() (json.loads of the index) and FrameStore.__init__ "
-                          "(json.loads of store.json) call json.loads without catching JSONDecodeError, so a damaged "
-                          "<video>.json index or store.json gives a traceback in `generator inspect`, "
-                          "`runner score` and `generator build` instead of one error line "
-                          "(and build does not redo the video)", strict=False)
 @pytest.mark.parametrize("what", sorted(CORRUPT_STORE))
 def test_damaged_frame_store_file_is_one_line(what: str, small_bench: Path, tmp_path: Path) -> None:
     copy = Path(shutil.copytree(small_bench, tmp_path / "copy"))

@@ -67,8 +67,10 @@ def write_fake_bench(root: Path, n: int = 24, lengths=(60, 120), schema_version:
     store.mkdir(exist_ok=True)
     (store / "store.json").write_text(json.dumps(
         {"width": 384, "height": 384, "fps": 1.0, "crf": 18, "preset": "ultrafast"}))
-    for vid, frames in (("hay", 10_000), ("needle", 10)):
-        (store / f"{vid}.json").write_text(json.dumps({"video_id": vid, "frames": frames, "offsets": []}))
+    for vid, frames in (("hay", 10_000), ("needle", 10)):  # an index only: these models read no pixels
+        (store / f"{vid}.json").write_text(json.dumps({"video_id": vid, "frames": frames,
+                                                       "offsets": [0] * (frames + 1)}))
+        (store / f"{vid}.h264").write_bytes(b"")
     return root
 
 
