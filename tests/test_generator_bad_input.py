@@ -141,3 +141,15 @@ def test_killed_build_resumes_to_the_same_manifest(release: Path, small_bench: P
     assert (out / "dataset.json").read_bytes() == (small_bench / "dataset.json").read_bytes()
     time.sleep(0.2)
     assert not list(frames.glob("*.tmp")), "a temporary file was left behind"
+
+
+def test_rebuild_redoes_a_video_whose_index_is_damaged(small_bench: Path, release: Path, tmp_path: Path) -> None:
+    import shutil
+    copy = Path(shutil.copytree(small_bench, tmp_path / "copy"))
+    index = copy / "frames" / "ndl00000000.json"
+    index.write_bytes(index.read_bytes()[:40])
+    proc = run_cli("generator", "build", "--source", str(release), "--out", str(copy), *SMALL_BUILD)
+    assert proc.returncode == 0, proc.stderr
+    assert any("ndl00000000.json" in l and "decoding it again" in l for l in proc.stderr.splitlines())
+    assert index.read_bytes() == (small_bench / "frames" / "ndl00000000.json").read_bytes()
+    assert (copy / "manifest.jsonl").read_bytes() == (small_bench / "manifest.jsonl").read_bytes()
