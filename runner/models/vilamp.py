@@ -293,8 +293,8 @@ class ViLAMP(Model):
     def keyframes(self, case: Case, bench: Benchmark, indices: list[int]) -> list[int]:
         """Positions (into ``indices``) of the keyframes, time order."""
         image = torch.from_numpy(self.clip_embeddings(case, bench, indices))
-        text = torch.from_numpy(self.clip.encode_text(case.question))
-        self._clip_text = text
+        text = torch.from_numpy(self.clip.encode_text(case.question, normalize=False))
+        self._clip_text = text  # raw, as the learned merger's linear_q was trained on it
         return select_keyframes(image, text, self.k, self.tau, self.min_relevance).indices
 
     # ----- step 2: streamed visual tokens ---------------------------------------------

@@ -123,8 +123,10 @@ class ClipEncoder:
         return F.normalize(emb.float(), dim=-1).cpu().numpy()
 
     @torch.no_grad()
-    def encode_text(self, text: str) -> np.ndarray:
-        """One string -> (D,) float32, L2-normalised."""
+    def encode_text(self, text: str, normalize: bool = True) -> np.ndarray:
+        """One string -> (D,) float32, L2-normalised unless ``normalize=False`` (the released
+        learned merger was trained on the raw ``get_text_features`` output, and its
+        ``linear_q`` has a bias, so scaling the input changes its output)."""
         if self.backend == "hf":
             tokens = self.tokenizer([text], return_tensors="pt", truncation=True, max_length=self.max_text)
             out = self.model.get_text_features(input_ids=tokens["input_ids"].to(self.device),
@@ -133,4 +135,5 @@ class ClipEncoder:
             emb = out if isinstance(out, torch.Tensor) else out.pooler_output
         else:
             emb = self.model.encode_text(self.tokenizer([text]).to(self.device))
-        return F.normalize(emb.float(), dim=-1)[0].cpu().numpy()
+        emb = emb.float()
+        return (F.normalize(emb, dim=-1) if normalize else emb)[0].cpu().numpy()

@@ -1,27 +1,12 @@
 """Models end to end on tiny random-weight checkpoints and a small generated benchmark."""
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-from niah.cases import Benchmark
 from niah.errors import InputError
 from runner.models import MODEL_NAMES, load_model
 from runner.models.hf_video import uniform_indices
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def bench(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bench") / "niah"
-    proc = subprocess.run([sys.executable, "-m", "generator", "build", "--lengths", "60,120", "--cases", "8",
-                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return Benchmark.open(out)
 
 
 @pytest.fixture(scope="session")

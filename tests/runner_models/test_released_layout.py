@@ -1,28 +1,14 @@
 """The released ViLAMP checkpoint layout (original LLaVA-NeXT ``LlavaQwenForCausalLM``), loaded
 in memory as HF LLaVA-OneVision + ViLAMP parts, on a tiny checkpoint built here with released key names."""
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors import safe_open
 
-from niah.cases import Benchmark
 from niah.errors import InputError
 from runner.models import load_model
 from runner.models.llava_checkpoint import is_released_layout, map_key
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def bench(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bench") / "niah"
-    proc = subprocess.run([sys.executable, "-m", "generator", "build", "--lengths", "60", "--cases", "2",
-                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return Benchmark.open(out)
 
 
 @pytest.fixture(scope="module")
