@@ -153,3 +153,21 @@ def test_rebuild_redoes_a_video_whose_index_is_damaged(small_bench: Path, releas
     assert any("ndl00000000.json" in l and "decoding it again" in l for l in proc.stderr.splitlines())
     assert index.read_bytes() == (small_bench / "frames" / "ndl00000000.json").read_bytes()
     assert (copy / "manifest.jsonl").read_bytes() == (small_bench / "manifest.jsonl").read_bytes()
+
+
+def test_ctrl_c_stops_the_build_with_one_line_and_it_resumes(release: Path, small_bench: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "generator", "build", "--source", str(release), "--out", str(out),
+                             *SMALL_BUILD, "--workers", "1"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list((out / "frames").glob("*.json")):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "interrupted; rerun the same command to resume"
+    assert not (out / "dataset.json").exists()
+    resumed = run_cli("generator", "build", "--source", str(release), "--out", str(out), *SMALL_BUILD)
+    assert resumed.returncode == 0, resumed.stderr
+    assert (out / "manifest.jsonl").read_bytes() == (small_bench / "manifest.jsonl").read_bytes()

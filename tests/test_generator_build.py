@@ -109,3 +109,16 @@ def test_inspect_prints_balance_tables(small_bench: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "cases by length x task type" in proc.stdout and "depth decile" in proc.stdout
     assert "disk per case" in proc.stdout
+
+
+def test_videos_found_anywhere_below_the_root(release_copy: Path, small_bench: Path, tmp_path: Path) -> None:
+    """Users unzip the release's chunks into other folders: the reader finds them there."""
+    nested = release_copy / "videos_chunked_02" / "data"
+    nested.mkdir(parents=True)
+    for name in ("ndl00000001.mp4", "hay00000002.mp4"):
+        (release_copy / "data" / name).rename(nested / name)
+    out = tmp_path / "out"
+    proc = run_cli("generator", "build", "--source", str(release_copy), "--out", str(out), *SMALL_BUILD)
+    assert proc.returncode == 0, proc.stderr
+    assert "warning" not in proc.stderr
+    assert (out / "manifest.jsonl").read_bytes() == (small_bench / "manifest.jsonl").read_bytes()
