@@ -269,7 +269,7 @@ def _case_detail(tables: lb.Tables, manifest: lb.Manifest, runs: list[str], case
         st.markdown(f"**Q:** {case['question']}")
         for option in case["options"]:
             gold = str(option).split(".", 1)[0].strip() == case["answer"]
-            st.markdown(f"- {'**' + option + '** ✅ (gold)' if gold else option}")
+            st.markdown(f"- {'**' + option + '** ✓ (gold)' if gold else option}")
         st.caption(f"length {case['length']} frames · depth {case['depth']:.3f} · needle frames "
                    f"{case['needle_start']}–{case['needle_start'] + case['needle_frames'] - 1} · "
                    f"task {case['task_type']} · {case['domain']}")

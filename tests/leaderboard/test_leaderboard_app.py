@@ -78,7 +78,7 @@ def test_case_browser_filters(monkeypatch, demo):
     at.selectbox(key="cb_decile").set_value(9).run()
     table = frame_with(at, "depth_decile")
     assert len(table) >= 1 and set(table["length"]) == {600} and set(table["depth_decile"]) == {9}
-    assert "✅ (gold)" in texts(at.markdown)
+    assert "✓ (gold)" in texts(at.markdown)
     assert "frame store" in texts(at.caption)  # no thumbnails without frames
 
 
