@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from generator.inspect_cmd import storage_bytes  # noqa: E402
 from niah.cases import Benchmark  # noqa: E402
 from niah.ffmpeg import ffmpeg_exe, run_ffmpeg  # noqa: E402
 from niah.framestore import FrameStore, StoreSettings  # noqa: E402
@@ -103,8 +104,7 @@ def main() -> None:
             print(f"(b) export {args.case} ({case.length} frames at {bench.store.settings.width}px): ours {ours:.3f} s, "
                   f"moviepy {naive:.2f} s -> {naive / ours:.0f}x faster (target >= 50x)")
 
-        store_bytes = sum(p.stat().st_size for p in bench.store.root.iterdir() if p.is_file())
-        manifest_bytes = (data / "manifest.jsonl").stat().st_size
+        store_bytes, manifest_bytes = storage_bytes(bench)
         naive_bytes = (work / "ours.mp4").stat().st_size / case.length * sum(c.length for c in bench.cases)
         print(f"(c) disk: frame store {store_bytes / 1e6:.1f} MB + manifest {manifest_bytes / 1e6:.1f} MB "
               f"= {(store_bytes + manifest_bytes) / len(bench.cases) / 1e3:.1f} KB per case; "

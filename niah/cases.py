@@ -13,6 +13,7 @@ import json
 import os
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import groupby
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -109,8 +110,11 @@ class Benchmark:
     def frames_at(self, case: Case, indices: Sequence[int],
                   size: tuple[int, int] | None = None) -> np.ndarray:
         """The case frames at ``indices`` (any order, e.g. uniform sampling) as (N, H, W, 3)."""
-        refs = self.frame_refs(case)
-        out = [next(iter(self.store.read_indices(refs[i].video_id, [refs[i].frame], size))) for i in indices]
+        case_refs = self.frame_refs(case)
+        refs = [case_refs[i] for i in indices]
+        out: list[np.ndarray] = []
+        for video_id, run in groupby(refs, key=lambda ref: ref.video_id):  # one decoder per run of a video
+            out.extend(self.store.read_indices(video_id, [ref.frame for ref in run], size))
         if not out:
             width, height = size or (self.store.settings.width, self.store.settings.height)
             return np.zeros((0, height, width, 3), np.uint8)

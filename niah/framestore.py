@@ -22,6 +22,7 @@ import os
 import re
 import subprocess
 from dataclasses import asdict, dataclass, fields
+from itertools import chain
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -213,12 +214,19 @@ class FrameStore:
             return handle.read(offsets[start + count] - offsets[start])
 
     def access_units(self, video_id: str, start: int, count: int) -> Iterator[bytes]:
-        """The frames' H.264 access units one by one (Annex-B bytes, each a whole IDR frame)."""
+        """The frames' H.264 access units one by one (Annex-B bytes, each a whole IDR frame),
+        read in blocks of :data:`READ_BLOCK` frames: few reads, bounded memory. The range is
+        checked at the call (``IndexError``), not when the iterator is first advanced."""
         offsets = self._checked_offsets(video_id, start, count)
-        data = self.packets(video_id, start, count)
-        base = offsets[start]
-        for i in range(start, start + count):
-            yield data[offsets[i] - base: offsets[i + 1] - base]
+
+        def units() -> Iterator[bytes]:
+            for block in range(start, start + count, READ_BLOCK):
+                n = min(READ_BLOCK, start + count - block)
+                data, base = self.packets(video_id, block, n), offsets[block]
+                for i in range(block, block + n):
+                    yield data[offsets[i] - base: offsets[i + 1] - base]
+
+        return units()
 
     def parameter_sets(self, video_id: str) -> bytes:
         """The SPS and PPS NAL units (Annex B) of a stored video: a muxer's codec extradata.
@@ -230,19 +238,10 @@ class FrameStore:
              size: tuple[int, int] | None = None) -> Iterator[np.ndarray]:
         """Decode frames ``start .. start+count-1`` as ``uint8`` arrays of shape (H, W, 3), RGB.
 
-        ``size`` is (width, height); ``None`` keeps the store's resolution. Reads the stream in
-        blocks of :data:`READ_BLOCK` frames (one read each, bounded memory).
+        ``size`` is (width, height); ``None`` keeps the store's resolution.
         """
-        offsets = self._checked_offsets(video_id, start, count)
-
-        def units() -> Iterator[bytes]:
-            for block in range(start, start + count, READ_BLOCK):
-                n = min(READ_BLOCK, start + count - block)
-                data, base = self.packets(video_id, block, n), offsets[block]
-                for i in range(block, block + n):
-                    yield data[offsets[i] - base: offsets[i + 1] - base]
-
-        return _decode(units(), size or (self.settings.width, self.settings.height))
+        return _decode(self.access_units(video_id, start, count),
+                       size or (self.settings.width, self.settings.height))
 
     def read_indices(self, video_id: str, indices: Iterable[int],
                      size: tuple[int, int] | None = None) -> Iterator[np.ndarray]:
@@ -290,13 +289,10 @@ def _decode(units: Iterable[bytes], size: tuple[int, int]) -> Iterator[np.ndarra
     ctx = av.CodecContext.create("h264", "r")
     ctx.thread_type = "AUTO"
     reformatter = VideoReformatter()
-    for unit in units:
-        for frame in ctx.decode(av.Packet(unit)):
+    for packet in chain(map(av.Packet, units), [None]):  # None flushes the decoder's delayed frames
+        for frame in ctx.decode(packet):
             yield reformatter.reformat(frame, width=width, height=height, format="rgb24",
                                        interpolation="BICUBIC").to_ndarray()
-    for frame in ctx.decode(None):
-        yield reformatter.reformat(frame, width=width, height=height, format="rgb24",
-                                   interpolation="BICUBIC").to_ndarray()
 
 
 def _read_settings(path: Path) -> StoreSettings:

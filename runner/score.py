@@ -38,7 +38,7 @@ from typing import Any, Callable, Iterable, Sequence
 from niah import atomic
 from niah.cases import Benchmark
 from niah.errors import InputError
-from niah.results import RESULTS_GLOB, RESULTS_SCHEMA_VERSION, RUN_INFO_NAME, Result, iter_result_lines
+from niah.results import RESULTS_SCHEMA_VERSION, RUN_INFO_NAME, Result, read_run
 from niah.schema import SCHEMA_VERSION, Case
 from runner.answers import parse_answer
 
@@ -206,17 +206,6 @@ def select_cases(bench: Benchmark, case_ids: Sequence[str] | None = None,
 
 
 # ----- the results file --------------------------------------------------------------
-def done_results(run_dir: Path) -> dict[str, Result]:
-    """Every well-formed result line in any results file of the run (first one per case wins,
-    as in :func:`niah.results.read_run`); torn or malformed lines are not trusted."""
-    done: dict[str, Result] = {}
-    for path in sorted(run_dir.glob(RESULTS_GLOB)):
-        for _, result, _problem in iter_result_lines(path):
-            if result is not None and result.case_id not in done:
-                done[result.case_id] = result
-    return done
-
-
 class ResultsFile:
     """This process's append-only results file, locked against a second writer."""
 
@@ -369,7 +358,7 @@ def score(bench: Benchmark, model: Any, out_root: str | Path, *, model_name: str
     summary = Summary(run_id, run_dir, path, selected=len(selected))
     with ResultsFile(path, warn) as out:
         summary.repaired_bytes = out.repaired
-        done = done_results(run_dir)
+        _, done, _ = read_run(run_dir)  # every shard file; torn or malformed lines not trusted
         todo = []
         for case in selected:
             if case.case_id in done:
@@ -413,4 +402,4 @@ def iter_ids(text: str | None) -> list[str] | None:
 
 
 __all__: Iterable[str] = ["score", "Summary", "select_cases", "parse_shard", "shard_file_name",
-                          "open_run_dir", "run_identity", "make_run_id", "score_case", "done_results"]
+                          "open_run_dir", "run_identity", "make_run_id", "score_case"]

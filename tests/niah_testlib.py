@@ -4,6 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL_BUILD = ["--lengths", "100,200", "--cases", "12", "--seed", "0", "--frame-size", "32"]
@@ -12,3 +13,16 @@ SMALL_BUILD = ["--lengths", "100,200", "--cases", "12", "--seed", "0", "--frame-
 def run_cli(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run ``python -m <args>`` as a user would; returns the finished process."""
     return subprocess.run([sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def one_line_error(proc: subprocess.CompletedProcess[str], *needles: str,
+                   ignore: Callable[[str], bool] | None = None) -> str:
+    """Assert a CLI's bad-input contract: exit 2, exactly one ``error:`` line on stderr (lines
+    ``ignore`` accepts aside, e.g. Ray's own logging), naming each of ``needles``; returns it."""
+    assert proc.returncode == 2, (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])
+    lines = [l for l in proc.stderr.strip().splitlines() if not (ignore and ignore(l))]
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr[-3000:]
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    assert "Traceback" not in proc.stderr
+    return lines[0]

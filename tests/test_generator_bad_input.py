@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from niah_testlib import ROOT, SMALL_BUILD, run_cli
+from niah_testlib import ROOT, SMALL_BUILD, one_line_error, run_cli
 from niah.cases import Benchmark
 from niah.ffmpeg import run_ffmpeg
 from videomme_fixture import make_video
@@ -25,43 +25,35 @@ def build(source: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[s
     return run_cli("generator", "build", "--source", str(source), "--out", str(out), *SMALL_BUILD, *extra)
 
 
-def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    for needle in needles:
-        assert needle in lines[0]
-
-
 @pytest.mark.parametrize("lengths", ["abc", "10k..2k", "0,100", "100,100", "2k..10k:0", "-5"])
 def test_bad_lengths(lengths: str, release: Path, tmp_path: Path) -> None:
     proc = run_cli("generator", "build", "--source", str(release), "--out", str(tmp_path), "--lengths", lengths)
-    assert_one_line_error(proc, "--lengths")
+    one_line_error(proc, "--lengths")
 
 
 def test_empty_parquet(release_copy: Path, tmp_path: Path) -> None:
     path = release_copy / PARQUET
     pq.write_table(pq.read_table(path).slice(0, 0), path)
-    assert_one_line_error(build(release_copy, tmp_path / "out"), str(path), "no rows")
+    one_line_error(build(release_copy, tmp_path / "out"), str(path), "no rows")
 
 
 def test_malformed_parquet(release_copy: Path, tmp_path: Path) -> None:
     path = release_copy / PARQUET
     path.write_text("video_id,question\n001,hello\n")
-    assert_one_line_error(build(release_copy, tmp_path / "out"), str(path), "not a readable parquet")
+    one_line_error(build(release_copy, tmp_path / "out"), str(path), "not a readable parquet")
 
 
 def test_parquet_missing_columns_and_duplicate_ids(release_copy: Path, tmp_path: Path) -> None:
     path = release_copy / PARQUET
     table = pq.read_table(path)
     pq.write_table(table.drop_columns(["task_type", "answer"]), path)
-    assert_one_line_error(build(release_copy, tmp_path / "out"), str(path), "task_type", "answer")
+    one_line_error(build(release_copy, tmp_path / "out"), str(path), "task_type", "answer")
     pq.write_table(pa.concat_tables([table, table.slice(0, 1)]), path)
-    assert_one_line_error(build(release_copy, tmp_path / "out"), "duplicated question_id")
+    one_line_error(build(release_copy, tmp_path / "out"), "duplicated question_id")
 
 
 def test_missing_source_folder(tmp_path: Path) -> None:
-    assert_one_line_error(build(tmp_path / "nowhere", tmp_path / "out"), "does not exist")
+    one_line_error(build(tmp_path / "nowhere", tmp_path / "out"), "does not exist")
 
 
 def test_missing_corrupt_and_truncated_videos_are_skipped_and_reported(release_copy: Path, tmp_path: Path) -> None:
@@ -105,17 +97,17 @@ def test_hand_edited_manifest_is_refused(small_bench: Path, tmp_path: Path) -> N
     lines[2] = json.dumps(case)
     (copy / "manifest.jsonl").write_text("\n".join(lines) + "\n")
     proc = run_cli("generator", "inspect", "--data", str(copy))
-    assert_one_line_error(proc, "manifest.jsonl", case["case_id"], "outside video")
+    one_line_error(proc, "manifest.jsonl", case["case_id"], "outside video")
     case["segments"][0]["src_start_frame"] -= 100000
     case["schema_version"] = 99
     lines[2] = json.dumps(case)
     (copy / "manifest.jsonl").write_text("\n".join(lines) + "\n")
-    assert_one_line_error(run_cli("generator", "inspect", "--data", str(copy)), "manifest.jsonl:3", "schema_version")
+    one_line_error(run_cli("generator", "inspect", "--data", str(copy)), "manifest.jsonl:3", "schema_version")
 
 
 def test_export_unknown_case(small_bench: Path, tmp_path: Path) -> None:
     proc = run_cli("generator", "export", "--data", str(small_bench), "--case", "nope", "-o", str(tmp_path / "x.mp4"))
-    assert_one_line_error(proc, "nope")
+    one_line_error(proc, "nope")
 
 
 def test_killed_build_resumes_to_the_same_manifest(release: Path, small_bench: Path, tmp_path: Path) -> None:

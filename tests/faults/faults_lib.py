@@ -15,6 +15,7 @@ for _p in (REPO, HERE, REPO / "tests", REPO / "tests" / "runner"):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
+import niah_testlib  # noqa: E402
 from niah.results import read_run  # noqa: E402
 from runner.models.random_choice import RandomChoiceModel  # noqa: E402
 
@@ -41,14 +42,8 @@ def module(*args: str, timeout: float = 300, **extra: str) -> subprocess.Complet
 
 
 def one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
-    """Assert exit 2 with exactly one ``error:`` line on stderr (Ray's own log lines aside)."""
-    assert proc.returncode == 2, (proc.returncode, proc.stderr[-3000:])
-    lines = [l for l in proc.stderr.splitlines() if l.strip() and not _ray_noise(l)]
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr[-3000:]
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    assert "Traceback" not in proc.stderr
-    return lines[0]
+    """The shared one-line error check, with blank lines and Ray's own log lines set aside."""
+    return niah_testlib.one_line_error(proc, *needles, ignore=lambda line: not line.strip() or _ray_noise(line))
 
 
 def _ray_noise(line: str) -> bool:

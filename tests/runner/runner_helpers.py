@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,32 @@ TASKS = ["Counting Problem", "OCR Problems", "Object Recognition"]
 
 
 def subprocess_env() -> dict[str, str]:
+    """The checkout and this folder importable (scripts run in subprocesses use :class:`SlowGold`)."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(Path(__file__).resolve().parent), env.get("PYTHONPATH", "")])
     return env
+
+
+class SlowGold:
+    """Answers every case correctly after ``delay`` seconds, so a run lasts long enough to be
+    interrupted and its resumed results can be checked case by case."""
+
+    name = "slow"
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+    def settings(self) -> dict[str, float]:
+        return {"delay": self.delay}
+
+    def answer(self, case: Case, bench: object) -> str:
+        time.sleep(self.delay)
+        return "The answer is " + case.answer
+
+
+def load_slow(model_path: str | None = None, **options: object) -> SlowGold:
+    """Registry loader for :class:`SlowGold` (``register("slow", "runner_helpers:load_slow")``)."""
+    return SlowGold(0.1)
 
 
 def make_case(index: int, length: int, depth: float, task_type: str, answer: str) -> Case:

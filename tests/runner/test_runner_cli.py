@@ -8,14 +8,8 @@ from pathlib import Path
 import pytest
 
 from niah.results import read_run
+from niah_testlib import one_line_error
 from runner_helpers import fake_bench_dir, real_bench_dir, run_cli  # noqa: F401 (fixtures)
-
-
-def one_line_error(proc) -> str:
-    assert proc.returncode == 2, (proc.stdout, proc.stderr)
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    return lines[0]
 
 
 def test_score_then_report(real_bench_dir, tmp_path):
@@ -122,22 +116,11 @@ def test_report_on_missing_folder(tmp_path):
 
 
 SLOW_CLI = '''
-import sys, time
+import sys
 from runner.models import register
 from runner.__main__ import main
 
-class Slow:
-    name = "slow"
-    def settings(self):
-        return {"delay": 0.1}
-    def answer(self, case, bench):
-        time.sleep(0.1)
-        return "The answer is " + case.answer
-
-def make_slow(model_path, **options):
-    return Slow()
-
-register("slow", "__main__:make_slow")
+register("slow", "runner_helpers:load_slow")
 sys.exit(main(sys.argv[1:]))
 '''
 

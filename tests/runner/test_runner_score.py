@@ -136,19 +136,12 @@ def test_keyboard_interrupt_then_resume(fake_bench, tmp_path):
 
 
 KILL_SCRIPT = textwrap.dedent("""
-    import sys, time
+    import sys
     from niah.cases import Benchmark
     from runner.score import score
+    from runner_helpers import SlowGold
 
-    class Slow:
-        name = "slow"
-        def settings(self):
-            return {"v": 1}
-        def answer(self, case, bench):
-            time.sleep(0.05)
-            return case.answer
-
-    score(Benchmark.open(sys.argv[1]), Slow(), sys.argv[2], progress=False)
+    score(Benchmark.open(sys.argv[1]), SlowGold(0.05), sys.argv[2], progress=False)
     """)
 
 
