@@ -14,7 +14,8 @@ already in the store, what is skipped and reported) is the same code for both en
 * a source that does not decode is a :class:`niah.framestore.SourceError` on the worker, sent
   back as such: skipped and reported exactly as with the local engine.
 
-Ray is imported lazily (inside :class:`RayExecutor`): nothing else needs it installed.
+Ray is imported lazily (:mod:`niah.ray_cluster`, shared with ``runner score --engine ray``):
+nothing else needs it installed.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from typing import Any, Callable
 
 from niah.errors import InputError
 from niah.framestore import SourceError
+from niah.ray_cluster import import_ray, init_ray
 
 #: Ray runs a task whose worker died this many more times before giving up on the video
 MAX_RETRIES = 3
@@ -46,7 +48,6 @@ class RayExecutor(Executor):
     """
 
     def __init__(self, workers: int = 0, address: str | None = None, max_retries: int = MAX_RETRIES) -> None:
-        from runner.ray_engine import init_ray
         self.ray, self._own = init_ray(address)
         self._remote = self.ray.remote(num_cpus=1, max_retries=max_retries)(_call)
         self._refs: dict[Any, tuple[Future, str]] = {}
@@ -98,7 +99,6 @@ def factory(address: str | None = None) -> Callable[[int], RayExecutor]:
     """``build(config, executor=factory(address))``: ingest on the Ray cluster at ``address``
     (``None``: a local Ray instance started for the build and stopped after it). Fails at once
     (:class:`InputError`) where ray is not installed; Ray itself starts when the ingest does."""
-    from runner.ray_engine import import_ray
     import_ray()
     return lambda workers: RayExecutor(workers, address)
 

@@ -17,11 +17,12 @@ engine filled it, and ``--engine local`` resumes a Ray run (and the other way ro
   fails) so that one poison case cannot stop the run. When no actor is left the driver
   stops with one ``error:`` line (exit 2); what was scored is kept and a rerun resumes.
 
-Ray is imported lazily: nothing else in the project needs it installed.
+Ray is imported lazily (:mod:`niah.ray_cluster`, shared with ``generator build --engine ray``):
+nothing else in the project needs it installed. Models load through
+:func:`runner.loading.load_model`, as with the local engine.
 """
 from __future__ import annotations
 
-import logging
 import os
 import re
 import sys
@@ -32,42 +33,9 @@ from typing import Any, Callable, Iterator, Sequence
 
 from niah.cases import Benchmark
 from niah.errors import InputError
+from niah.ray_cluster import RayClusterError, init_ray
 from niah.results import Result
 from niah.schema import Case
-
-class RayEngineError(InputError):
-    """The Ray engine cannot go on (no Ray, no resources, every actor dead): one line, exit 2."""
-
-
-def import_ray(flag: str = "--engine ray") -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise RayEngineError(flag, "ray is not installed; `pip install ray` (or use --engine local)") from None
-    return ray
-
-
-def init_ray(address: str | None, flag: str = "--engine ray") -> tuple[Any, bool]:
-    """Connect to ``address`` (``auto``, ``host:port`` or ``ray://host:port``), or start a
-    local Ray instance when ``address`` is ``None``. Returns ``(ray, started_here)``; a
-    caller that started Ray shuts it down."""
-    ray = import_ray(flag)
-    if ray.is_initialized():
-        return ray, False
-    # Workers import the project as installed on their node (a local instance's workers inherit
-    # this process's environment, PYTHONPATH included); no runtime_env: it costs seconds per worker.
-    kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
-    if address is None:
-        kwargs.update(address="local", include_dashboard=False, num_cpus=os.cpu_count() or 1)
-    else:
-        kwargs["address"] = address
-    try:
-        ray.init(**kwargs)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        where = f"--address {address}" if address else flag
-        raise RayEngineError(where, f"cannot start or reach a Ray cluster ({' '.join(str(exc).split())[:300]})") from None
-    return ray, True
-
 
 # ----- the actor -----------------------------------------------------------------------
 class ModelActor:
@@ -84,7 +52,7 @@ class ModelActor:
         self.model: Any = None
         try:
             _register(registry)
-            from runner.__main__ import load_model
+            from runner.loading import load_model
             self.bench = Benchmark.open(data)
             if self.bench.fingerprint != fingerprint:
                 raise InputError(Path(data) / "manifest.jsonl", "differs on this Ray worker from the driver's "
@@ -173,7 +141,7 @@ class RayEngine:
                  options: dict[str, Any] | None = None, address: str | None = None,
                  actors: int | None = None, max_actors: int | None = None,
                  max_case_attempts: int = 3, max_replacements: int | None = None,
-                 warn: Callable[[str], None] | None = None) -> None:
+                 warn: Callable[[str], None] | None = None, allow_download: bool = False) -> None:
         self.warn = warn or (lambda message: print(message, file=sys.stderr, flush=True))
         self.ray, self._own = init_ray(address)
         self.model_name = model_name
@@ -188,16 +156,16 @@ class RayEngine:
             self.device = device
             want_gpu = device.startswith("cuda")
             if want_gpu and gpus < 1:
-                raise RayEngineError("--device cuda", f"the Ray cluster has no GPU (resources: {_brief(resources)})")
+                raise RayClusterError("--device cuda", f"the Ray cluster has no GPU (resources: {_brief(resources)})")
             if actors is not None and actors < 1:
-                raise RayEngineError("--actors", f"{actors}: must be at least 1")
+                raise RayClusterError("--actors", f"{actors}: must be at least 1")
             n = actors or max(1, gpus if want_gpu else cpus)
             if max_actors is not None:
                 n = max(1, min(n, max_actors))
             self.max_replacements = 2 * n + 1 if max_replacements is None else max_replacements
             self._replacements = 0
             self._load_args = {"model_path": model_path, "device": device, "dtype": dtype, "frames": frames,
-                               **(options or {})}
+                               "allow_download": allow_download, **(options or {})}
             self._data = str(Path(bench.root).resolve())
             self._fingerprint = bench.fingerprint
             self._registry = _registry_snapshot()
@@ -230,7 +198,7 @@ class RayEngine:
                 errors.append(got)
                 self._retire(slot)
         if info is None:
-            raise RayEngineError("--engine ray", f"no model actor could start ({errors[-1] if errors else '?'})")
+            raise RayClusterError("--engine ray", f"no model actor could start ({errors[-1] if errors else '?'})")
         return info
 
     def _get_probe(self, ref: Any) -> dict[str, Any] | str:
@@ -306,12 +274,12 @@ class RayEngine:
                     inflight[slot.handle.score.remote(slot.case.case_id)] = slot
             live = [s for s in self._slots if s.handle is not None]
             if not live:
-                raise RayEngineError("--engine ray", f"every model actor died ({self._replacements} replaced); "
+                raise RayClusterError("--engine ray", f"every model actor died ({self._replacements} replaced); "
                                      f"{len(pending) + len(inflight)} cases left unscored; last error: "
                                      f"{next(reversed(errors.values()), '?')}; rerun to resume")
             waiting = list(inflight) + list(self._probes)
             if not waiting:  # live actors, none ready, no probe: cannot happen, but never spin
-                raise RayEngineError("--engine ray", "no model actor is ready")
+                raise RayClusterError("--engine ray", "no model actor is ready")
             ready, _ = ray.wait(waiting, num_returns=1)
             ref = ready[0]
             if ref in self._probes:
@@ -375,4 +343,4 @@ def _brief(resources: dict[str, Any]) -> str:
     return ", ".join(parts) or "none"
 
 
-__all__ = ["RayEngine", "RayEngineError", "RemoteModel", "ModelActor", "init_ray", "import_ray"]
+__all__ = ["RayEngine", "RayClusterError", "RemoteModel", "ModelActor"]

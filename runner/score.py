@@ -96,9 +96,12 @@ def run_identity(model: Any, model_name: str, model_path: str | None, options: d
         "options": {k: v for k, v in sorted(options.items())
                     if v is not None and not (isinstance(settings, dict) and settings.get(k) == v)},
         "manifest_fingerprint": bench.fingerprint,
-        "schema_versions": {"manifest": SCHEMA_VERSION, "results": RESULTS_SCHEMA_VERSION,
-                            "run": RUN_SCHEMA_VERSION},
+        "schema_versions": _schema_versions(),
     })
+
+
+def _schema_versions() -> dict[str, int]:
+    return {"manifest": SCHEMA_VERSION, "results": RESULTS_SCHEMA_VERSION, "run": RUN_SCHEMA_VERSION}
 
 
 def make_run_id(identity: dict[str, Any]) -> str:
@@ -148,21 +151,60 @@ def open_run_dir(out_root: str | Path, run_id: str, identity: dict[str, Any], ca
                 pass  # another shard got there first: check against theirs below
         finally:
             tmp.unlink(missing_ok=True)
+    stored = _read_run_info(info_path)
+    _refuse_differences(info_path, _differences({k: stored.get(k) for k in IDENTITY_KEYS},
+                                                {k: identity.get(k) for k in IDENTITY_KEYS}))
+    version = code_version()
+    if warn and stored.get("code_version") not in (None, version):
+        warn(f"warning: {info_path}: written by code {stored.get('code_version')}, this is {version}")
+    return run_dir
+
+
+def _read_run_info(info_path: Path) -> dict[str, Any]:
     try:
         stored = json.loads(info_path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise InputError(info_path, f"unreadable run.json ({exc})") from None
     if not isinstance(stored, dict):
         raise InputError(info_path, "run.json is not a JSON object")
-    diffs = _differences({k: stored.get(k) for k in IDENTITY_KEYS}, {k: identity.get(k) for k in IDENTITY_KEYS})
+    return stored
+
+
+def _refuse_differences(info_path: Path, diffs: list[str]) -> None:
     if diffs:
         raise InputError(info_path, "holds results of another model, settings or manifest ("
                          + "; ".join(diffs[:3]) + (f"; +{len(diffs) - 3} more" if len(diffs) > 3 else "")
                          + "); use another --run-name or --out")
-    version = code_version()
-    if warn and stored.get("code_version") not in (None, version):
-        warn(f"warning: {info_path}: written by code {stored.get('code_version')}, this is {version}")
-    return run_dir
+
+
+def check_run_before_loading(out_root: str | Path, run_name: str | None, model_name: str,
+                             model_path: str | None, options: dict[str, Any], bench: Benchmark) -> None:
+    """Refuse a ``--run-name`` folder of another run *before* the model loads.
+
+    The full identity needs the loaded model (its revision and resolved settings), so
+    :func:`open_run_dir` can only check it after a load that may take minutes and many GB.
+    What the command line already says (model, path, each option given, manifest, schema
+    versions) is compared here first; ``open_run_dir`` still checks everything after loading.
+    Without ``--run-name`` the folder is named by a hash of the full identity, so a folder of
+    other settings cannot be hit. An option given now is compared with the stored option, or
+    with the stored setting of the same name (where ``run_identity`` left the option out).
+    """
+    if run_name is None:
+        return
+    info_path = Path(out_root) / check_run_name(run_name) / RUN_INFO_NAME
+    if not info_path.exists():
+        return
+    stored = _read_run_info(info_path)
+    settings = stored.get("settings") if isinstance(stored.get("settings"), dict) else {}
+    stored_options = stored.get("options") if isinstance(stored.get("options"), dict) else {}
+    given = _jsonable({k: v for k, v in options.items() if v is not None})
+    fresh = {"model": model_name, "model_path": model_path, "manifest_fingerprint": bench.fingerprint,
+             "schema_versions": _schema_versions()}
+    before = {key: stored.get(key) for key in fresh}
+    for key, value in given.items():  # named as the command line spells them: "--seed: 0 here, 7 now"
+        fresh[f"--{key.replace('_', '-')}"] = value
+        before[f"--{key.replace('_', '-')}"] = stored_options.get(key, settings.get(key))
+    _refuse_differences(info_path, _differences(before, fresh))
 
 
 # ----- case selection ------------------------------------------------------------
@@ -402,4 +444,4 @@ def iter_ids(text: str | None) -> list[str] | None:
 
 
 __all__: Iterable[str] = ["score", "Summary", "select_cases", "parse_shard", "shard_file_name",
-                          "open_run_dir", "run_identity", "make_run_id", "score_case"]
+                          "open_run_dir", "check_run_before_loading", "run_identity", "make_run_id", "score_case"]

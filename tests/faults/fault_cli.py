@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from runner.__main__ import main
+from runner.cli import main
 from runner.models import register
 
 register("exit-once", "fault_models:load_exit_once")

@@ -166,7 +166,7 @@ def test_ray_errors_are_one_line(tmp_path: Path) -> None:
 POISON_BUILD = textwrap.dedent("""
     import os, sys
     import generator.ray_ingest as ray_ingest
-    from generator.__main__ import main
+    from generator.cli import main
 
     def always_dies(fn, *args):
         os._exit(9)

@@ -57,7 +57,7 @@ def test_run_json_mismatch_via_cli(real_bench_dir, tmp_path):
             "--no-progress", "--limit", "2"]
     assert run_cli(*args).returncode == 0
     line = one_line_error(run_cli(*args, "--seed", "7"))
-    assert "run.json" in line and "settings.seed" in line
+    assert "run.json" in line and "--seed: 0 here, 7 now" in line
 
 
 def test_missing_data_argument():
@@ -118,7 +118,7 @@ def test_report_on_missing_folder(tmp_path):
 SLOW_CLI = '''
 import sys
 from runner.models import register
-from runner.__main__ import main
+from runner.cli import main
 
 register("slow", "runner_helpers:load_slow")
 sys.exit(main(sys.argv[1:]))
@@ -156,3 +156,94 @@ def test_ctrl_c_stops_cleanly_and_resumes(fake_bench_dir, tmp_path):
     info, results, problems = read_run(run_dir)
     assert problems == [] and len(results) == info["cases_total"] and all(r.correct for r in results.values())
     assert "100.0%" in again.stdout
+
+
+def test_missing_required_options_are_one_line():
+    line = one_line_error(run_cli("score"))
+    assert "--data, --model: required" in line and "random" in line and "vilamp" in line
+
+
+def test_help_lists_the_models_and_a_bare_call_prints_it():
+    from runner.models import MODEL_NAMES
+    assert run_cli("score", "--help").returncode == 0
+    helps = run_cli("score", "--help").stdout
+    bare = run_cli()
+    assert bare.returncode == 2 and "usage:" in bare.stderr
+    for name in MODEL_NAMES:
+        assert name in helps and name in bare.stderr
+    assert "score" in bare.stderr and "report" in bare.stderr and "python -m runner score --data" in bare.stderr
+
+
+def test_device_is_checked_for_every_model(real_bench_dir, tmp_path):
+    import torch
+    out = tmp_path / "o"
+    common = ["score", "--data", str(real_bench_dir), "--model", "random", "--out", str(out)]
+    assert "expected cpu, cuda or cuda:N" in one_line_error(run_cli(*common, "--device", "gpu"))
+    beyond = f"cuda:{torch.cuda.device_count()}"  # one past the last GPU (cuda:0 on a CPU machine)
+    assert "no CUDA device" in one_line_error(run_cli(*common, "--device", beyond)) \
+        or f"{torch.cuda.device_count()} CUDA device" in one_line_error(run_cli(*common, "--device", beyond))
+    if not torch.cuda.is_available():
+        line = one_line_error(run_cli(*common, "--device", "cuda"))
+        assert line.startswith("error: --device: cuda") and "--device cpu" in line
+    assert not out.exists()
+
+
+MARKER_CLI = '''
+import sys
+from pathlib import Path
+from runner.models import register
+from runner.models.random_choice import RandomChoiceModel
+from runner.cli import main
+
+def load_marked(model_path=None, **options):
+    Path(sys.argv[1]).touch()  # the loader ran
+    return RandomChoiceModel(model_path, **options)
+
+register("marked", "__main__:load_marked")
+sys.exit(main(sys.argv[2:]))
+'''
+
+
+def test_mismatched_rerun_fails_before_the_model_loads(real_bench_dir, tmp_path):
+    """A --run-name folder holding another run is refused from the command line alone: the
+    loader (for a real model, minutes and many GB) is never called."""
+    import subprocess
+    import sys
+    from runner_helpers import REPO, subprocess_env
+
+    script, marker, out = tmp_path / "marked_cli.py", tmp_path / "loaded", tmp_path / "r"
+    script.write_text(MARKER_CLI)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, str(script), str(marker), "score", "--data", str(real_bench_dir),
+                               "--model", "marked", "--out", str(out), "--run-name", "mine", "--no-progress",
+                               "--limit", "2", *args], cwd=REPO, env=subprocess_env(), capture_output=True,
+                              text=True, timeout=120)
+
+    assert run("--seed", "3").returncode == 0 and marker.exists()
+    for args, needle in ((["--seed", "4"], "--seed: 3 here, 4 now"),
+                         (["--seed", "3", "--frames", "8"], "--frames: null here, 8 now"),
+                         (["--seed", "3", "--model-path", "elsewhere"], "model_path")):
+        marker.unlink(missing_ok=True)
+        line = one_line_error(run(*args))
+        assert "run.json" in line and needle in line and "--run-name" in line
+        assert not marker.exists(), args
+    again = run("--seed", "3")  # the same command still resumes, after loading
+    assert again.returncode == 0 and "(0 now, 2 before)" in again.stdout and marker.exists()
+
+
+def test_hub_id_is_never_fetched_unless_allowed(real_bench_dir, tmp_path):
+    """A hub id missing from the cache: one line naming `hf download` and --allow-download, and no
+    connection tried. With --allow-download the fetch is tried (here against a closed local port)."""
+    import subprocess
+    import sys
+    env = {**__import__("os").environ, "HF_HOME": str(tmp_path / "hf"), "HF_ENDPOINT": "http://127.0.0.1:9",
+           "HF_HUB_DISABLE_TELEMETRY": "1"}
+    env.pop("HF_HUB_OFFLINE", None)
+    args = [sys.executable, "-m", "runner", "score", "--data", str(real_bench_dir), "--model", "llava-onevision",
+            "--model-path", "some-org/some-model", "--out", str(tmp_path / "o"), "--device", "cpu"]
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
+    line = one_line_error(proc, "some-org/some-model", "hf download some-org/some-model", "--allow-download")
+    assert "not in the local Hugging Face cache" in line
+    fetched = subprocess.run([*args, "--allow-download"], capture_output=True, text=True, env=env, timeout=300)
+    assert "cannot get llava-onevision weights from the hub" in one_line_error(fetched)

@@ -1,0 +1,173 @@
+"""Command line: ``python -m runner score ...`` and ``python -m runner report ...``.
+
+``runner/__main__.py`` only calls :func:`main`; tests and scripts import it from here (no module
+imports a ``__main__``).
+
+    python -m runner score --data data/niah --model vilamp --model-path orange-sk/ViLAMP-llava-qwen --out results/
+    python -m runner score --data data/niah --model llava-onevision --model-path llava-hf/llava-onevision-qwen2-7b-ov-hf --frames 64
+    python -m runner score --data data/niah --model random --seed 0 --shard 3/8
+    python -m runner score --data data/niah --model vilamp --model-path ... --engine ray --address auto
+    python -m runner report --out results/ [--data data/niah] [--csv DIR]
+
+Bad input (missing or invalid benchmark, unknown model, run.json of other settings) prints
+``error: <where>: <what>`` on one line and exits 2; Ctrl-C prints a summary and exits 130.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Sequence
+
+from niah.errors import InputError
+
+
+EXAMPLES = """examples (after `make demo`, in the checkout, with .venv activated):
+  python -m runner score --data data/niah --model random --out results
+  python -m runner score --data data/niah --model llava-onevision --model-path FOLDER_OR_HUB_ID --frames 32
+  python -m runner report --out results --data data/niah
+Weights come from a local folder or the local Hugging Face cache (`hf download ID` first);
+--allow-download lets a hub id be fetched. More: README.md ("Runner"), docs/scaling.md."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every InputError
+        print(f"error: {self.prog}: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from runner.models import MODEL_NAMES
+    models = ", ".join(MODEL_NAMES)
+    parser = _Parser(prog="python -m runner", description="Score models on Video NIAH and report results.",
+                     epilog=f"models: {models}\n{EXAMPLES}", formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="{score,report}")
+
+    s = sub.add_parser("score", help="score one model on a benchmark (resumable)", epilog=EXAMPLES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("--data", help="benchmark folder built by `python -m generator build` (required)")
+    s.add_argument("--model", help=f"model to score (required): {models}")
+    s.add_argument("--model-path", help="weights: a local folder, or a Hugging Face hub id already in the "
+                                        "local cache (`hf download ID`); not needed by random")
+    s.add_argument("--allow-download", action="store_true",
+                   help="fetch a hub id missing from the local Hugging Face cache (default: never download)")
+    s.add_argument("--out", default="results", help="results root (default: results/)")
+    s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda if available; random: cpu)")
+    s.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"],
+                   help="weights dtype (default auto: bfloat16 on CUDA, float32 on CPU)")
+    s.add_argument("--limit", type=int, help="score only the first N selected cases")
+    s.add_argument("--cases", help="comma-separated case ids to score")
+    s.add_argument("--shard", help="I/N: score the I-th of N interleaved shards (1-based)")
+    s.add_argument("--frames", type=int, help="frames given to the model (uniform sampling models)")
+    s.add_argument("--keyframes", type=int, help="ViLAMP: keyframes K")
+    s.add_argument("--tau", type=float, help="ViLAMP: keyframe similarity threshold")
+    s.add_argument("--profile", choices=["released", "paper"],
+                   help="ViLAMP: released (default: the authors' public inference code) or paper "
+                        "(Algorithm 1 as written); see the README's Fidelity table")
+    s.add_argument("--seed", type=int, help="random seed (the `random` baseline)")
+    s.add_argument("--run-name", help="run folder name instead of <model>-<settings hash>")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: this process runs the model; ray: one model replica per Ray actor, "
+                        "results written by this process (see docs/scaling.md)")
+    s.add_argument("--address", help="with --engine ray: Ray cluster to join (auto, HOST:PORT, ray://HOST:PORT); "
+                                     "default: start a local Ray instance")
+    s.add_argument("--actors", type=int, help="with --engine ray: model replicas (default: one per GPU "
+                                              "with --device cuda, else one per CPU of the cluster)")
+
+    r = sub.add_parser("report", help="accuracy tables for the runs in a results folder")
+    r.add_argument("--out", default="results", help="results root (default: results/)")
+    r.add_argument("--data", help="only runs on this benchmark's manifest, totals from it")
+    r.add_argument("--csv", help="also write summary/by_task_type/by_length_depth CSVs here")
+    r.add_argument("--format", choices=["markdown", "text"], default="markdown")
+    return parser
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from niah.cases import Benchmark
+    from runner.loading import check_device, check_device_spelling, check_model_name, load_model
+    from runner.models import MODEL_NAMES
+    from runner.score import (check_run_before_loading, check_run_name, iter_ids, parse_shard, score,
+                              select_cases)
+
+    missing = [flag for flag, value in (("--data", args.data), ("--model", args.model)) if not value]
+    if missing:
+        raise InputError(", ".join(missing), "required (--data: the benchmark folder built by "
+                         "`python -m generator build`; --model: one of "
+                         f"{', '.join(MODEL_NAMES)}); see `python -m runner score --help`")
+    shard = parse_shard(args.shard)
+    case_ids = iter_ids(args.cases)
+    if args.run_name:
+        check_run_name(args.run_name)
+    if args.limit is not None and args.limit < 1:
+        raise InputError("--limit", f"{args.limit}: must be at least 1")
+    if args.engine != "ray" and (args.address or args.actors is not None):
+        raise InputError("--address" if args.address else "--actors", "only with --engine ray")
+    check_model_name(args.model)
+    if args.engine == "ray":  # whether the cluster has a GPU is checked when it is reached
+        check_device_spelling(args.device)
+        device = args.device
+    else:
+        device = check_device(args.device, args.model)
+    bench = Benchmark.open(args.data)
+    selected = select_cases(bench, case_ids, shard, args.limit)  # check --cases before loading weights
+    extra = {k: v for k, v in (("keyframes", args.keyframes), ("tau", args.tau), ("seed", args.seed),
+                                          ("profile", args.profile))
+             if v is not None}
+    options = {"dtype": args.dtype, "frames": args.frames, **extra}
+    check_run_before_loading(args.out, args.run_name, args.model, args.model_path, options, bench)
+    engine = None
+    if args.engine == "ray":  # model replicas on Ray actors; this process still writes the results
+        from runner.ray_engine import RayEngine
+        engine = RayEngine(bench, args.model, args.model_path, device=device, dtype=args.dtype,
+                           frames=args.frames, options=extra, address=args.address, actors=args.actors,
+                           max_actors=len(selected), allow_download=args.allow_download)
+        model, device = engine.model, engine.device
+    else:
+        model = load_model(args.model, args.model_path, device, args.dtype, args.frames,
+                           allow_download=args.allow_download, **extra)
+    try:
+        summary = score(bench, model, args.out, model_name=args.model, model_path=args.model_path,
+                        options=options, shard=shard, limit=args.limit, case_ids=case_ids,
+                        run_name=args.run_name, progress=not args.no_progress,
+                        extra_info={"device": device, "data": str(bench.root)},
+                        engine=engine.run if engine is not None else None)
+        print(summary.line(), file=sys.stderr if summary.interrupted else sys.stdout, flush=True)
+        stats = "" if summary.interrupted else _model_stats(model)  # interrupted: the one summary line only
+    finally:
+        if engine is not None:
+            engine.close()
+    if stats:
+        print(f"model stats: {stats}", flush=True)
+    return 130 if summary.interrupted else 0
+
+
+def _model_stats(model: Any) -> str:
+    try:
+        stats = model.stats() if hasattr(model, "stats") else {}
+        return json.dumps(stats, sort_keys=True, default=str) if stats else ""
+    except Exception:  # noqa: BLE001 - statistics must never fail a finished run
+        return ""
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from runner.report import report
+    sys.stdout.write(report(args.out, args.data, args.csv, args.format))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # bare `python -m runner`: the whole help, not just the usage line
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return cmd_score(args) if args.command == "score" else cmd_report(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:  # outside the scoring loop (opening, loading): nothing written
+        print("interrupted: nothing scored", file=sys.stderr)
+        return 130
+
