@@ -68,7 +68,7 @@ def child(args: argparse.Namespace) -> dict:
     import torch
     from niah.cases import Benchmark
     from runner.models import load_model
-    from runner.models.vilamp import ViLAMP
+    from runner.vilamp.model import ViLAMP
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     bench = Benchmark.open(args.data)

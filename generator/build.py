@@ -163,9 +163,11 @@ def ingest(store: FrameStore, source: Source, videos: list[str], workers: int,
 
 
 def _ingested_from(store: FrameStore, video: str, path: Path) -> bool:
-    """Whether the store holds ``video`` intact and decoded from this very file (else redo it)."""
+    """Whether the store holds ``video`` intact, decoded from this very file and with its aspect
+    ratio recorded (stores from before aspect ratios are redone: same frames, one more field)."""
     try:
-        return store.index(video).get("source") == source_fingerprint(path)
+        index = store.index(video)
+        return index.get("source") == source_fingerprint(path) and "aspect" in index
     except InputError as exc:
         warn(f"{exc}; decoding it again")
         return False

@@ -37,6 +37,9 @@ from niah.ffmpeg import die_with_parent, ffmpeg_exe
 STORE_INFO_NAME = "store.json"
 _AUD = re.compile(b"\x00\x00\x00\x01\x09")  # access unit delimiter: x264 writes one per frame
 _DURATION = re.compile(rb"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
+# the first video stream ffmpeg describes is the input's: "..., 1280x720 [SAR 1:1 DAR 16:9], ..."
+_VIDEO_SIZE = re.compile(rb"Stream #\d+:\d+[^\n]*?: Video: [^\n]*?, (\d+)x(\d+)(?: \[SAR (\d+):(\d+) DAR)?")
+_ROTATION = re.compile(rb"rotation of (-?\d+(?:\.\d+)?) degrees")
 #: Frames fetched per read() of a stored stream: large enough for few syscalls, small enough
 #: that a 10K-frame case never holds more than ~10 MB of compressed frames.
 READ_BLOCK = 256
@@ -148,6 +151,17 @@ class FrameStore:
     def num_frames(self, video_id: str) -> int:
         return int(self.index(video_id)["frames"])
 
+    def aspect(self, video_id: str) -> float:
+        """The source's display aspect ratio (width / height, after sample aspect and rotation):
+        stored frames are squashed to the store's square, models that need the original
+        geometry (ViLAMP's CLIP input) restore it from this."""
+        index = self.index(video_id)
+        if "aspect" not in index:
+            raise InputError(self._index_path(video_id), "frame store made before source aspect ratios were "
+                                                         "recorded; rerun `python -m generator build` with the "
+                                                         "same arguments to record them")
+        return float(index["aspect"])
+
     def video_ids(self) -> list[str]:
         return sorted(p.stem for p in self.root.glob("*.json") if p.name != STORE_INFO_NAME)
 
@@ -189,7 +203,10 @@ class FrameStore:
             tmp.replace(stream_path)
         finally:
             tmp.unlink(missing_ok=True)
-        index = {"video_id": video_id, "frames": frames, "offsets": offsets,
+        aspect = display_aspect(proc.stderr)
+        if aspect is None:
+            raise SourceError("ffmpeg did not report the video's size")
+        index = {"video_id": video_id, "frames": frames, "offsets": offsets, "aspect": aspect,
                  "source": source_fingerprint(source), "settings": self.fingerprint}
         atomic.write_json(self._index_path(video_id), index)
         self._index_cache[video_id] = index
@@ -303,6 +320,22 @@ def _read_settings(path: Path) -> StoreSettings:
         return StoreSettings(**raw)
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(path, f"damaged frame store settings ({exc})") from None
+
+
+def display_aspect(stderr: bytes) -> float | None:
+    """The input video's display aspect ratio from ffmpeg's stream line: coded size times the
+    sample aspect ratio, swapped for a +-90 degree rotation (ffmpeg auto-rotates when decoding)."""
+    match = _VIDEO_SIZE.search(stderr)
+    if not match:
+        return None
+    width, height = int(match.group(1)), int(match.group(2))
+    sar = (int(match.group(3)), int(match.group(4))) if match.group(3) else (1, 1)
+    if sar[0] > 0 and sar[1] > 0:
+        width = width * sar[0] / sar[1]
+    rotation = _ROTATION.search(stderr)
+    if rotation and round(abs(float(rotation.group(1)))) % 180 == 90:
+        width, height = height, width
+    return round(width / height, 6) if width > 0 and height > 0 else None
 
 
 def _container_duration(stderr: bytes) -> float | None:

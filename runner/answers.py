@@ -8,12 +8,13 @@ Rules, tried in this order; the first that gives exactly one letter wins:
 1. the whole output is one option letter, however wrapped: ``B``, ``(B)``, ``B.``, ``b)``,
    ``[C]``, ``**D**``, ``Option C``, ``<answer>A</answer>``;
 2. an explicit statement: ``The answer is B``, ``Answer: b)``, ``the correct option is (C)``,
-   ``I choose D``, ``B is correct``; when a chain of thought states several, the last wins;
+   ``I choose D``, ``B is correct``, ``I think it's b``; when a chain of thought states several, the last wins;
 3. the output starts with a lettered option (``B. The man ...``, ``(C) red``) or a line
    holding only a letter (``C\n\nExplanation: ...``), and does not echo the option list;
 4. the output contains the text of exactly one option (``Three times.``), or is a fragment
    of exactly one option's text;
-5. exactly one distinct option letter stands alone anywhere in the output.
+5. exactly one distinct option letter stands alone anywhere in the output (two different
+   letters, as in ``A and B`` or ``maybe A or C``, are unparsable).
 
 Letters inside words never count, and neither does the English article: a bare ``A``/``a``
 followed by a lower-case word (``A man walks ...``) is read as an option only when it is
@@ -43,10 +44,13 @@ _STATEMENTS = [
                 + _LETTER + _NOT_WORD_AFTER, re.I)],
     # "B is correct", "(C) is the right answer", "option D is the best"
     [re.compile(r"(?<![A-Za-z0-9'])" + _LETTER + r"\s+is\s+(?:the\s+)?(?:correct|right|best|most\s+likely|answer)",
-                re.I)],
+                re.I)],    # "I think it's b", "it is C": a letter right after "it's"/"is", ending the text or a clause
+    [re.compile(r"\b(?:it'?s|it\s+is|is)\s+(?:option\s+|choice\s+)?" + _LETTER + _NOT_WORD_AFTER, re.I)],
 ]
 _STANDALONE = re.compile(r"(?<![A-Za-z0-9'])" + _LETTER + _NOT_WORD_AFTER)
 _LEADING = re.compile(r"^\s*(?:\(\s*([A-Za-z])\s*\)|\[\s*([A-Za-z])\s*\]|([A-Za-z])\s*[\.\):])(?=\s|$)")
+# "... and B", "... or (C)": after a letter, a conjunction and another lone letter
+_JOINED = re.compile(r"\s+(?:and|or|nor)\s+[\(\[]?[A-Za-z](?![A-Za-z0-9'])")
 _LINE_OPTION = re.compile(r"(?m)^\s*[\(\[]?([A-Za-z])[\.\):\]]\s+\S")
 
 
@@ -87,8 +91,8 @@ def _letter_at(text: str, match: re.Match, group: int, letters: dict[str, str]) 
     if raw == "a":
         # a lower-case bare "a" is the article unless it ends the text ("the answer is a")
         return letter if not re.match(r"\s*[A-Za-z]", text[match.end(group):]) else None
-    if raw == "A" and re.match(r"\s+[a-z]", text[match.end(group):]):
-        return None  # "A man is ...": the article
+    if raw == "A" and re.match(r"\s+[a-z]", text[match.end(group):]) and not _JOINED.match(text[match.end(group):]):
+        return None  # "A man is ...": the article (but "A and B" / "A or C" name two options)
     if raw.islower() and letter != "A":
         # "is b" at the end or before punctuation is fine; "b" before a word is not a choice
         return letter if not re.match(r"\s*[A-Za-z]", text[match.end(group):]) else None

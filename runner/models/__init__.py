@@ -21,7 +21,7 @@ from runner.models.base import Model
 
 # name -> (module:callable, fixed keyword arguments)
 _REGISTRY: dict[str, tuple[str, dict[str, Any]]] = {
-    "vilamp": ("runner.models.vilamp:ViLAMP", {}),
+    "vilamp": ("runner.vilamp.model:ViLAMP", {}),
     "llava-onevision": ("runner.models.hf_video:HFVideoLLM", {"name": "llava-onevision"}),
     "needle-oracle": ("runner.models.hf_video:NeedleOracle", {}),
     "random": ("runner.models.random_choice:load", {}),

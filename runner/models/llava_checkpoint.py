@@ -99,7 +99,7 @@ _TEXT_KEYS = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_laye
               "num_key_value_heads", "hidden_act", "max_position_embeddings", "initializer_range",
               "rms_norm_eps", "rope_theta", "use_sliding_window", "sliding_window", "max_window_layers",
               "attention_dropout", "bos_token_id", "eos_token_id", "tie_word_embeddings")
-#: the ViLAMP keys ``runner.models.vilamp`` reads (same names as its ``vilamp_config.json``)
+#: the ViLAMP keys ``runner.vilamp.model`` reads (same names as its ``vilamp_config.json``)
 VILAMP_KEYS = ("activate_frame_selector", "frame_selector_type", "clip_model_path", "f2f_thrd", "f2t_thrd",
                "max_frame_num", "composer_type", "composer_proj_dim", "composer_proj_mlp_depth",
                "mm_spatial_pool_mode", "mm_spatial_pool_stride", "activate_pre_fusion")
@@ -294,8 +294,9 @@ def _local_clip_folder(spec: str | None, base: Path) -> Path | None:
     return None
 
 
-def clip_from_checkpoint(released: "Released", device: str, dtype: torch.dtype):
-    """The checkpoint's own keyframe-selection CLIP (``model.frame_selector.model.*``) as a ClipEncoder."""
+def clip_from_checkpoint(released: "Released", device: str, dtype: torch.dtype, crop: bool = True):
+    """The checkpoint's own keyframe-selection CLIP (``model.frame_selector.model.*``) as a
+    ClipEncoder (``crop``: its image input, see :mod:`runner.vilamp.clip`)."""
     from transformers import AutoTokenizer, CLIPConfig, CLIPModel
     from runner.vilamp.clip import OPENAI_MEAN, OPENAI_STD, ClipEncoder
     state = {k: v for k, v in released.clip_state.items() if not k.endswith("position_ids")}
@@ -327,7 +328,7 @@ def clip_from_checkpoint(released: "Released", device: str, dtype: torch.dtype):
 
     enc = ClipEncoder.__new__(ClipEncoder)
     enc.spec = f"{released.folder}#model.frame_selector.model"
-    enc.device, enc.dtype = device, dtype
+    enc.device, enc.dtype, enc.crop = device, dtype, crop
     enc.model = model.to(device, dtype).eval()
     enc.tokenizer = tokenizer
     enc.folder = released.folder
@@ -338,7 +339,7 @@ def clip_from_checkpoint(released: "Released", device: str, dtype: torch.dtype):
     enc.max_text = int(config.text_config.max_position_embeddings)
     enc.fingerprint = hub.weights_fingerprint(released.folder, {
         "part": "frame_selector", "config": "local" if local else "inferred", "size": enc.size, "mean": mean,
-        "std": std, "dtype": hub.dtype_name(dtype), "preprocess": "torch-bicubic-antialias"})
+        "std": std, "dtype": hub.dtype_name(dtype), "preprocess": enc.preprocessing})
     return enc
 
 

@@ -8,10 +8,18 @@ Accepted ``clip_path`` forms:
 * ``open_clip:ViT-B-32:<weights file>`` (open_clip's ViT-B-32; its bundled BPE tokenizer needs
   no download). ``open_clip:ViT-B-32:random`` builds random weights (benchmarks only).
 
-Images: the frames come from the frame store (384 x 384 RGB); they are resized to the CLIP
-input size with antialiased bicubic interpolation in torch (on the model's device) and
-normalised with the checkpoint's mean/std. For square frames this equals CLIPProcessor's
-resize + center crop up to interpolation rounding. Embeddings are L2-normalised float32.
+Images: the frames come from the frame store (384 x 384 RGB, squashed from the source's
+shape). Two inputs, by the profile (:mod:`runner.vilamp.profiles`):
+
+* ``centre-crop`` (``released``): what the authors' ``CLIPProcessor`` does to the original
+  frame. The source's display aspect ratio (recorded by the store) is restored and the short
+  side brought to 224 in one antialiased bicubic resize (384 x 384 -> 224 x int(224 * aspect)
+  for a landscape source), then the central 224 x 224 is cut out, as
+  ``CLIPImageProcessor`` (``shortest_edge`` 224, ``crop_size`` 224) does;
+* ``squash``: the square frame resized to 224 x 224, no crop.
+
+Both run in torch on the model's device and normalise with the checkpoint's mean/std.
+Embeddings are L2-normalised float32.
 Text is truncated to CLIP's 77 tokens, as in the public ViLAMP evaluation code.
 """
 from __future__ import annotations
@@ -33,8 +41,10 @@ OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 class ClipEncoder:
     """``encode_images(frames uint8 (B, H, W, 3)) -> (B, D)``, ``encode_text(str) -> (D,)``."""
 
-    def __init__(self, spec: str, device: str = "cpu", dtype: torch.dtype = torch.float32) -> None:
+    def __init__(self, spec: str, device: str = "cpu", dtype: torch.dtype = torch.float32,
+                 crop: bool = True) -> None:
         self.spec = spec
+        self.crop = crop
         self.device = device
         self.dtype = dtype
         if spec.startswith("open_clip:"):
@@ -43,9 +53,9 @@ class ClipEncoder:
             self._load_hf(spec)
         self.fingerprint = hub.weights_fingerprint(self.folder, {
             "backend": self.backend, "arch": self.arch, "size": self.size, "mean": self.mean,
-            "std": self.std, "dtype": hub.dtype_name(dtype), "preprocess": "torch-bicubic-antialias",
+            "std": self.std, "dtype": hub.dtype_name(dtype), "preprocess": self.preprocessing,
         }) if self.folder is not None else hub.weights_fingerprint(Path("/nonexistent"), {
-            "backend": self.backend, "arch": self.arch, "random": True})
+            "backend": self.backend, "arch": self.arch, "random": True, "preprocess": self.preprocessing})
 
     # ----- loading ----------------------------------------------------------------
     def _load_hf(self, spec: str) -> None:
@@ -103,18 +113,34 @@ class ClipEncoder:
             return int(self.model.config.projection_dim)
         return int(self.model.text_projection.shape[-1]) if hasattr(self.model, "text_projection") else 512
 
-    def preprocess(self, frames: np.ndarray) -> torch.Tensor:
+    @property
+    def preprocessing(self) -> str:
+        """Names the image preprocessing (part of the fingerprint: cached embeddings differ)."""
+        return "short-side-centre-crop-v1" if self.crop else "squash-bicubic-antialias"
+
+    def preprocess(self, frames: np.ndarray, aspect: float | None = None) -> torch.Tensor:
+        """(B, H, W, 3) uint8 -> normalised (B, 3, S, S). ``aspect`` = the source's display
+        width / height; required when cropping (the stored frame no longer shows it)."""
         x = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device).permute(0, 3, 1, 2).float() / 255.0
-        if x.shape[-2:] != (self.size, self.size):
-            x = F.interpolate(x, size=(self.size, self.size), mode="bicubic", antialias=True, align_corners=False)
+        size = self.size
+        if self.crop:
+            if aspect is None or not aspect > 0:
+                raise ValueError("centre-crop CLIP input needs the source's aspect ratio")
+            # CLIPImageProcessor: short side -> size, long side -> int(size * long / short)
+            h, w = (size, int(size * aspect)) if aspect >= 1 else (int(size / aspect), size)
+            x = F.interpolate(x, size=(h, w), mode="bicubic", antialias=True, align_corners=False)
+            top, left = (h - size) // 2, (w - size) // 2
+            x = x[:, :, top:top + size, left:left + size]
+        elif x.shape[-2:] != (size, size):
+            x = F.interpolate(x, size=(size, size), mode="bicubic", antialias=True, align_corners=False)
         mean = torch.tensor(self.mean, device=self.device).view(1, 3, 1, 1)
         std = torch.tensor(self.std, device=self.device).view(1, 3, 1, 1)
         return ((x - mean) / std).to(self.dtype)
 
     @torch.no_grad()
-    def encode_images(self, frames: np.ndarray) -> np.ndarray:
-        """(B, H, W, 3) uint8 -> (B, D) float32, L2-normalised."""
-        pixels = self.preprocess(frames)
+    def encode_images(self, frames: np.ndarray, aspect: float | None = None) -> np.ndarray:
+        """(B, H, W, 3) uint8 of one source (display ``aspect``) -> (B, D) float32, L2-normalised."""
+        pixels = self.preprocess(frames, aspect)
         if self.backend == "hf":
             out = self.model.get_image_features(pixel_values=pixels)
             emb = out if isinstance(out, torch.Tensor) else out.pooler_output

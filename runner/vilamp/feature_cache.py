@@ -1,5 +1,5 @@
-"""On-disk cache of question-independent per-frame features (CLIP image embeddings, and
-optionally vision-tower patch features), shared by every case that uses the same source frame.
+"""On-disk cache of question-independent per-frame features (CLIP image embeddings), shared by
+every case that uses the same source frame.
 
 Key: (store fingerprint, model fingerprint, kind, video_id, frame). The store fingerprint says
 what a stored frame *is* (resolution, fps, codec settings: ``bench.store.fingerprint``); the
@@ -8,13 +8,18 @@ changing gives a different folder, so a stale feature can never be read back.
 
 Layout::
 
-    <root>/<kind>-<store_fp>-<model_fp>/<video_id>/<chunk_start:08d>.npz
+    <root>/<kind>-<store_fp>-<model_fp>-<dtype>/<video_id>/<chunk_start:08d>.npz
 
 One ``.npz`` per ``chunk`` consecutive source frames of one video holds ``mask`` (bool, which
 frames are present) and ``values`` (chunk, *shape). Files are written through
 :mod:`niah.atomic` (temp file + rename), so a reader sees an old chunk or a new one, never half
 of one; an unreadable chunk (e.g. two processes racing on the same temp name) is treated as a
 miss and rewritten. Chunks just read or written stay in a small in-memory LRU.
+
+**One representation.** A feature is always returned as it is stored (``dtype``, float32 by
+default), whether it was just computed or read back: a computed value is cast to the storage
+dtype before anyone sees it. Otherwise a cold run would use the exact values and a warm or
+resumed run the stored (rounded) ones, and one run id would hold two behaviours.
 
 ``hits`` / ``misses`` count frame lookups; :meth:`FeatureCache.stats` gives the reuse ratio.
 """
@@ -49,13 +54,13 @@ class FeatureCache:
     """
 
     def __init__(self, root: str | Path | None, kind: str, store_fingerprint: str,
-                 model_fingerprint: str, chunk: int = 256, dtype: str = "float16",
+                 model_fingerprint: str, chunk: int = 256, dtype: str = "float32",
                  memory_chunks: int = 64) -> None:
         self.root = Path(root) if root is not None else None
         self.kind = kind
-        self.namespace = f"{kind}-{store_fingerprint}-{model_fingerprint}"
         self.chunk = int(chunk)
         self.dtype = np.dtype(dtype)
+        self.namespace = f"{kind}-{store_fingerprint}-{model_fingerprint}-{self.dtype.name}"
         self.memory_chunks = memory_chunks
         self._mem: OrderedDict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self.hits = 0
@@ -152,7 +157,7 @@ class FeatureCache:
                 missing_refs.setdefault(refs[positions[m]], []).append(positions[m])
         if missing_refs:
             first = [positions[0] for positions in missing_refs.values()]
-            computed = np.asarray(compute(first))
+            computed = np.asarray(compute(first)).astype(self.dtype)  # the stored representation
             if computed.shape[0] != len(first):
                 raise ValueError(f"compute returned {computed.shape[0]} rows for {len(first)} frames")
             per_video: dict[str, tuple[list[int], list[np.ndarray]]] = {}
@@ -167,7 +172,7 @@ class FeatureCache:
                 vals.append(value)
             for video_id, (frames, vals) in per_video.items():
                 self.put(video_id, frames, np.stack(vals))
-        return np.stack([np.asarray(v) for v in found]) if found else np.zeros((0,), self.dtype)
+        return np.stack([np.asarray(v, self.dtype) for v in found]) if found else np.zeros((0,), self.dtype)
 
     def stats(self) -> dict[str, float | int]:
         total = self.hits + self.misses

@@ -3,16 +3,21 @@
 Given one CLIP image embedding per frame and the CLIP text embedding of the question:
 
 1. relevance ``r_n = cos(frame_n, question)``;
-2. walk the frames in descending ``r``; a frame joins the keyframe set ``S`` while ``|S| < K``
-   and its largest cosine similarity to the frames already in ``S`` is below ``tau``
-   (so two identical frames are never both selected, and the most relevant frame always is);
-3. if fewer than ``K`` frames qualify, the remaining slots are spread evenly over the gaps
-   between the selected frames (proportionally to gap length, evenly inside each gap);
+2. walk the frames in descending ``r`` (ties: the earlier frame first); stop at the first frame
+   whose relevance is below ``min_relevance`` (when set) or once ``K`` frames are chosen; a
+   frame is chosen unless it is too similar to a frame already chosen;
+3. if fewer than ``K`` frames were chosen, more are added until there are ``min(K, N)``;
 4. keyframes are returned in time order.
 
-``min_relevance`` reproduces the public checkpoint's extra stop rule (``f2t_thrd`` in its
-``config.json``; the walk stops at the first frame whose relevance is below it). The paper's
-Algorithm 1 has no such rule, so the default is ``None``.
+The two profiles (:mod:`runner.vilamp.profiles`) differ in steps 2 and 3:
+
+* ``released`` follows the authors' public code: a chosen frame marks as visited every frame
+  whose similarity to it is **strictly greater** than ``tau``; the fill is their
+  ``distribute_frames`` (:func:`fill_distribute`: the smallest even spacing that fits, then the
+  rest from the end of the last gap backwards);
+* ``paper`` follows Algorithm 1 as written: a frame is skipped when its similarity to a chosen
+  frame is ``>= tau``; the fill spreads the free slots over the gaps in proportion to their
+  length (:func:`fill_proportional`).
 
 Cost: O(N log N) for the sort plus O(N * K * D) worst case for the redundancy test; nothing
 N x N is ever built, so 10K frames cost ~20 MB (10K x 512 fp32 embeddings) at most.
@@ -25,6 +30,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from runner.vilamp.profiles import profile_named
+
 #: The paper's defaults.
 DEFAULT_K = 32
 DEFAULT_TAU = 0.85
@@ -33,7 +40,7 @@ DEFAULT_TAU = 0.85
 @dataclass(frozen=True)
 class KeyframeSelection:
     """``indices``: the keyframes in time order; ``selected``: those chosen by the differential
-    walk, in the order they were chosen; ``filled``: those added by the even fill-in."""
+    walk, in the order they were chosen; ``filled``: those added to reach ``min(K, N)``."""
 
     indices: list[int]
     selected: list[int]
@@ -44,14 +51,19 @@ def relevance(frame_emb: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
     """Cosine similarity of each frame (N, D) to the question (D,) or (1, D) -> (N,) float32."""
     frames = F.normalize(frame_emb.float(), dim=-1)
     text = F.normalize(text_emb.float().reshape(-1), dim=0)
-    return frames @ text
+    # a row-wise sum, not a matrix-vector product: BLAS may round identical rows differently by
+    # position, and two identical frames must tie exactly (the tie then goes to the earlier one)
+    return (frames * text).sum(-1)
 
 
 def differential_select(frame_emb: torch.Tensor, text_emb: torch.Tensor, k: int = DEFAULT_K,
-                        tau: float = DEFAULT_TAU, min_relevance: float | None = None) -> list[int]:
-    """Steps 1-2: the frames chosen by the walk, in the order chosen (most relevant first).
+                        tau: float = DEFAULT_TAU, min_relevance: float | None = None,
+                        strict: bool = True) -> list[int]:
+    """Step 2: the frames chosen by the walk, in the order chosen (most relevant first).
 
-    Ties in relevance are broken by the earlier frame (stable sort), so results are deterministic.
+    ``strict``: a frame is suppressed when its similarity to a chosen frame is ``> tau``
+    (the authors' code) rather than ``>= tau`` (the paper). Ties in relevance go to the earlier
+    frame (stable sort), so results are deterministic.
     """
     if frame_emb.ndim != 2:
         raise ValueError(f"frame embeddings must be (N, D), got {tuple(frame_emb.shape)}")
@@ -67,33 +79,38 @@ def differential_select(frame_emb: torch.Tensor, text_emb: torch.Tensor, k: int 
             break
         if min_relevance is not None and scores[n].item() < min_relevance:
             break
-        if chosen and (chosen_emb @ frames[n]).max().item() >= tau:
-            continue
+        if chosen:
+            closest = (chosen_emb @ frames[n]).max().item()
+            if closest > tau or (not strict and closest == tau):
+                continue
         chosen.append(n)
         chosen_emb = torch.cat([chosen_emb, frames[n:n + 1]])
     return chosen
 
 
-def fill_evenly(selected: list[int], num_frames: int, k: int) -> list[int]:
-    """Step 3: the extra frames that bring ``selected`` up to ``min(k, num_frames)``.
-
-    The free slots go to the gaps (maximal runs of unselected frames, including the runs
-    before the first and after the last selected frame) in proportion to gap length, by
-    largest remainder (ties: longer gap, then earlier gap); inside a gap of length ``L``
-    that gets ``m`` frames they sit at ``start + floor(j * L / (m + 1))``, ``j = 1..m``.
-    With nothing selected this is one gap: ``m`` frames spread over the whole video.
-    """
-    target = min(k, num_frames)
-    chosen = sorted(set(selected))
-    need = target - len(chosen)
-    if need <= 0:
-        return []
-    gaps: list[tuple[int, int]] = []  # (start, length)
+def _gaps(chosen: list[int], num_frames: int) -> list[tuple[int, int]]:
+    """Maximal runs of unchosen frames as (start, length), in time order."""
+    gaps: list[tuple[int, int]] = []
     prev = -1
-    for s in chosen + [num_frames]:
+    for s in sorted(set(chosen)) + [num_frames]:
         if s - prev > 1:
             gaps.append((prev + 1, s - prev - 1))
         prev = s
+    return gaps
+
+
+def fill_proportional(selected: list[int], num_frames: int, k: int) -> list[int]:
+    """The paper profile's fill: the extra frames that bring ``selected`` up to ``min(k, N)``.
+
+    The free slots go to the gaps (including the runs before the first and after the last
+    selected frame) in proportion to gap length, by largest remainder (ties: longer gap, then
+    earlier gap); inside a gap of length ``L`` that gets ``m`` frames they sit at
+    ``start + floor(j * L / (m + 1))``, ``j = 1..m``.
+    """
+    need = min(k, num_frames) - len(set(selected))
+    if need <= 0:
+        return []
+    gaps = _gaps(selected, num_frames)
     free = sum(length for _, length in gaps)
     shares = [need * length / free for _, length in gaps]
     counts = [math.floor(s) for s in shares]
@@ -107,9 +124,66 @@ def fill_evenly(selected: list[int], num_frames: int, k: int) -> list[int]:
     return sorted(extra)
 
 
+def _spaced_count(gaps: list[tuple[int, int]], spacing: int) -> int:
+    return sum(math.ceil(length / spacing) - 1 for _, length in gaps)
+
+
+def fill_distribute(selected: list[int], num_frames: int, k: int) -> list[int]:
+    """The released profile's fill (the authors' ``distribute_frames``), stated as an algorithm.
+
+    With ``m = k - len(selected)`` free slots: find the smallest spacing ``D`` in ``[1, N]``
+    such that cutting every gap into pieces of at most ``D`` frames needs at most ``m`` cuts
+    (``sum(ceil(L / D) - 1) <= m``); a gap of length ``L`` needing ``c = ceil(L / D) - 1 > 0``
+    cuts gets frames at ``min(start + step * i, end)``, ``i = 1..c``, ``step = ceil(L / (c + 1))``.
+    The slots still free are then taken from the last gap to the first, each from its end
+    backwards, skipping frames already taken. (Up to ``k`` frames in all, never more than N.)
+    """
+    chosen = set(selected)
+    free_slots = k - len(chosen)
+    if free_slots <= 0 or num_frames <= 0:
+        return []
+    gaps = _gaps(selected, num_frames)
+    low, high = 1, num_frames
+    while low < high:  # smallest D with _spaced_count(D) <= free_slots (monotone in D)
+        mid = (low + high) // 2
+        if _spaced_count(gaps, mid) <= free_slots:
+            high = mid
+        else:
+            low = mid + 1
+    spacing = low
+    taken = set(chosen)
+    extra: list[int] = []
+    for start, length in gaps:
+        cuts = math.ceil(length / spacing) - 1
+        if cuts <= 0:
+            continue
+        step = math.ceil(length / (cuts + 1))
+        end = start + length - 1
+        for i in range(1, cuts + 1):
+            pos = min(start + step * i, end)
+            if pos not in taken:
+                taken.add(pos)
+                extra.append(pos)
+    remaining = free_slots - _spaced_count(gaps, spacing)
+    for start, length in reversed(gaps):
+        pos = start + length - 1
+        while remaining > 0 and pos >= start:
+            if pos not in taken:
+                taken.add(pos)
+                extra.append(pos)
+                remaining -= 1
+            pos -= 1
+        if remaining <= 0:
+            break
+    return sorted(extra)
+
+
 def select_keyframes(frame_emb: torch.Tensor, text_emb: torch.Tensor, k: int = DEFAULT_K,
-                     tau: float = DEFAULT_TAU, min_relevance: float | None = None) -> KeyframeSelection:
-    """Algorithm 1 plus the fill-in: at most ``k`` keyframes (exactly ``min(k, N)``), time order."""
-    chosen = differential_select(frame_emb, text_emb, k, tau, min_relevance)
-    filled = fill_evenly(chosen, int(frame_emb.shape[0]), k)
+                     tau: float = DEFAULT_TAU, min_relevance: float | None = None,
+                     profile: str = "released") -> KeyframeSelection:
+    """Walk plus fill: ``min(k, N)`` keyframes in time order, under the named profile."""
+    spec = profile_named(profile)
+    chosen = differential_select(frame_emb, text_emb, k, tau, min_relevance, strict=spec.strict_suppression)
+    fill = fill_distribute if spec.fill == "distribute" else fill_proportional
+    filled = fill(chosen, int(frame_emb.shape[0]), k)
     return KeyframeSelection(sorted(chosen + filled), chosen, filled)

@@ -8,7 +8,7 @@ the LLM's embedding space, i.e. after the LLaVA projector) and the same-position
     w   = softmax(s / alpha)                    over the P patches, alpha = 0.01 by default
     token = sum_p w_p * x_p
 
-Decisions (see also the report in ``runner/models/vilamp.py``):
+Decisions (see also the report in ``runner/vilamp/model.py``):
 
 * **Query.** With the public checkpoint's learned merger (``composer_type = "sig_pooling"``:
   ``linear_q, linear_iq, linear_k, linear_ik`` and a learned temperature ``tau``) the scores are
@@ -18,9 +18,13 @@ Decisions (see also the report in ``runner/models/vilamp.py``):
   checkpoint) the projections are identities and ``q`` is the **mean LLM input embedding of the
   question's tokens**: the projector maps patches into that space, while CLIP's text space is
   unrelated to it, so this is the only parameter-free choice where ``cos(q, x_p)`` means something.
+* **Reference.** :func:`reference_frames` says, per frame, whose patches ``k_p`` are: the
+  ``paper`` profile uses the nearest preceding keyframe; the ``released`` profile uses what the
+  authors' code does (``img_embs[idx]`` for frames after the ``idx``-th keyframe): video
+  frame ``idx``, the keyframe's *ordinal*. The released merger weights were trained that way.
 * **Before the first keyframe** there is no preceding keyframe; such a frame is its own
-  reference (``k_p = x_p``), as in the public code. With identity projections the redundancy
-  term is then constant (1) and the weights follow question relevance alone.
+  reference (``k_p = x_p``) in both profiles, as in the public code. With identity projections
+  the redundancy term is then constant (1) and the weights follow question relevance alone.
 * Weighted sums use the *unprojected* patch features ``x_p`` (the public code does the same).
 
 Everything here works on chunks of frames, so callers can stream 10K frames through it.
@@ -80,6 +84,34 @@ class Merger(nn.Module):
         """One token per frame: (F, P, D) -> (F, D), in ``patches``' dtype."""
         w = self.weights(patches, query, refs)
         return torch.einsum("fp,fpd->fd", w.to(patches.dtype), patches)
+
+
+def reference_frames(keyframes: list[int], num_frames: int, mode: str) -> list[int]:
+    """For every frame position, the position whose patches are its merge reference.
+
+    ``keyframes``: sorted positions. Frames before the first keyframe refer to themselves.
+    After the ``j``-th keyframe (0-based), ``mode="preceding-keyframe"`` gives that keyframe's
+    position; ``mode="keyframe-ordinal"`` gives position ``j`` (the public code's reading).
+    Keyframes get an entry too (their merged token is not used).
+    """
+    if mode not in ("preceding-keyframe", "keyframe-ordinal"):
+        raise ValueError(f"unknown merge reference {mode!r}")
+    refs = list(range(num_frames))
+    for j, (start, end) in enumerate(zip(keyframes, keyframes[1:] + [num_frames])):
+        ref = start if mode == "preceding-keyframe" else j
+        refs[start:end] = [ref] * (end - start)
+    return refs
+
+
+def merge_video(patches: torch.Tensor, query: torch.Tensor, keyframes: list[int], merger: "Merger",
+                mode: str) -> torch.Tensor:
+    """One token per frame (N, D) for a whole video held in memory, (N, P, D) patches.
+
+    The streamed model (:mod:`runner.vilamp.model`) computes the same thing chunk by chunk;
+    this whole-video form exists for checking it. Rows of keyframes are computed but unused.
+    """
+    refs = reference_frames(keyframes, patches.shape[0], mode)
+    return merger(patches, query, patches[refs])
 
 
 def merge_frame(patches: torch.Tensor, query: torch.Tensor, ref: torch.Tensor,

@@ -72,12 +72,15 @@ def test_released_checkpoint_loads_and_answers(released, bench):
     s = model.settings()
     assert (s["keyframes"], s["tau"], s["min_relevance"], s["merger"], s["query"]) == (4, 0.85, None, "learned", "clip-text")
     assert s["checkpoint_layout"] == "llava-next-released" and s["vision_tower"].startswith("checkpoint")
-    # LLaVA-NeXT's qwen_1_5 conversation around the video
-    before, after = model.prompt_pieces("Q?")
-    assert before == "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
-    assert after == "\nQ?<|im_end|>\n<|im_start|>assistant\n"
-    # end to end on a generated case
+    # the released profile: the authors' Video-MME query in LLaVA-NeXT's qwen_1_5 conversation
     case = bench.cases[0]
+    before, after = model.prompt_pieces(case)
+    assert before == "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
+    options = "[" + ", ".join(repr(o) for o in case.options) + "]"
+    assert after == (f"\n{case.question}. Please choose the right answer from the following options: "
+                     f"{options}.<|im_end|>\n<|im_start|>assistant\n")
+    assert (s["profile"], s["max_new_tokens"], s["prompt"]) == ("released", 1, "vilamp-authors-v1")
+    # end to end on a generated case
     text = model.answer(case, bench)
     assert isinstance(text, str)
     last = model.stats()["last_case"]

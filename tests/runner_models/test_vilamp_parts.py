@@ -7,7 +7,7 @@ import torch
 
 from runner.models.prompt import INSTRUCTION, build_prompt
 from runner.vilamp.feature_cache import FeatureCache
-from runner.vilamp.keyframes import differential_select, fill_evenly, relevance, select_keyframes
+from runner.vilamp.keyframes import differential_select, fill_proportional, relevance, select_keyframes
 from runner.vilamp.merging import Merger, merge_frame, pool_keyframe
 
 
@@ -41,19 +41,19 @@ def test_fill_in_when_fewer_than_k_qualify():
     frames = torch.stack([unit(1, 0, 0)] * 10)
     frames[7] = unit(0, 1, 0)
     text = unit(0, 1, 0.1)                       # frame 7 is the most relevant
-    sel = select_keyframes(frames, text, k=4, tau=0.85)
+    sel = select_keyframes(frames, text, k=4, tau=0.85, profile="paper")
     assert sel.selected == [7, 0]                # 7 first (most relevant); 0 = earliest of the tie
     # gaps: [1..6] (6 frames), [8..9] (2 frames); 2 slots -> shares 1.5 / 0.5 -> 2 and 0
     assert sel.filled == [1 + 6 // 3, 1 + 12 // 3] == [3, 5]
     assert sel.indices == [0, 3, 5, 7]
 
 
-def test_fill_evenly_hand_examples():
-    assert fill_evenly([], 10, 2) == [3, 6]                  # one gap of 10: 10//3, 20//3
-    assert fill_evenly([], 3, 8) == [0, 1, 2]                # shorter than K: every frame
-    assert fill_evenly([0, 9], 10, 3) == [1 + 8 // 2]        # middle of the 8-frame gap [1..8]
-    assert fill_evenly([0, 1, 2], 3, 3) == []
-    out = fill_evenly([5], 100, 32)
+def test_fill_proportional_hand_examples():
+    assert fill_proportional([], 10, 2) == [3, 6]                  # one gap of 10: 10//3, 20//3
+    assert fill_proportional([], 3, 8) == [0, 1, 2]                # shorter than K: every frame
+    assert fill_proportional([0, 9], 10, 3) == [1 + 8 // 2]        # middle of the 8-frame gap [1..8]
+    assert fill_proportional([0, 1, 2], 3, 3) == []
+    out = fill_proportional([5], 100, 32)
     assert len(out) == 31 and 5 not in out and len(set(out)) == 31
 
 
@@ -62,7 +62,8 @@ def test_keyframes_time_order_and_count():
     frames = torch.randn(200, 16, generator=gen)
     sel = select_keyframes(frames, torch.randn(16, generator=gen), k=32, tau=0.3)
     assert sel.indices == sorted(sel.indices) and len(sel.indices) == 32 == len(set(sel.indices))
-    assert select_keyframes(frames[:5], torch.randn(16), k=32).indices == [0, 1, 2, 3, 4]
+    for profile in ("released", "paper"):
+        assert select_keyframes(frames[:5], torch.randn(16), k=32, profile=profile).indices == [0, 1, 2, 3, 4]
 
 
 def test_min_relevance_stops_the_walk():

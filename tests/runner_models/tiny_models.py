@@ -6,7 +6,7 @@
   and a ChatML chat template), saved with ``save_pretrained``.
 * ``build_clip(folder)``: a tiny HF ``CLIPModel`` + tokenizer + preprocessor config.
 * ``build_vilamp(folder)``: ``build_llava_ov`` + ``clip/`` + ``vilamp_config.json`` (+ optional
-  learned merger weights ``vilamp_merger.safetensors``), the layout ``runner.models.vilamp`` reads.
+  learned merger weights ``vilamp_merger.safetensors``), the layout ``runner.vilamp.model`` reads.
 """
 from __future__ import annotations
 
