@@ -82,8 +82,6 @@ def build(config: BuildConfig, executor: ExecutorFactory | None = None) -> dict:
     haystacks = {v: f for v, f in frames.items() if durations[v] == config.haystack_duration}
     plan = plan_cases(needles, haystacks, list(config.lengths), config.cases, config.seed,
                       list(config.depths) if config.depths else None)
-    for note in plan.notes:
-        warn(note)
 
     with atomic.atomic_open(out / MANIFEST_NAME, "w") as handle:
         for case in plan.cases:
@@ -141,6 +139,12 @@ def ingest(store: FrameStore, source: Source, videos: list[str], workers: int,
             frames[video] = store.num_frames(video)
         else:
             todo.append((video, path))
+    if not todo:
+        tqdm.write(f"ingest: all {len(frames)} videos already in the frame store", file=sys.stderr)
+        return frames, dict(sorted(skipped.items()))
+    if frames:
+        tqdm.write(f"ingest: {len(frames)} videos already in the frame store, {len(todo)} to decode",
+                   file=sys.stderr)
     make_pool = executor or ThreadPoolExecutor
     root = store.root.resolve()
     with make_pool(max(1, workers)) as pool, tqdm(total=len(todo), desc="ingest", unit="video") as bar:

@@ -3,6 +3,7 @@ calls :func:`main`; scripts and tests import it from here)."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 import time
@@ -13,6 +14,7 @@ from generator.inspect_cmd import summary
 from generator.plan import parse_depths, parse_lengths
 from niah.cases import Benchmark
 from niah.errors import InputError
+from niah.schema import DATASET_NAME, MANIFEST_NAME
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,6 +56,16 @@ def _needle_range(text: str) -> tuple[int, int]:
     return low, high
 
 
+def _build_state(out: Path) -> tuple[bytes, str] | None:
+    """``dataset.json`` and the manifest's SHA-256 of a finished build (``None`` if there is
+    none): equal before and after a build means the rerun changed nothing."""
+    try:
+        manifest = hashlib.sha256((out / MANIFEST_NAME).read_bytes()).hexdigest()
+        return (out / DATASET_NAME).read_bytes(), manifest
+    except OSError:
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -75,8 +87,13 @@ def main(argv: list[str] | None = None) -> int:
                 from generator.ray_ingest import factory
                 executor = factory(args.address)
             started = time.monotonic()
+            before = _build_state(Path(args.out))
             dataset = build(config, executor)
-            print(f"built {dataset['counts']['cases']} cases in {time.monotonic() - started:.1f} s -> {args.out}")
+            if before is not None and before == _build_state(Path(args.out)):
+                print(f"build already complete: {args.out} holds these {dataset['counts']['cases']} cases "
+                      "(same settings and sources: nothing to decode, manifest unchanged)")
+            else:
+                print(f"built {dataset['counts']['cases']} cases in {time.monotonic() - started:.1f} s -> {args.out}")
             print(summary(Benchmark.open(args.out)))
         elif args.command == "export":
             bench = Benchmark.open(args.data)

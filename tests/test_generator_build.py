@@ -122,3 +122,21 @@ def test_videos_found_anywhere_below_the_root(release_copy: Path, small_bench: P
     assert proc.returncode == 0, proc.stderr
     assert "warning" not in proc.stderr
     assert (out / "manifest.jsonl").read_bytes() == (small_bench / "manifest.jsonl").read_bytes()
+
+
+def test_second_build_says_it_is_complete_and_notes_print_once(release: Path, tmp_path: Path) -> None:
+    out = tmp_path / "twice"
+    args = ["generator", "build", "--source", str(release), "--out", str(out), "--lengths", "100,200",
+            "--cases", "60", "--frame-size", "32"]
+    first = run_cli(*args)
+    assert first.returncode == 0, first.stderr
+    both = first.stdout + first.stderr
+    assert both.count("questions reused") == 2 and "warning" not in first.stderr  # one note per length
+    assert "built 60 cases" in first.stdout
+    second = run_cli(*args)
+    assert second.returncode == 0, second.stderr
+    assert "build already complete" in second.stdout and "60 cases" in second.stdout
+    assert "ingest: all 7 videos already in the frame store" in second.stderr
+    assert "0video" not in second.stderr and (second.stdout + second.stderr).count("questions reused") == 2
+    changed = run_cli(*args[:-4], "--lengths", "100", "--cases", "30", "--frame-size", "32")
+    assert changed.returncode == 0 and "built 30 cases" in changed.stdout
