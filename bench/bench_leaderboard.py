@@ -26,14 +26,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for path in (ROOT, ROOT / "tests" / "leaderboard"):  # synthetic_runs is a test fixture, kept beside the tests
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from leaderboard import data as lb  # noqa: E402
-from leaderboard import synthetic  # noqa: E402
+import synthetic_runs as synthetic  # noqa: E402
 from niah.results import RESULTS_GLOB, list_runs  # noqa: E402
 
 LENGTHS = list(range(2000, 10001, 1000))

@@ -21,7 +21,10 @@ def build_command(argv: list[str] | None = None) -> list[str]:
     parser.add_argument("--address", default=None, help="address to bind (e.g. 127.0.0.1)")
     parser.add_argument("--headless", action="store_true", help="do not open a browser")
     args = parser.parse_args(argv)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--browser.gatherUsageStats", "false"]
+    from leaderboard.upload import MAX_UPLOAD_MB  # the server's limit is the page's and the widget's
+
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--browser.gatherUsageStats", "false",
+           "--server.maxUploadSize", str(MAX_UPLOAD_MB)]
     if args.port is not None:
         cmd += ["--server.port", str(args.port)]
     if args.address:

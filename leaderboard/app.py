@@ -1,4 +1,9 @@
-"""The Video NIAH leaderboard page (a thin Streamlit layer over leaderboard.data/upload).
+"""The Video NIAH leaderboard page: a thin Streamlit layer over ``leaderboard.data``
+(aggregation), ``board`` (the main table), ``charts``, ``cases`` and ``upload``.
+
+Every string that comes from a results file, a run folder or an upload (model names, run
+ids, raw outputs, problems) is shown through ``st.text``, ``st.code``, a dataframe or a
+chart, never through Markdown, so no name can add a link, an image or a code span.
 
     streamlit run leaderboard/app.py -- --results results/ --data data/niah
     python -m leaderboard [--results results/] [--data data/niah] [--port 8501]
@@ -18,12 +23,17 @@ import altair as alt  # noqa: E402
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
+from leaderboard import board as bd  # noqa: E402
+from leaderboard import cases as cs  # noqa: E402
+from leaderboard import charts  # noqa: E402
 from leaderboard import data as lb  # noqa: E402
 from leaderboard import upload as up  # noqa: E402
+from niah import accuracy  # noqa: E402
 
 DEFAULT_RESULTS = "results"
 DEFAULT_DATA = "data/niah"
 THUMB = (128, 128)
+HIGH_UNPARSED_PCT = 10.0  # a run above this is warned about: its accuracy measures its answer format too
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -52,11 +62,11 @@ def open_benchmark(data_dir: str, fingerprint: str):
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
-def thumbnails(data_dir: str, fingerprint: str, case_id: str):
+def thumbnails(data_dir: str, fingerprint: str, case_id: str, stride: int):
     """(before, needle, after): lists of (frame index, RGB array) at 128x128."""
     bench = open_benchmark(data_dir, fingerprint)
     case = bench.case(case_id)
-    groups = lb.thumbnail_indices(case.length, case.needle.start_frame, case.needle.num_frames)
+    groups = cs.thumbnail_indices(case.length, case.needle.start_frame, case.needle.num_frames, stride)
     flat = [i for g in groups for i in g]
     frames = bench.frames_at(case, flat, size=THUMB)
     out, k = [], 0
@@ -71,112 +81,103 @@ def csv_button(frame: pd.DataFrame, name: str, key: str) -> None:
                        mime="text/csv", key=key, on_click="ignore")
 
 
-PCT = st.column_config.NumberColumn(format="%.1f")
+def fps_of(manifest: lb.Manifest) -> float:
+    """The benchmark's frame rate (1 FPS as built); lengths are shown in time at it."""
+    return float(manifest.cases["fps"].iloc[0]) if manifest.available and len(manifest.cases) else 1.0
 
 
-# ----- charts ------------------------------------------------------------------------
-def heatmap_chart(cells: pd.DataFrame, title: str, *, diff: bool = False, selectable: bool = False):
-    value = "difference" if diff else "accuracy"
-    scale = (alt.Scale(domain=[-100, 0, 100], scheme="redblue") if diff
-             else alt.Scale(domain=[0, 100], scheme="redyellowgreen"))
-    tooltip = ([alt.Tooltip("length:O", title="haystack length"), alt.Tooltip("depth_range:N", title="depth"),
-                alt.Tooltip("accuracy_a:Q", title="accuracy A %", format=".1f"), alt.Tooltip("n_a:Q", title="cases A"),
-                alt.Tooltip("accuracy_b:Q", title="accuracy B %", format=".1f"), alt.Tooltip("n_b:Q", title="cases B"),
-                alt.Tooltip("difference:Q", title="A − B", format="+.1f")] if diff else
-               [alt.Tooltip("length:O", title="haystack length"), alt.Tooltip("depth_range:N", title="depth"),
-                alt.Tooltip("accuracy:Q", title="accuracy %", format=".1f"), alt.Tooltip("n:Q", title="cases")])
-    base = alt.Chart(cells).encode(
-        x=alt.X("depth_decile:O", title="needle depth (start of haystack = 0%)",
-                scale=alt.Scale(domain=list(range(10))),
-                axis=alt.Axis(labelExpr="datum.value * 10 + '–' + (datum.value * 10 + 10) + '%'", labelAngle=0)),
-        y=alt.Y("length:O", title="haystack length (frames)", sort="descending"))
-    rect = base.mark_rect().encode(color=alt.Color(f"{value}:Q", scale=scale, title="A − B %" if diff else "acc %"),
-                                   tooltip=tooltip)
-    if selectable:
-        cell = alt.selection_point(name="cell", fields=["length", "depth_decile"])
-        rect = rect.add_params(cell).encode(opacity=alt.condition(cell, alt.value(1.0), alt.value(0.55)))
-    text = base.mark_text(fontSize=11).encode(text=alt.Text(f"{value}:Q", format="+.0f" if diff else ".0f"))
-    # the title goes on the layer (a title on each layer breaks the layout); the height is set
-    # both here (plot area) and on st.altair_chart (the frame), or the rows collapse
-    return (rect + text).properties(title=title, height=40 * max(1, cells["length"].nunique()))
+def run_labels(frame: pd.DataFrame, tables: lb.Tables) -> pd.DataFrame:
+    return frame.assign(run_label=frame["run_id"].map(tables.label))
 
 
-def heat_height(cells: pd.DataFrame) -> int:
-    """Frame height for st.altair_chart: plot rows plus title, axis and labels."""
-    return 150 + 40 * max(1, cells["length"].nunique())
-
-
-def grouped_bars(frame: pd.DataFrame, category: str, title: str):
-    return alt.Chart(frame, title=title).mark_bar().encode(
-        x=alt.X(f"{category}:N", title=category.replace("_", " ")),
-        xOffset="model_run:N",
-        y=alt.Y("accuracy:Q", title="accuracy %", scale=alt.Scale(domain=[0, 100])),
-        color=alt.Color("model_run:N", title="run"),
-        tooltip=["model_run", category, alt.Tooltip("accuracy:Q", format=".1f"), "n"])
-
-
-def with_label(frame: pd.DataFrame, tables: lb.Tables) -> pd.DataFrame:
-    return frame.assign(model_run=frame["run_id"].map({r: tables.label(r) for r in tables.run_ids}))
+def _names(values) -> str:
+    return ", ".join(str(v) for v in values)
 
 
 # ----- sections ----------------------------------------------------------------------
 def section_leaderboard(tables: lb.Tables) -> None:
-    board = tables.leaderboard.copy()
-    board["status"] = board["status"].map(lambda s: s if s == "complete" else f"⚠ {s}")
-    board["manifest"] = board["manifest"].map(lambda s: "⚠ DIFFERS" if s == "DIFFERS" else s)
-    config = {"rank": st.column_config.NumberColumn("rank", format="%d", help="Only complete runs on this "
-                                                    "benchmark are ranked"),
-              "accuracy": st.column_config.NumberColumn("accuracy %", format="%.1f"),
-              "s/case": st.column_config.NumberColumn("s/case", format="%.2f"),
-              **{f"acc@{n}": st.column_config.NumberColumn(f"@{n} %", format="%.1f") for n in tables.lengths}}
-    st.dataframe(board, hide_index=True, column_config=config, key="board")
-    partial = int((~tables.leaderboard["status"].eq("complete")).sum())
-    differs = int(tables.leaderboard["manifest"].eq("DIFFERS").sum())
-    notes = ["Click a column header to sort. Accuracy is over the cases a run scored."]
-    if partial:
-        notes.append(f"**{partial} run(s) not complete**: marked ⚠ and not ranked.")
-    if differs:
-        notes.append(f"**{differs} run(s) scored another manifest** (fingerprint differs from the opened "
-                     "benchmark): flagged ⚠ DIFFERS and not ranked.")
+    has_seeds = bool((tables.leaderboard["seed_group"].value_counts() > 1).any())
+    combine = st.checkbox("Combine runs that differ only by seed", value=True, key="combine_seeds",
+                          disabled=not has_seeds)
+    st.dataframe(bd.compact(tables, combine_seeds=combine), hide_index=True, key="board")
+    board = tables.leaderboard
+    notes = [f"Accuracy % over the cases a run scored, with its Wilson 95% interval; per length: accuracy "
+             f"(interval). Chance is {tables.chance:.1f}%"
+             + (" (assumed: 4 options; no benchmark open)." if tables.chance_assumed else
+                " (mean of 1/options over the benchmark's cases).")
+             + " Unparsed answers and failed cases count as wrong."]
+    if not board["status"].eq("complete").all() or board["manifest"].eq("DIFFERS").any():
+        notes.append("Ranked: complete runs on this benchmark only; partial runs, runs on another manifest and "
+                     "copies of another run's answers are listed after them, not ranked.")
     st.caption(" ".join(notes))
+    if has_seeds and combine:
+        st.caption("A combined row's accuracy is the mean over its seeds; its '95% CI' column gives the seeds' "
+                   "range and its status their standard deviation.")
+        with st.expander("Seeds behind the combined rows"):
+            st.dataframe(bd.seed_runs(tables), hide_index=True, key="board_seeds")
+    high = board[board["unparsed %"] > HIGH_UNPARSED_PCT]
+    if len(high):
+        st.warning(f"{len(high)} run(s) have more than {HIGH_UNPARSED_PCT:.0f}% unparsed answers, counted as wrong: "
+                   "their accuracy measures the answer format as much as the model.")
+        st.text(_names(high["run"]))
+    copies = board[board["duplicate_of"] != ""]
+    if len(copies):
+        st.warning(f"{len(copies)} run(s) hold exactly the answers of another run (same content hash) and are "
+                   "not ranked:")
+        st.text("\n".join(f"{r} = {d}" for r, d in zip(copies["run"], copies["duplicate_of"])))
+    with st.expander("Run details: settings, model paths, provenance"):
+        st.dataframe(bd.details(tables), hide_index=True, key="board_details")
     csv_button(tables.leaderboard, "leaderboard", "dl_board")
     if tables.problems:
         with st.expander(f"Problems reading {len(tables.problems)} run(s)"):
             for run_id, problems in tables.problems.items():
-                st.markdown(f"**{run_id}**: {len(problems)} problem(s)")
+                st.text(f"{run_id}: {len(problems)} problem(s)")
                 st.code("\n".join(problems[:30]) + ("\n…" if len(problems) > 30 else ""), language=None)
 
 
-def section_heatmaps(tables: lb.Tables) -> None:
+def _heat_caption(tables: lb.Tables) -> str:
+    return (f"Each cell: accuracy % and n (cases); * fewer than {lb.MIN_CASES} cases; grey: no case scored. "
+            f"Colour: white at chance ({tables.chance:.0f}%), orange below, blue above; one scale for every run. "
+            "Hover for the 95% interval.")
+
+
+def section_heatmaps(tables: lb.Tables, fps: float) -> None:
     runs = tables.run_ids
     view = st.radio("View", ["Single run", "Side by side", "Difference (A − B)"], horizontal=True, key="hm_view")
+    draw = dict(chance=tables.chance, lengths=tables.lengths, fps=fps, min_cases=lb.MIN_CASES)
     if view == "Single run" or len(runs) < 2:
         if view != "Single run":
             st.info("Two runs are needed to compare; showing one.")
         run = st.selectbox("Run", runs, format_func=tables.label, key="hm_a")
         cells = tables.heatmap[tables.heatmap["run_id"] == run]
-        event = st.altair_chart(heatmap_chart(cells, tables.label(run), selectable=True), key="hm_chart",
-                                on_select="rerun", selection_mode="cell", width="stretch",
-                                height=heat_height(cells))
+        event = st.altair_chart(charts.heatmap(cells, tables.label(run), selectable=True, **draw), key="hm_chart",
+                                on_select="rerun", selection_mode="cell", width="stretch")
         _cell_to_filters(event)
-        st.caption("Click a cell to filter the case browser to it. Hover for accuracy and case count.")
-        csv_button(cells, f"heatmap-{run}", "dl_heat")
-    else:
-        col_a, col_b = st.columns(2)
-        run_a = col_a.selectbox("Run A", runs, format_func=tables.label, key="hm_a")
-        run_b = col_b.selectbox("Run B", runs, index=1, format_func=tables.label, key="hm_b")
-        if view == "Side by side":
-            for col, run in ((col_a, run_a), (col_b, run_b)):
-                cells = tables.heatmap[tables.heatmap["run_id"] == run]
-                col.altair_chart(heatmap_chart(cells, tables.label(run)), width="stretch",
-                                 height=heat_height(cells))
-            csv_button(tables.heatmap[tables.heatmap["run_id"].isin([run_a, run_b])], "heatmap-pair", "dl_heat")
-        else:
-            diff = lb.heatmap_difference(tables.heatmap, run_a, run_b)
-            st.altair_chart(heatmap_chart(diff, f"{tables.label(run_a)} − {tables.label(run_b)}", diff=True),
-                            width="stretch", height=heat_height(diff))
-            st.caption("Blue: A more accurate; red: B more accurate. Only cells both runs scored.")
-            csv_button(diff, "heatmap-difference", "dl_heat")
+        st.caption(_heat_caption(tables) + " Click a cell to filter the case browser to it.")
+        csv_button(cells, "heatmap", "dl_heat")
+        return
+    col_a, col_b = st.columns(2)
+    run_a = col_a.selectbox("Run A", runs, format_func=tables.label, key="hm_a")
+    run_b = col_b.selectbox("Run B", runs, index=1, format_func=tables.label, key="hm_b")
+    if view == "Side by side":
+        for col, run in ((col_a, run_a), (col_b, run_b)):
+            cells = tables.heatmap[tables.heatmap["run_id"] == run]
+            col.altair_chart(charts.heatmap(cells, tables.label(run), **draw), width="stretch")
+        st.caption(_heat_caption(tables))
+        csv_button(tables.heatmap[tables.heatmap["run_id"].isin([run_a, run_b])], "heatmap-pair", "dl_heat")
+        return
+    diff = lb.heatmap_difference(tables.heatmap, run_a, run_b)
+    st.altair_chart(charts.difference(diff, f"A − B: {tables.label(run_a)} − {tables.label(run_b)}",
+                                      lengths=tables.lengths, fps=fps), width="stretch")
+    covered = int(diff["covered"].sum())
+    holm = int(diff["verdict"].str.startswith("beyond").sum())
+    loose = int(diff["verdict"].str.startswith("p <").sum())
+    message = (f"The difference covers {covered} of {len(diff)} cells (those both runs scored). "
+               f"{holm} cell(s) differ beyond noise (two-proportion z-test, Holm-corrected over the {covered} cells, "
+               f"5%; marked **); {loose} more pass the test uncorrected (marked *), where about "
+               f"{lb.ALPHA * covered:.1f} would by chance alone. Blue: A more accurate; orange: B.")
+    (st.warning if covered < len(diff) else st.caption)(message)
+    csv_button(diff, "heatmap-difference", "dl_heat")
 
 
 def _cell_to_filters(event) -> None:
@@ -195,37 +196,37 @@ def _cell_to_filters(event) -> None:
         st.session_state["cb_decile"] = int(key[1])
 
 
-def section_breakdowns(tables: lb.Tables) -> None:
-    runs = st.multiselect("Runs", tables.run_ids, default=tables.run_ids[:8], format_func=tables.label,
+def _interval_table(frame: pd.DataFrame, category: str) -> pd.DataFrame:
+    cells = frame.assign(cell=[f"{a:.1f} ({lo:.0f}–{hi:.0f}), n={n}" for a, lo, hi, n in
+                               zip(frame["accuracy"], frame["ci_low"], frame["ci_high"], frame["n"])])
+    return cells.pivot(index=category, columns="run_label", values="cell").fillna("").reset_index()
+
+
+def section_breakdowns(tables: lb.Tables, fps: float) -> None:
+    runs = st.multiselect("Runs", tables.run_ids, default=tables.run_ids[:6], format_func=tables.label,
                           key="bd_runs")
-    pick = lambda f: with_label(f[f["run_id"].isin(runs)], tables)  # noqa: E731
-    by_length = pick(tables.by_length)
+    pick = lambda f: run_labels(f[f["run_id"].isin(runs)], tables)  # noqa: E731
+    st.caption(f"Bars and whiskers: accuracy and its Wilson 95% interval. Dashed line: chance ({tables.chance:.0f}%).")
     st.subheader("Accuracy against haystack length")
+    by_length = pick(tables.by_length)
     if len(by_length):
-        line = alt.Chart(by_length).mark_line(point=True).encode(
-            x=alt.X("length:Q", title="haystack length (frames)", scale=alt.Scale(zero=False),
-                    axis=alt.Axis(values=tables.lengths, grid=False)),
-            y=alt.Y("accuracy:Q", title="accuracy %", scale=alt.Scale(domain=[0, 100])),
-            color=alt.Color("model_run:N", title="run"),
-            tooltip=["model_run", "length", alt.Tooltip("accuracy:Q", format=".1f"), "n"])
-        st.altair_chart(line, width="stretch")
+        st.altair_chart(charts.by_length(by_length, tables.lengths, tables.chance, fps), width="stretch")
     csv_button(tables.by_length, "accuracy-by-length", "dl_len")
 
     st.subheader("By task type")
     by_task = pick(tables.by_task)
     if len(by_task):
-        st.altair_chart(grouped_bars(by_task, "task_type", ""), width="stretch")
-        st.dataframe(by_task.pivot(index="task_type", columns="model_run", values="accuracy"),
-                     column_config={c: PCT for c in by_task["model_run"].unique()})
+        order = sorted(by_task["task_type"].unique())
+        st.altair_chart(charts.grouped_bars(by_task, "task_type", order, tables.chance), width="stretch")
+        st.dataframe(_interval_table(by_task, "task_type"), hide_index=True, key="bd_task_table")
     csv_button(tables.by_task, "accuracy-by-task", "dl_task")
 
     st.subheader("By needle duration")
     by_dur = pick(tables.by_duration)
     if len(by_dur):
-        order = [l for l in lb.duration_labels() if l in set(by_dur["needle_duration"])]
-        chart = grouped_bars(by_dur, "needle_duration", "").encode(
-            x=alt.X("needle_duration:N", sort=order, title="needle duration"))
-        st.altair_chart(chart, width="stretch")
+        order = [b for b in accuracy.NEEDLE_SECONDS_LABELS if b in set(by_dur["needle_duration"])]
+        st.altair_chart(charts.grouped_bars(by_dur, "needle_duration", order, tables.chance), width="stretch")
+        st.caption("Needle duration bins in seconds, as `generator inspect` counts them.")
     else:
         st.info("Needle durations come from the benchmark manifest, which is not open.")
     csv_button(tables.by_duration, "accuracy-by-needle-duration", "dl_dur")
@@ -235,21 +236,20 @@ def section_cases(tables: lb.Tables, manifest: lb.Manifest, data_dir: str) -> No
     runs = st.multiselect("Runs to compare", tables.run_ids, default=tables.run_ids[:4],
                           format_func=tables.label, key="cb_runs")
     c1, c2, c3, c4 = st.columns(4)
-    lengths = sorted(set(tables.lengths) | (set(manifest.cases["length"].astype(int)) if manifest.available else set()))
+    lengths = tables.lengths
     if st.session_state.get("cb_length") not in [None, *lengths]:
         st.session_state["cb_length"] = None
     length = c1.selectbox("Haystack length", [None, *lengths], key="cb_length",
                           format_func=lambda v: "all" if v is None else str(v))
     decile = c2.selectbox("Depth decile", [None, *range(10)], key="cb_decile",
-                          format_func=lambda v: "all" if v is None else lb.depth_range(v))
+                          format_func=lambda v: "all" if v is None else accuracy.depth_label(v))
     source = manifest.cases if manifest.available else tables.results
     task_types = sorted(source["task_type"].dropna().unique())
     task = c3.selectbox("Task type", [None, *task_types], key="cb_task",
                         format_func=lambda v: "all" if v is None else v)
-    outcome = c4.selectbox("Outcome", ["all", "any wrong", "all wrong", "all right", "models disagree"],
-                           key="cb_outcome")
+    outcome = c4.selectbox("Outcome", cs.OUTCOMES, key="cb_outcome")
     search = st.text_input("Search case id or question", key="cb_search")
-    table = lb.case_table(tables, manifest, runs, length=length, decile=decile, task_type=task,
+    table = cs.case_table(tables, manifest, runs, length=length, decile=decile, task_type=task,
                           outcome=outcome, search=search)
     st.caption(f"{len(table)} case(s)")
     st.dataframe(table, hide_index=True, column_config={"depth": st.column_config.NumberColumn(format="%.3f")},
@@ -263,67 +263,84 @@ def section_cases(tables: lb.Tables, manifest: lb.Manifest, data_dir: str) -> No
 
 def _case_detail(tables: lb.Tables, manifest: lb.Manifest, runs: list[str], case_id: str, data_dir: str) -> None:
     info = manifest.cases[manifest.cases["case_id"] == case_id] if manifest.available else pd.DataFrame()
-    st.markdown(f"#### {case_id}")
+    st.subheader("Case")
+    st.text(case_id)
     if len(info):
         case = info.iloc[0]
-        st.markdown(f"**Q:** {case['question']}")
-        for option in case["options"]:
-            gold = str(option).split(".", 1)[0].strip() == case["answer"]
-            st.markdown(f"- {'**' + option + '** ✓ (gold)' if gold else option}")
-        st.caption(f"length {case['length']} frames · depth {case['depth']:.3f} · needle frames "
-                   f"{case['needle_start']}–{case['needle_start'] + case['needle_frames'] - 1} · "
-                   f"task {case['task_type']} · {case['domain']}")
+        fps = float(case["fps"])
+        st.text(f"Q: {case['question']}")
+        st.text("\n".join(f"{option}   ✓ gold" if str(option).split(".", 1)[0].strip() == case["answer"]
+                          else str(option) for option in case["options"]))
+        start, end = case["needle_start"] / fps, (case["needle_start"] + case["needle_frames"]) / fps
+        st.caption(f"length {case['length']:,} frames ({cs.hms(case['length'] / fps)}) · depth {case['depth']:.3f} · "
+                   f"needle {cs.hms(start)}–{cs.hms(end)} (frames {case['needle_start']}–"
+                   f"{case['needle_start'] + case['needle_frames'] - 1}) · task and domain below")
+        st.text(f"task: {case['task_type']} · domain: {case['domain']}")
+        st.altair_chart(charts.case_timeline(cs.timeline(case["segments"], fps), "The whole case"),
+                        width="stretch", key="cb_timeline")
     rows = tables.results[(tables.results["case_id"] == case_id) & tables.results["run_id"].isin(runs)]
     answers = rows.assign(run=rows["run_id"].map(tables.label))[
         ["run", "prediction", "correct", "raw_output", "error", "seconds"]]
-    st.dataframe(answers, hide_index=True, key="cb_answers")
+    st.dataframe(answers.astype(object).where(answers.notna(), ""), hide_index=True, key="cb_answers")
     if not (len(info) and manifest.frames_ok):
         st.caption("Thumbnails need the benchmark's frame store (not available).")
         return
+    stride = st.select_slider("Thumbnail stride (frames; seconds at 1 FPS)", cs.STRIDES, value=10, key="cb_stride")
     try:
-        before, needle, after = thumbnails(data_dir, manifest.fingerprint, case_id)
+        before, needle, after = thumbnails(data_dir, manifest.fingerprint, case_id, stride)
     except Exception as exc:  # a damaged store shows a message, not a traceback
-        st.warning(f"Could not read frames: {exc}")
+        st.warning("Could not read frames.")
+        st.text(lb.public_text(str(exc), {data_dir: Path(data_dir).name}))
         return
+    fps = float(info.iloc[0]["fps"])
     for title, group in (("Haystack before the needle", before), ("Needle", needle),
                          ("Haystack after the needle", after)):
         if group:
             st.markdown(f"**{title}**")
-            st.image([f for _, f in group], caption=[f"frame {i}" for i, _ in group], width=128)
+            st.image([f for _, f in group], caption=[f"{cs.hms(i / fps)} (frame {i})" for i, _ in group], width=128)
 
 
-def section_upload(results_root: str, manifest: lb.Manifest) -> None:
-    st.markdown(f"Upload a results JSONL file (one `Result` per line, at most "
-                f"{up.MAX_UPLOAD_BYTES // (1024 * 1024)} MiB). It is validated against the schema and the "
-                f"opened benchmark's manifest, and saved as a new run under `{results_root}/`.")
+def section_upload(results_root: str, manifest: lb.Manifest, tables: lb.Tables | None) -> None:
+    st.markdown(f"Upload a results JSONL file (one `Result` per line; extension {', '.join(up.EXTENSIONS)}; at most "
+                f"{up.MAX_UPLOAD_MB} MB, 1 MB = 2^20 bytes). It is validated against the schema and the opened "
+                "benchmark's manifest and saved as a new run in the results folder, marked as uploaded.")
     if msg := st.session_state.pop("upload_saved", None):
-        st.success(msg)
+        st.success("Saved the upload as a new run:")
+        st.text(msg)
     gen = st.session_state.setdefault("upload_gen", 0)
-    file = st.file_uploader("Results file", type=["jsonl", "json", "txt"], key=f"upload_{gen}",
-                            max_upload_size=64)
+    file = st.file_uploader("Results file", key=f"upload_{gen}", max_upload_size=up.MAX_UPLOAD_MB)
     if file is None:
         return
-    check = up.validate_upload(file.getvalue(), manifest.cases if manifest.available else None)
     shown_name = up.sanitize_run_name(file.name, 128)
+    if problem := up.check_extension(file.name):
+        st.error(f"Upload refused: {problem}; nothing was saved.")
+        return
+    check = up.validate_upload(file.getvalue(), manifest.cases if manifest.available else None)
+    if check.ok and tables is not None and len(tables.leaderboard):
+        same = tables.leaderboard[tables.leaderboard["digest"] == lb.answers_digest(up.results_frame(check))]
+        if len(same):
+            check.add(f"the file holds exactly the answers of run {same['run'].iloc[0]} (same content hash), "
+                      "which is already on the leaderboard")
     if not check.ok:
         count = len(check.problems) + check.truncated
-        fence = "\n```\n"
-        st.error(f"Upload refused: {shown_name} is not a valid results file ({count} problem(s)); nothing was "
-                 f"saved.\n{fence}{check.summary().replace('```', '`‘`')}{fence}")
+        st.error(f"Upload refused: {shown_name} is not a valid results file ({count} problem(s)); nothing was saved. "
+                 "The problems, as read from the file:")
+        st.code(check.summary(), language=None)
         return
-    st.success(f"{shown_name}: {len(check.results)} valid results for model `{check.model}`.")
+    st.success(f"{shown_name}: {len(check.results)} valid results. Model name, as given in the file:")
+    st.text(check.model)
     name = st.text_input("Run name", value=up.default_run_name(file.name, check.model), key="upload_name")
     c1, c2, c3 = st.columns(3)
     settings = {"frames": c1.text_input("frames (optional)", key="up_frames"),
                 "keyframes_k": c2.text_input("K (optional)", key="up_k"),
                 "tau": c3.text_input("τ (optional)", key="up_tau")}
-    st.caption(f"Will be saved as `{up.sanitize_run_name(name)}`.")
+    st.caption(f"Will be saved as {up.sanitize_run_name(name)}.")
     if st.button("Save run", key="upload_save"):
         settings = {k: _number(v) for k, v in settings.items()}
         run_dir = up.save_upload(check, results_root, name, filename=file.name,
                                  manifest_fingerprint=manifest.fingerprint, cases_total=len(manifest.cases),
                                  settings=settings)
-        st.session_state["upload_saved"] = f"Saved run `{run_dir.name}` ({len(check.results)} results)."
+        st.session_state["upload_saved"] = f"{run_dir.name} ({len(check.results)} results)"
         st.session_state["upload_gen"] = gen + 1
         st.rerun()
 
@@ -344,28 +361,30 @@ def main() -> None:
     results_root, data_dir = args.results, args.data
     st.title("Video NIAH leaderboard")
     tables, manifest = load_tables(results_root, data_dir, lb.folder_signature(results_root, data_dir))
-    st.caption(f"Results: `{results_root}` · Benchmark: `{data_dir}`"
-               + (f" · {len(manifest.cases)} cases, manifest `{manifest.fingerprint[:12]}`" if manifest.available
+    public = {results_root: Path(results_root).name, data_dir: Path(data_dir).name}
+    st.caption(f"Results folder: {Path(results_root).name} · benchmark: {Path(data_dir).name}"
+               + (f" · {len(manifest.cases)} cases, manifest {manifest.fingerprint[:12]}" if manifest.available
                   else ""))
     if manifest.message:
-        st.warning(manifest.message)
+        st.warning(lb.public_text(manifest.message, public))
     if tables.leaderboard.empty:
-        st.info(f"No results yet: `{results_root}` holds no runs (folders with a run.json). "
+        st.info("No results yet: the results folder holds no runs (folders with a run.json). "
                 "Score a model with the runner, or upload a results file below.")
         st.subheader("Upload results")
-        section_upload(results_root, manifest)
+        section_upload(results_root, manifest, None)
         return
+    fps = fps_of(manifest)
     tabs = st.tabs(["Leaderboard", "Heatmaps", "Breakdowns", "Case browser", "Upload"])
     with tabs[0]:
         section_leaderboard(tables)
     with tabs[1]:
-        section_heatmaps(tables)
+        section_heatmaps(tables, fps)
     with tabs[2]:
-        section_breakdowns(tables)
+        section_breakdowns(tables, fps)
     with tabs[3]:
         section_cases(tables, manifest, data_dir)
     with tabs[4]:
-        section_upload(results_root, manifest)
+        section_upload(results_root, manifest, tables)
 
 
 main()

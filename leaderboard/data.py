@@ -10,13 +10,15 @@ line, a wrong type, an extra field, a duplicate case id) is re-read line by line
 :func:`niah.results.read_run`, which names every bad line, so the fast path never
 changes what is accepted.
 
-Accuracies in every table are percentages (0-100) over the cases a run has scored.
+Accuracies in every table are percentages (0-100) over the cases a run has scored, each
+with its Wilson 95 % interval (``ci_low``, ``ci_high``) and chance level, computed by
+:mod:`niah.accuracy`, the aggregation ``runner report`` uses too.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from niah import accuracy
 from niah.errors import InputError
 from niah.results import RESULTS_GLOB, RUN_INFO_NAME, list_runs, read_run
 from niah.schema import DATASET_NAME, MANIFEST_NAME, Case
@@ -31,8 +34,6 @@ from niah.schema import DATASET_NAME, MANIFEST_NAME, Case
 #: Columns of the long results frame, one row per (run, case).
 RESULT_COLUMNS = ["run_id", "case_id", "model", "prediction", "raw_output", "correct", "length",
                   "depth", "task_type", "seconds", "error"]
-#: Needle duration bins in seconds: [0, 10), [10, 30), ...
-DURATION_EDGES = [0, 10, 30, 60, 120, 300, math.inf]
 #: The settings shown as their own leaderboard columns: (run.json key, column name).
 SETTING_COLUMNS = [("frames", "frames"), ("keyframes_k", "K"), ("tau", "τ")]
 
@@ -59,14 +60,17 @@ class Manifest:
 
 
 CASE_COLUMNS = ["case_id", "length", "fps", "depth", "depth_decile", "needle_start", "needle_frames",
-                "needle_seconds", "task_type", "domain", "question", "options", "answer"]
+                "needle_seconds", "task_type", "domain", "question", "options", "answer", "chance", "segments"]
 
 
 def _cases_frame(cases: list[Case]) -> pd.DataFrame:
     rows = [(c.case_id, c.length, c.fps, c.depth, c.depth_decile, c.needle.start_frame,
              c.needle.num_frames, c.needle.num_frames / c.fps if c.fps else float(c.needle.num_frames),
-             c.task_type, c.domain, c.question, tuple(c.options), c.answer) for c in cases]
-    return pd.DataFrame(rows, columns=CASE_COLUMNS)
+             c.task_type, c.domain, c.question, tuple(c.options), c.answer, np.nan,
+             tuple((s.video_id, s.num_frames, s.role) for s in c.segments)) for c in cases]
+    frame = pd.DataFrame(rows, columns=CASE_COLUMNS)
+    frame["chance"] = accuracy.chance_of(frame["options"]) if len(frame) else []
+    return frame
 
 
 def _store_info_path(root: Path) -> Path | None:
@@ -227,7 +231,20 @@ class Loaded:
 
 
 RUN_COLUMNS = ["run_id", "model", "model_path", "revision", "code_version", "manifest_fingerprint",
-               "cases_total", "uploaded", "settings", "frames", "K", "τ", "info"]
+               "cases_total", "uploaded", "settings", "frames", "K", "τ", "seed", "seed_group", "info"]
+
+
+def _seed_group(info: dict[str, Any], settings: dict[str, Any]) -> tuple[Any, str | None]:
+    """``(seed, group key)``: runs whose run.json agree on everything but the seed share the
+    key, so the page can show them as one model with a spread; ``(None, None)`` without a seed."""
+    options = info.get("options") if isinstance(info.get("options"), dict) else {}
+    seed = settings.get("seed", options.get("seed"))
+    if seed is None:
+        return None, None
+    same = {k: info.get(k) for k in ("model", "model_path", "revision", "manifest_fingerprint", "uploaded")}
+    same["settings"] = {k: v for k, v in settings.items() if k != "seed"}
+    same["options"] = {k: v for k, v in options.items() if k != "seed"}
+    return _fmt_setting(seed), json.dumps(same, sort_keys=True, default=str)
 
 
 def load_results(results_root: str | Path, fast: bool = True) -> Loaded:
@@ -239,13 +256,14 @@ def load_results(results_root: str | Path, fast: bool = True) -> Loaded:
         frame, run_problems = read_run_frame(run_dir, fast=fast)
         if info_problem:
             run_problems = [info_problem, *run_problems]
-        if run_problems:
-            problems[run_id] = run_problems
+        if run_problems:  # named relative to the results folder: no server paths on the page
+            problems[run_id] = [m.replace(f"{Path(results_root)}{os.sep}", "") for m in run_problems]
         settings = info.get("settings") if isinstance(info.get("settings"), dict) else {}
         model = info.get("model")
         if not isinstance(model, str) or not model:
             model = str(frame["model"].iloc[0]) if len(frame) else run_id
         cases_total = info.get("cases_total")
+        seed, seed_group = _seed_group(info, settings)
         rows.append({
             "run_id": run_id, "model": model,
             "model_path": _fmt_setting(info.get("model_path")),
@@ -258,11 +276,13 @@ def load_results(results_root: str | Path, fast: bool = True) -> Loaded:
             "uploaded": bool(info.get("uploaded", False)),
             "settings": json.dumps(settings, sort_keys=True) if settings else "",
             **{col: _fmt_setting(settings.get(key)) for key, col in SETTING_COLUMNS},
+            "seed": seed, "seed_group": seed_group,
             "info": json.dumps(info, sort_keys=True, default=str),
         })
         frame.insert(0, "run_id", run_id)
         frames.append(frame)
     runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    runs["seed"] = pd.Series([r["seed"] for r in rows], dtype=object)  # ints stay ints beside runs without one
     if frames:
         results = pd.concat(frames, ignore_index=True)
     else:
@@ -276,48 +296,122 @@ def load_results(results_root: str | Path, fast: bool = True) -> Loaded:
     return Loaded(runs, results, problems)
 
 
+
+
 # ----- aggregation ------------------------------------------------------------------
+#: Options per question assumed for chance when no manifest is open (Video-MME has four).
+ASSUMED_OPTIONS = 4
+#: Cells and groups with fewer cases than this are marked as too few to read much into.
+MIN_CASES = 10
+#: Significance level of the difference view's per-cell tests.
+ALPHA = 0.05
+_PCT = ["accuracy", "ci_low", "ci_high", "chance"]
+
+
 @dataclass
 class Tables:
-    """Everything the page shows, as plain frames (each also downloadable as CSV)."""
+    """Everything the page shows, as plain frames (each also downloadable as CSV).
+
+    Accuracies, interval bounds and chance are percentages. ``chance`` is the benchmark's
+    (mean of 1/options over its cases), the centre of every colour scale; without a
+    manifest it is ``100 / ASSUMED_OPTIONS`` and ``chance_assumed`` is set.
+    """
 
     leaderboard: pd.DataFrame     # one row per run, ranked
-    by_length: pd.DataFrame       # run_id, model, length, accuracy, n
-    heatmap: pd.DataFrame         # run_id, model, length, depth_decile, depth_range, accuracy, n
-    by_task: pd.DataFrame         # run_id, model, task_type, accuracy, n
-    by_duration: pd.DataFrame     # run_id, model, needle_duration, accuracy, n (needs manifest)
-    results: pd.DataFrame         # the long results frame, with depth_decile and in_manifest
-    lengths: list[int]
+    by_length: pd.DataFrame       # run_id, length, accuracy, ci_low, ci_high, chance, n, ...
+    heatmap: pd.DataFrame         # run_id, length, depth_decile, ...: every cell of the grid, n = 0 if unscored
+    by_task: pd.DataFrame         # run_id, task_type, ...
+    by_duration: pd.DataFrame     # run_id, needle_duration, ... (needs manifest)
+    results: pd.DataFrame         # the long results frame, with depth_decile, in_manifest, chance
+    lengths: list[int]            # every length of the manifest and of any run
     problems: dict[str, list[str]]
+    chance: float
+    chance_assumed: bool
 
     @property
     def run_ids(self) -> list[str]:
         return list(self.leaderboard["run"])
 
     def label(self, run_id: str) -> str:
+        """The run as every picker, legend and title names it, with its marks."""
         row = self.leaderboard.loc[self.leaderboard["run"] == run_id]
-        if not len(row) or row["model"].iloc[0] == run_id:
-            return run_id
-        return f"{row['model'].iloc[0]} ({run_id})"
+        return str(row["label"].iloc[0]) if len(row) else run_id
 
 
-def depth_range(decile: int) -> str:
-    return f"{decile * 10}–{decile * 10 + 10}%"
+def run_label(run_id: str, model: str, status: str, uploaded: bool, manifest: str) -> str:
+    """``run_id`` (prefixed by the model unless the id already names it), then marks for a
+    partial run, a run on another manifest and an uploaded run, so that every place a run
+    appears says so; the full id is kept, so runs differing only by seed stay distinguishable."""
+    name = run_id if model in run_id else f"{model} · {run_id}"
+    marks = [status] if status.startswith("partial") else []
+    if manifest == "DIFFERS":
+        marks.append("other manifest")
+    if uploaded:
+        marks.append("uploaded")
+    return name + "".join(f" [{m}]" for m in marks)
 
 
-def duration_labels() -> list[str]:
-    labels = []
-    for lo, hi in zip(DURATION_EDGES[:-1], DURATION_EDGES[1:]):
-        labels.append(f"≥{lo:g} s" if math.isinf(hi) else f"{lo:g}–{hi:g} s")
-    return labels
+def _percent(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in _PCT:
+        if col in out:
+            out[col] = out[col].astype("float64") * 100.0
+    return out
 
 
-def _accuracy(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    if frame.empty:
-        return pd.DataFrame(columns=[*keys, "accuracy", "n"])
-    grouped = frame.groupby(keys, observed=True, sort=True)["correct"].agg(["mean", "size"]).reset_index()
-    grouped["accuracy"] = grouped["mean"] * 100.0
-    return grouped.rename(columns={"size": "n"}).drop(columns="mean")
+def answers_digest(frame: pd.DataFrame) -> str:
+    """A hash of a run's answers (case, prediction, raw output, correct, error; not the
+    model name or timings): equal for two copies of the same results, so a re-upload of a
+    run already listed is caught whatever it is called."""
+    cols = ["case_id", "prediction", "raw_output", "error"]
+    ordered = frame.sort_values("case_id", kind="stable")
+    text = ordered[cols].astype(object).where(ordered[cols].notna(), "\x00").astype(str)
+    text["correct"] = ordered["correct"].astype(bool).map({True: "1", False: "0"})
+    hashed = pd.util.hash_pandas_object(text, index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()
+
+
+def _status(run, stats, have_manifest: bool, manifest: Manifest | None) -> tuple[str, str, bool, int]:
+    """``(status, manifest check, rankable, scored)`` of one run."""
+    scored = int(stats["n"]) if stats is not None else 0
+    fp = run.manifest_fingerprint
+    if not have_manifest:
+        fp_status = "no benchmark" if fp else "not recorded"
+    elif fp is None:
+        fp_status = "not recorded"
+    else:
+        fp_status = "match" if fp == manifest.fingerprint else "DIFFERS"
+    if have_manifest and fp_status != "DIFFERS":
+        expected, covered = len(manifest.cases), int(stats["in_manifest"]) if stats is not None else 0
+    else:
+        expected, covered = run.cases_total, scored
+    complete = expected is not None and expected > 0 and covered >= expected
+    if expected is None:
+        status = "unknown total"
+    elif complete:
+        status = "complete"
+    else:
+        status = f"partial {covered}/{expected}"
+    return status, fp_status, complete and fp_status != "DIFFERS", expected
+
+
+def _rank(board: pd.DataFrame) -> pd.Series:
+    """Rank of each rankable run; a seed group is one entry (its mean accuracy) and all
+    its seeds share its rank, so re-running a model with more seeds cannot crowd the top."""
+    entry = board["seed_group"].where(board["seed_group"].notna(), board["run"])
+    entries = board[board["_rankable"]].groupby(entry[board["_rankable"]])["accuracy"].mean()
+    # a seed group with an unrankable member (a partial seed) is not ranked as a whole
+    unrankable = set(entry[~board["_rankable"]])
+    entries = entries[[e not in unrankable for e in entries.index]]
+    ranks = entries.fillna(-1).rank(method="min", ascending=False).astype("int64")
+    return pd.array([ranks.get(e, pd.NA) if r else pd.NA for e, r in zip(entry, board["_rankable"])],
+                    dtype="Int64")
+
+
+BOARD_COLUMNS = ["rank", "run", "label", "model", "status", "accuracy", "ci_low", "ci_high", "chance"]
+TAIL_COLUMNS = ["scored", "cases", "unparsed", "unparsed %", "errors", "problems", "s/case", "manifest",
+                "uploaded", "duplicate_of", "seed", "seed_group", "frames", "K", "τ", "settings", "model_path",
+                "revision", "code_version", "digest"]
 
 
 def build_tables(loaded: Loaded, manifest: Manifest | None = None) -> Tables:
@@ -325,191 +419,133 @@ def build_tables(loaded: Loaded, manifest: Manifest | None = None) -> Tables:
     runs, results = loaded.runs, loaded.results.copy()
     results["run_id"] = pd.Categorical(results["run_id"], categories=list(runs["run_id"]))
     have_manifest = manifest is not None and manifest.available
-    depth = results["depth"].to_numpy(dtype="float64")
-    results["depth_decile"] = np.clip((depth * 10).astype("int64"), 0, 9)
-    case_ids = set(manifest.cases["case_id"]) if have_manifest else set()
-    results["in_manifest"] = results["case_id"].isin(case_ids) if have_manifest else False
+    results["depth_decile"] = accuracy.depth_decile(results["depth"])
+    if have_manifest:
+        results["in_manifest"] = results["case_id"].isin(set(manifest.cases["case_id"]))
+        chance_of = dict(zip(manifest.cases["case_id"], manifest.cases["chance"]))
+        results["chance"] = results["case_id"].map(chance_of).astype("float64").fillna(1 / ASSUMED_OPTIONS)
+        chance = float(manifest.cases["chance"].mean()) if len(manifest.cases) else 1 / ASSUMED_OPTIONS
+    else:
+        results["in_manifest"] = False
+        results["chance"] = 1 / ASSUMED_OPTIONS
+        chance = 1 / ASSUMED_OPTIONS
     results["unparsed"] = results["prediction"].isna() & results["error"].isna()
     results["failed"] = results["error"].notna()
     model_of = dict(zip(runs["run_id"], runs["model"]))
     results["model"] = results["run_id"].map(model_of).fillna(results["model"])
+    lengths = sorted({int(x) for x in results["length"].unique()}
+                     | ({int(x) for x in manifest.cases["length"]} if have_manifest else set()))
 
-    lengths = sorted(int(x) for x in results["length"].unique())
-    # per-run totals, one vectorised groupby each
-    per_run = results.groupby("run_id", sort=False).agg(
-        scored=("case_id", "size"), accuracy=("correct", "mean"), unparsed=("unparsed", "sum"),
-        errors=("failed", "sum"), in_manifest=("in_manifest", "sum"), mean_seconds=("seconds", "mean"))
-    by_len = _accuracy(results, ["run_id", "length"])
-    wide = by_len.pivot(index="run_id", columns="length", values="accuracy") if len(by_len) else pd.DataFrame()
-
+    per_run = _percent(accuracy.summarise(results, ["run_id"])).set_index("run_id")
+    extra = results.groupby("run_id", observed=True).agg(in_manifest=("in_manifest", "sum"),
+                                                         mean_seconds=("seconds", "mean"))
+    by_len = _percent(accuracy.summarise(results, ["run_id", "length"]))
+    digests = {run: answers_digest(part) for run, part in results.groupby("run_id", observed=True)}
+    first_with = {}
     rows = []
-    n_manifest = len(manifest.cases) if have_manifest else None
     for run in runs.itertuples(index=False):
-        stats = per_run.loc[run.run_id] if run.run_id in per_run.index else None
-        scored = int(stats["scored"]) if stats is not None else 0
-        fp = run.manifest_fingerprint
-        if not have_manifest:
-            fp_status = "no benchmark" if fp else "not recorded"
-        elif fp is None:
-            fp_status = "not recorded"
-        else:
-            fp_status = "match" if fp == manifest.fingerprint else "DIFFERS"
-        if have_manifest and fp_status != "DIFFERS":
-            expected = n_manifest
-            covered = int(stats["in_manifest"]) if stats is not None else 0
-        else:
-            expected = run.cases_total
-            covered = scored
-        complete = expected is not None and expected > 0 and covered >= expected
-        if expected is None:
-            status = "unknown total"
-        elif complete:
-            status = "complete"
-        else:
-            status = f"partial ({covered}/{expected})"
-        rankable = complete and fp_status != "DIFFERS"
-        row = {
-            "run": run.run_id, "model": run.model, "status": status, "_rankable": rankable,
-            "accuracy": float(stats["accuracy"]) * 100.0 if stats is not None and scored else np.nan,
-        }
+        stats = per_run.loc[run.run_id].to_dict() if run.run_id in per_run.index else None
+        if stats is not None:
+            stats.update(extra.loc[run.run_id].to_dict())
+        status, fp_status, rankable, expected = _status(run, stats, have_manifest, manifest)
+        scored = int(stats["n"]) if stats else 0
+        digest = digests.get(run.run_id) if scored else None
+        duplicate_of = first_with.setdefault(digest, run.run_id) if digest else run.run_id
+        row = {"run": run.run_id, "model": run.model, "status": status, "_rankable": rankable and
+               duplicate_of == run.run_id,
+               "label": run_label(run.run_id, run.model, status, run.uploaded, fp_status),
+               **{k: stats[k] if stats else np.nan for k in _PCT}}
+        mine = by_len[by_len["run_id"] == run.run_id].set_index("length")
         for length in lengths:
-            value = wide.at[run.run_id, length] if run.run_id in wide.index else np.nan
-            row[f"acc@{length}"] = float(value) if pd.notna(value) else np.nan
+            for col, prefix in (("accuracy", "acc"), ("ci_low", "lo"), ("ci_high", "hi"), ("n", "n")):
+                row[f"{prefix}@{length}"] = mine.at[length, col] if length in mine.index else np.nan
+        unparsed = int(stats["unparsed"]) if stats else 0
         row.update({
             "frames": run.frames, "K": run.K, "τ": run.τ, "scored": scored, "cases": expected,
-            "manifest": fp_status, "unparsed": int(stats["unparsed"]) if stats is not None else 0,
-            "errors": int(stats["errors"]) if stats is not None else 0,
+            "manifest": fp_status, "unparsed": unparsed, "unparsed %": 100.0 * unparsed / scored if scored else np.nan,
+            "errors": int(stats["failed"]) if stats else 0,
             "problems": len(loaded.problems.get(run.run_id, [])),
-            "s/case": float(stats["mean_seconds"]) if stats is not None and scored else np.nan,
-            "uploaded": run.uploaded, "settings": run.settings, "model_path": run.model_path,
-            "revision": run.revision, "code_version": run.code_version,
+            "s/case": float(stats["mean_seconds"]) if stats else np.nan,
+            "uploaded": run.uploaded, "duplicate_of": duplicate_of if duplicate_of != run.run_id else "",
+            "seed": run.seed, "seed_group": run.seed_group, "settings": run.settings,
+            "model_path": run.model_path, "revision": run.revision, "code_version": run.code_version,
+            "digest": digest or "",
         })
         rows.append(row)
-    columns = ["rank", "run", "model", "status", "accuracy", *[f"acc@{n}" for n in lengths], "frames", "K",
-               "τ", "scored", "cases", "manifest", "unparsed", "errors", "problems", "s/case", "uploaded",
-               "settings", "model_path", "revision", "code_version"]
+    per_length = [f"{prefix}@{n}" for n in lengths for prefix in ("acc", "lo", "hi", "n")]
+    columns = [*BOARD_COLUMNS, *per_length, *TAIL_COLUMNS]
     board = pd.DataFrame(rows)
     if board.empty:
         board = pd.DataFrame(columns=columns)
     else:
-        ranked = board["_rankable"]
-        board["rank"] = pd.array([pd.NA] * len(board), dtype="Int64")
-        acc = board.loc[ranked, "accuracy"].fillna(-1)
-        board.loc[ranked, "rank"] = acc.rank(method="min", ascending=False).astype("int64").to_numpy()
-        # ranked runs first by rank; unranked (partial, other manifest) after, by accuracy
-        board = board.assign(_unranked=~ranked).sort_values(
+        board["seed"] = pd.Series([r["seed"] for r in rows], dtype=object)  # not 1.0 for seed 1
+        board["rank"] = _rank(board)
+        # ranked runs first by rank; unranked (partial, other manifest, duplicate) after, by accuracy
+        board = board.assign(_unranked=board["rank"].isna()).sort_values(
             ["_unranked", "rank", "accuracy", "run"], ascending=[True, True, False, True],
             na_position="last", kind="stable")
         board = board[columns].reset_index(drop=True)
-        for col in ("frames", "K", "τ"):
+        for col in ("frames", "K", "τ", "seed"):
             if board[col].isna().all():
                 board[col] = board[col].astype(object)
 
-    names = results[["run_id", "model"]].drop_duplicates("run_id")
-    by_length = by_len.merge(names, on="run_id")[["run_id", "model", "length", "accuracy", "n"]]
-    heat = _accuracy(results, ["run_id", "length", "depth_decile"]).merge(names, on="run_id")
-    heat["depth_range"] = heat["depth_decile"].map(depth_range) if len(heat) else []
-    heat = heat[["run_id", "model", "length", "depth_decile", "depth_range", "accuracy", "n"]]
-    by_task = _accuracy(results, ["run_id", "task_type"]).merge(names, on="run_id")[
-        ["run_id", "model", "task_type", "accuracy", "n"]]
+    heat = _full_grid(results, runs["run_id"].tolist(), lengths)
+    by_task = _percent(accuracy.summarise(results, ["run_id", "task_type"]))
     if have_manifest and len(results):
         seconds = results["case_id"].map(dict(zip(manifest.cases["case_id"], manifest.cases["needle_seconds"])))
-        binned = results.assign(needle_duration=pd.cut(seconds, DURATION_EDGES, right=False,
-                                                       labels=duration_labels()))
-        binned = binned[binned["needle_duration"].notna()]
-        by_duration = _accuracy(binned, ["run_id", "needle_duration"]).merge(names, on="run_id")
+        binned = results.assign(needle_duration=accuracy.needle_duration_bin(seconds))
+        by_duration = _percent(accuracy.summarise(binned[binned["needle_duration"].notna()],
+                                                  ["run_id", "needle_duration"]))
         by_duration["needle_duration"] = by_duration["needle_duration"].astype(str)
-        by_duration = by_duration[["run_id", "model", "needle_duration", "accuracy", "n"]]
     else:
-        by_duration = pd.DataFrame(columns=["run_id", "model", "needle_duration", "accuracy", "n"])
+        by_duration = pd.DataFrame(columns=["run_id", "needle_duration", *accuracy.SUMMARY_COLUMNS, "chance"])
     # categorical run ids speed up the groupbys; plain strings are friendlier to show and export
-    by_length, heat, by_task, by_duration, results = (
-        f.assign(run_id=f["run_id"].astype(object)) for f in (by_length, heat, by_task, by_duration, results))
-    return Tables(board, by_length, heat, by_task, by_duration, results, lengths, dict(loaded.problems))
+    by_len, heat, by_task, by_duration, results = (
+        f.assign(run_id=f["run_id"].astype(object)) for f in (by_len, heat, by_task, by_duration, results))
+    return Tables(board, by_len, heat, by_task, by_duration, results, lengths, dict(loaded.problems),
+                  100.0 * chance, not have_manifest)
+
+
+def _full_grid(results: pd.DataFrame, run_ids: list[str], lengths: list[int]) -> pd.DataFrame:
+    """Every (run, length, depth decile) cell, scored or not (``n`` = 0, accuracy NaN), so a
+    partial run's missing lengths show as empty cells instead of disappearing."""
+    cells = _percent(accuracy.summarise(results, ["run_id", "length", "depth_decile"]))
+    grid = pd.MultiIndex.from_product([run_ids, lengths, range(10)], names=["run_id", "length", "depth_decile"])
+    cells = cells.assign(run_id=cells["run_id"].astype(object)).set_index(["run_id", "length", "depth_decile"])
+    full = cells.reindex(grid).reset_index()
+    for col in ("n", "correct", "unparsed", "failed"):
+        full[col] = full[col].fillna(0).astype("int64")
+    full["depth_range"] = full["depth_decile"].map(accuracy.depth_label)
+    return full
 
 
 def heatmap_difference(heat: pd.DataFrame, run_a: str, run_b: str) -> pd.DataFrame:
-    """Cell-wise ``accuracy(a) - accuracy(b)`` over cells both runs scored."""
-    a = heat[heat["run_id"] == run_a][["length", "depth_decile", "depth_range", "accuracy", "n"]]
-    b = heat[heat["run_id"] == run_b][["length", "depth_decile", "accuracy", "n"]]
-    merged = a.merge(b, on=["length", "depth_decile"], suffixes=("_a", "_b"))
+    """Cell-wise ``accuracy(a) - accuracy(b)`` on the full grid, with a two-proportion
+    z-test per cell (``p``), Holm-adjusted over the cells both runs scored (``p_holm``),
+    and ``verdict``: whether the cell differs beyond noise. Cells either run did not score
+    stay in the frame with NaNs, so a caller can say how many cells the difference covers."""
+    keys = ["length", "depth_decile", "depth_range"]
+    a = heat[heat["run_id"] == run_a][[*keys, "accuracy", "correct", "n"]]
+    b = heat[heat["run_id"] == run_b][[*keys, "accuracy", "correct", "n"]]
+    merged = a.merge(b, on=keys, suffixes=("_a", "_b"), how="outer").fillna({"n_a": 0, "n_b": 0})
     merged["difference"] = merged["accuracy_a"] - merged["accuracy_b"]
-    return merged
+    merged["z"], merged["p"] = accuracy.two_proportion_test(merged["correct_a"], merged["n_a"], merged["correct_b"],
+                                                            merged["n_b"])
+    merged["p_holm"] = accuracy.holm(merged["p"])
+    merged["covered"] = (merged["n_a"] > 0) & (merged["n_b"] > 0)
+    verdict = np.where(merged["p_holm"] < ALPHA, "beyond noise (Holm)",
+                       np.where(merged["p"] < ALPHA, f"p < {ALPHA:g} (uncorrected)", "within noise"))
+    merged["verdict"] = np.where(merged["covered"], verdict, "not in both runs")
+    return merged.sort_values(["length", "depth_decile"]).reset_index(drop=True)
 
 
-def case_table(tables: Tables, manifest: Manifest | None, run_ids: list[str], *,
-               length: int | None = None, decile: int | None = None, task_type: str | None = None,
-               outcome: str = "all", search: str = "") -> pd.DataFrame:
-    """Cases matching the filters, one row each, with the gold answer and each run's answer.
-
-    ``outcome``: "all", "any wrong", "all wrong", "all right", "models disagree".
-    Without a manifest, cases come from the results themselves (no question or gold answer).
-    """
-    res = tables.results
-    res = res[res["run_id"].isin(run_ids)] if run_ids else res.iloc[:0]
-    if manifest is not None and manifest.available:
-        base = manifest.cases[["case_id", "length", "depth", "depth_decile", "needle_frames", "task_type",
-                               "question", "answer"]]
-    else:
-        base = (res.drop_duplicates("case_id")[["case_id", "length", "depth", "depth_decile", "task_type"]]
-                .assign(needle_frames=np.nan, question="", answer=""))
-    if length is not None:
-        base = base[base["length"] == length]
-    if decile is not None:
-        base = base[base["depth_decile"] == decile]
-    if task_type:
-        base = base[base["task_type"] == task_type]
-    if search:
-        needle = search.lower()
-        base = base[base["case_id"].str.lower().str.contains(needle, regex=False)
-                    | base["question"].str.lower().str.contains(needle, regex=False)]
-    sub = res[res["case_id"].isin(base["case_id"])]
-    answers = sub.assign(shown=np.where(sub["error"].notna(), "error",
-                                        sub["prediction"].fillna("?") + np.where(sub["correct"], " ✓", " ✗")))
-    pivot = answers.pivot(index="case_id", columns="run_id", values="shown") if len(answers) else None
-    correct = sub.pivot(index="case_id", columns="run_id", values="correct") if len(sub) else None
-    out = base.reset_index(drop=True)
-    for run_id in run_ids:
-        col = tables.label(run_id)
-        out[col] = out["case_id"].map(pivot[run_id]) if pivot is not None and run_id in pivot else None
-    if correct is not None and outcome != "all":
-        c = correct.reindex(columns=run_ids).reindex(out["case_id"])
-        scored = c.notna().sum(axis=1).to_numpy()
-        right = (c == True).sum(axis=1).to_numpy()  # noqa: E712  (NaN-safe)
-        if outcome == "any wrong":
-            keep = right < scored
-        elif outcome == "all wrong":
-            keep = (right == 0) & (scored > 0)
-        elif outcome == "all right":
-            keep = (right == scored) & (scored > 0)
-        elif outcome == "models disagree":
-            keep = (right > 0) & (right < scored)
-        else:
-            raise ValueError(f"unknown outcome filter {outcome!r}")
-        out = out[keep]
-    elif correct is None and outcome != "all":
-        out = out.iloc[:0]
-    return out.reset_index(drop=True)
-
-
-def thumbnail_indices(length: int, needle_start: int, needle_frames: int, *, needle_count: int = 6,
-                      context: int = 3, context_span: int = 30) -> tuple[list[int], list[int], list[int]]:
-    """Frame indices for the case browser: ``(before, needle, after)``.
-
-    ``needle``: up to ``needle_count`` frames spread evenly over the needle clip;
-    ``before``/``after``: up to ``context`` haystack frames spread over the
-    ``context_span`` frames on each side of it.
-    """
-    end = needle_start + needle_frames  # first frame after the needle
-    count = min(needle_count, needle_frames)
-    needle = sorted({needle_start + int(round(i * (needle_frames - 1) / max(count - 1, 1)))
-                     for i in range(count)}) if count else []
-    lo = max(0, needle_start - context_span)
-    before = sorted({int(x) for x in np.linspace(lo, needle_start - 1, num=min(context, needle_start - lo))}) \
-        if needle_start > 0 else []
-    hi = min(length - 1, end - 1 + context_span)
-    after = sorted({int(x) for x in np.linspace(end, hi, num=min(context, hi - end + 1))}) if end < length else []
-    return before, needle, after
+def public_text(text: str, folders: dict[str | Path, str]) -> str:
+    """``text`` with each folder's server path replaced by its public name, so messages
+    that name files do not show where the server keeps them."""
+    for folder, name in folders.items():
+        for form in {str(Path(folder)), str(Path(folder).resolve())}:
+            text = text.replace(form, name)
+    return text
 
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:

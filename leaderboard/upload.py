@@ -23,7 +23,12 @@ import pandas as pd
 from niah import atomic
 from niah.results import RUN_INFO_NAME, Result
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+#: The upload limit, in Streamlit's megabytes (2**20 bytes): the page text, the widget's
+#: ``max_upload_size`` and ``python -m leaderboard``'s ``server.maxUploadSize`` all use it.
+MAX_UPLOAD_MB = 20
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 2**20
+#: File name extensions accepted (checked by name, not by the browser's MIME type guess).
+EXTENSIONS = (".jsonl", ".json", ".txt")
 #: At most this many problems are listed (a file with thousands of bad lines says so once).
 MAX_PROBLEMS = 50
 RESULTS_FILE = "results.jsonl"
@@ -57,6 +62,22 @@ class UploadCheck:
     def summary(self) -> str:
         more = f"\n… and {self.truncated} more problem(s)" if self.truncated else ""
         return "\n".join(self.problems) + more
+
+
+def check_extension(filename: str) -> str | None:
+    """``None`` if the name ends in one of :data:`EXTENSIONS`, else why not (naming the
+    extension: browsers guess MIME types differently, so a MIME type would confuse)."""
+    suffix = Path(filename or "").suffix.lower()
+    if suffix in EXTENSIONS:
+        return None
+    shown = f"extension {suffix!r}" if suffix else "no extension"
+    return f"the file has {shown}; accepted: {', '.join(EXTENSIONS)}"
+
+
+def results_frame(check: UploadCheck) -> pd.DataFrame:
+    """The validated results as a frame with the columns :func:`leaderboard.data.answers_digest`
+    reads, so an upload's answers can be compared with the runs already listed."""
+    return pd.DataFrame([r.__dict__ for r in check.results])
 
 
 def _size(n: int) -> str:

@@ -6,7 +6,11 @@ Every number is over the cases a run has scored so far (a case that errored or w
 answer could not be parsed counts as wrong, and is also counted in ``errors`` /
 ``unparsed``). A run that has scored fewer cases than its manifest holds is marked
 ``partial`` with ``scored/total``. With ``--data``, only runs scored on that benchmark's
-manifest are reported (others are listed as skipped) and only its cases count.
+manifest are reported (others are listed as skipped) and only its cases count, and the
+report adds chance level and accuracy by needle duration (both need the manifest).
+
+The numbers come from :mod:`niah.accuracy`, as the leaderboard's do, each with its Wilson
+95 % interval, because a cell of a few cases says little on its own.
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from niah import atomic
+from niah import accuracy, atomic
 from niah.cases import Benchmark
 from niah.errors import InputError
 from niah.results import Result, list_runs, read_run
@@ -40,11 +44,6 @@ class Run:
     @property
     def partial(self) -> bool:
         return self.total is None or len(self.results) < self.total
-
-
-def depth_decile(depth: float) -> int:
-    """0..9, the same rule as :attr:`niah.schema.Case.depth_decile`."""
-    return min(max(int(depth * 10), 0), 9)
 
 
 def load_runs(out_root: str | Path, bench: Benchmark | None = None) -> tuple[list[Run], list[str]]:
@@ -74,82 +73,96 @@ def load_runs(out_root: str | Path, bench: Benchmark | None = None) -> tuple[lis
     return runs, notes
 
 
-def results_frame(runs: list[Run]) -> pd.DataFrame:
-    rows = [{"run": run.run_id, "model": run.model, "case_id": r.case_id, "length": r.length,
-             "depth_decile": depth_decile(r.depth), "task_type": r.task_type,
-             "correct": bool(r.correct), "unparsed": r.error is None and r.prediction is None,
-             "error": r.error is not None}
+def results_frame(runs: list[Run], bench: Benchmark | None = None) -> pd.DataFrame:
+    """One row per scored (run, case), in the shape :func:`niah.accuracy.summarise` reads.
+
+    ``chance`` (1 / the case's number of options) and ``needle_duration`` need the
+    benchmark's manifest, so they are there only with ``bench``.
+    """
+    rows = [(run.run_id, run.model, r.case_id, r.length, r.depth, r.task_type, bool(r.correct),
+             r.error is None and r.prediction is None, r.error is not None)
             for run in runs for r in run.results.values()]
-    columns = ["run", "model", "case_id", "length", "depth_decile", "task_type", "correct",
-               "unparsed", "error"]
-    return pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame(rows, columns=["run", "model", "case_id", "length", "depth", "task_type", "correct",
+                                        "unparsed", "failed"])
+    frame["depth_decile"] = accuracy.depth_decile(frame["depth"])
+    if bench is not None:
+        cases = {c.case_id: c for c in bench.cases}
+        chosen = [cases[i] for i in frame["case_id"]]  # load_runs kept only this manifest's cases
+        frame["chance"] = accuracy.chance_of([c.options for c in chosen])
+        frame["needle_duration"] = accuracy.needle_duration_bin([c.needle.num_frames / c.fps for c in chosen])
+    return frame
 
 
-def _grouped(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    if frame.empty:
-        return pd.DataFrame(columns=keys + ["n", "correct", "accuracy"])
-    out = frame.groupby(keys, sort=True).agg(n=("correct", "size"), correct=("correct", "sum")).reset_index()
-    out["correct"] = out["correct"].astype(int)
-    out["accuracy"] = out["correct"] / out["n"]
+def tables(runs: list[Run], bench: Benchmark | None = None) -> dict[str, pd.DataFrame]:
+    """``summary`` (one row per run), ``by_task_type`` and ``by_length_depth`` (long form),
+    and with ``bench`` ``by_needle_duration``; accuracies and intervals are fractions."""
+    frame = results_frame(runs, bench)
+    per_run = accuracy.summarise(frame, ["run"]).set_index("run")
+    summary = []
+    for run in runs:
+        stats = per_run.loc[run.run_id] if run.run_id in per_run.index else None
+        summary.append({
+            "run": run.run_id, "model": run.model, "scored": len(run.results),
+            "total": run.total if run.total is not None else pd.NA,
+            "status": "partial" if run.partial else "complete",
+            "correct": int(stats["correct"]) if stats is not None else 0,
+            **{k: float(stats[k]) if stats is not None else float("nan")
+               for k in ("accuracy", "ci_low", "ci_high", *(["chance"] if bench is not None else []))},
+            "unparsed": int(stats["unparsed"]) if stats is not None else 0,
+            "errors": int(stats["failed"]) if stats is not None else 0,
+            "bad_lines": len(run.problems),
+        })
+    columns = ["run", "model", "scored", "total", "status", "correct", "accuracy", "ci_low", "ci_high",
+               *(["chance"] if bench is not None else []), "unparsed", "errors", "bad_lines"]
+    out = {
+        "summary": pd.DataFrame(summary, columns=columns),
+        "by_task_type": accuracy.summarise(frame, ["run", "model", "task_type"]),
+        "by_length_depth": accuracy.summarise(frame, ["run", "model", "length", "depth_decile"]),
+    }
+    if bench is not None:
+        by_duration = accuracy.summarise(frame, ["run", "model", "needle_duration"])
+        by_duration["needle_duration"] = by_duration["needle_duration"].astype(str)
+        out["by_needle_duration"] = by_duration
     return out
 
 
-def tables(runs: list[Run]) -> dict[str, pd.DataFrame]:
-    """``summary`` (one row per run), ``by_task_type`` and ``by_length_depth`` (long form)."""
-    frame = results_frame(runs)
-    summary = []
-    for run in runs:
-        mine = frame[frame["run"] == run.run_id]
-        scored = len(mine)
-        correct = int(mine["correct"].sum())
-        summary.append({
-            "run": run.run_id, "model": run.model, "scored": scored,
-            "total": run.total if run.total is not None else pd.NA,
-            "status": "partial" if run.partial else "complete",
-            "correct": correct, "accuracy": correct / scored if scored else float("nan"),
-            "unparsed": int(mine["unparsed"].sum()), "errors": int(mine["error"].sum()),
-            "bad_lines": len(run.problems),
-        })
-    summary_df = pd.DataFrame(summary, columns=["run", "model", "scored", "total", "status", "correct",
-                                                "accuracy", "unparsed", "errors", "bad_lines"])
-    return {
-        "summary": summary_df,
-        "by_task_type": _grouped(frame, ["run", "model", "task_type"]),
-        "by_length_depth": _grouped(frame, ["run", "model", "length", "depth_decile"]),
-    }
-
-
-def length_depth_table(frame: pd.DataFrame, run_id: str) -> pd.DataFrame:
-    """Accuracy (%) of one run: rows = length (+ ``all``), columns = depth decile d0..d9 (+ ``all``)."""
-    mine = frame[frame["run"] == run_id]
-    lengths = sorted(mine["length"].unique())
-    table = pd.DataFrame(index=[str(x) for x in lengths] + ["all"], columns=DECILES + ["all"], dtype=object)
-    for length in lengths + ["all"]:
-        rows = mine if length == "all" else mine[mine["length"] == length]
-        for decile in list(range(10)) + ["all"]:
-            cell = rows if decile == "all" else rows[rows["depth_decile"] == decile]
-            table.loc[str(length), "all" if decile == "all" else f"d{decile}"] = _cell(cell)
-    table.index.name = "length"
+def _crosstab(frame: pd.DataFrame, rows: str, columns: str, row_values: list, column_values: list,
+              column_names: list[str]) -> pd.DataFrame:
+    """Cells of :func:`_cell` for every (row value, column value), plus ``all`` margins."""
+    table = pd.DataFrame(index=[str(x) for x in row_values] + ["all"], columns=column_names + ["all"], dtype=object)
+    for row in row_values + ["all"]:
+        in_row = frame if row == "all" else frame[frame[rows] == row]
+        for value, name in zip(column_values + ["all"], column_names + ["all"]):
+            table.loc[str(row), name] = _cell(in_row if value == "all" else in_row[in_row[columns] == value])
+    table.index.name = rows
     return table
 
 
+def length_depth_table(frame: pd.DataFrame, run_id: str) -> pd.DataFrame:
+    """One run: rows = length (+ ``all``), columns = depth decile d0..d9 (+ ``all``)."""
+    mine = frame[frame["run"] == run_id]
+    return _crosstab(mine, "length", "depth_decile", sorted(mine["length"].unique()), list(range(10)), DECILES)
+
+
 def task_type_table(frame: pd.DataFrame, runs: list[Run]) -> pd.DataFrame:
-    """Accuracy (%) and count per task type (rows) for every run (columns)."""
+    """Every task type (rows) for every run (columns)."""
     types = sorted(frame["task_type"].unique()) if not frame.empty else []
     table = pd.DataFrame(index=types + ["all"], columns=[r.run_id for r in runs], dtype=object)
     for run in runs:
         mine = frame[frame["run"] == run.run_id]
         for task in types + ["all"]:
-            rows = mine if task == "all" else mine[mine["task_type"] == task]
-            table.loc[task, run.run_id] = _cell(rows)
+            table.loc[task, run.run_id] = _cell(mine if task == "all" else mine[mine["task_type"] == task])
     table.index.name = "task_type"
     return table
 
 
 def _cell(rows: pd.DataFrame) -> str:
+    """``accuracy % [95 % interval] (cases)``, or ``-`` for no cases."""
     if rows.empty:
         return "-"
-    return f"{100 * rows['correct'].mean():.1f} ({len(rows)})"
+    stats = accuracy.summarise(rows.assign(_all=0), ["_all"]).iloc[0]
+    return (f"{100 * stats['accuracy']:.1f} [{100 * stats['ci_low']:.0f}–{100 * stats['ci_high']:.0f}] "
+            f"({int(stats['n'])})")
 
 
 def markdown(table: pd.DataFrame, index: bool = True) -> str:
@@ -170,26 +183,41 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def render(runs: list[Run], notes: list[str], fmt: str = "markdown") -> str:
-    frame = results_frame(runs)
-    t = tables(runs)
+def _percent(value: float, digits: int = 1) -> str:
+    return f"{100 * value:.{digits}f}" if value == value else "-"
+
+
+def render(runs: list[Run], notes: list[str], fmt: str = "markdown", bench: Benchmark | None = None) -> str:
+    frame = results_frame(runs, bench)
+    t = tables(runs, bench)
     show = (lambda df: markdown(df)) if fmt == "markdown" else (lambda df: df.to_string())
     summary = t["summary"].copy()
-    summary["accuracy"] = [f"{100 * a:.1f}%" if a == a else "-" for a in summary["accuracy"]]
+    summary["accuracy"] = [f"{_percent(a)}% [{_percent(lo, 0)}–{_percent(hi, 0)}]" if a == a else "-"
+                           for a, lo, hi in zip(summary["accuracy"], summary["ci_low"], summary["ci_high"])]
+    if "chance" in summary:
+        summary["chance"] = [f"{_percent(c)}%" for c in summary["chance"]]
     summary["scored"] = [f"{s}/{tot}" if tot is not pd.NA else str(s)
                          for s, tot in zip(summary["scored"], summary["total"])]
-    summary = summary.drop(columns=["total"]).set_index("run")
+    summary = summary.drop(columns=["total", "ci_low", "ci_high"]).set_index("run")
     out = io.StringIO()
     h = "## " if fmt == "markdown" else ""
     out.write(f"{h}Runs\n\n{show(summary)}\n")
-    out.write("\naccuracy counts errors and unparsed answers as wrong; partial runs are scored/total so far\n")
+    out.write("\naccuracy: % [Wilson 95% interval]; errors and unparsed answers count as wrong; partial runs "
+              "are scored/total so far" + ("; chance: mean of 1/options over the scored cases" if bench else
+                                           "; chance needs --data (the manifest's options)") + "\n")
+    cell = "% [95% interval] (cases)"
     if runs:
-        out.write(f"\n{h}Accuracy by task type, % (cases)\n\n{show(task_type_table(frame, runs))}\n")
+        out.write(f"\n{h}Accuracy by task type, {cell}\n\n{show(task_type_table(frame, runs))}\n")
+    if bench is not None and runs:
+        durations = list(accuracy.NEEDLE_SECONDS_LABELS)
+        table = pd.concat([_crosstab(frame[frame["run"] == run.run_id], "run", "needle_duration", [run.run_id],
+                                     durations, durations).iloc[:1] for run in runs])
+        out.write(f"\n{h}Accuracy by needle duration (seconds), {cell}\n\n{show(table)}\n")
     for run in runs:
         status = f"partial: {len(run.results)}/{run.total if run.total is not None else '?'} scored" \
             if run.partial else f"complete: {len(run.results)} cases"
         out.write(f"\n{h}{run.run_id} ({run.model}, {status}): accuracy by length x needle depth decile, "
-                  f"% (cases)\n\n{show(length_depth_table(frame, run.run_id))}\n")
+                  f"{cell}\n\n{show(length_depth_table(frame, run.run_id))}\n")
     out.write("\nd<k>: needle depth in [k/10, (k+1)/10); depth 1.0 is in d9\n")
     for note in notes:
         out.write(f"note: {note}\n")
@@ -201,10 +229,10 @@ def render(runs: list[Run], notes: list[str], fmt: str = "markdown") -> str:
     return out.getvalue()
 
 
-def write_csv(runs: list[Run], folder: str | Path) -> list[Path]:
+def write_csv(runs: list[Run], folder: str | Path, bench: Benchmark | None = None) -> list[Path]:
     folder = Path(folder)
     written = []
-    for name, df in tables(runs).items():
+    for name, df in tables(runs, bench).items():
         path = folder / f"{name}.csv"
         atomic.write_text(path, df.to_csv(index=False))
         written.append(path)
@@ -215,8 +243,8 @@ def report(out_root: str | Path, data: str | Path | None = None, csv_dir: str | 
            fmt: str = "markdown") -> str:
     bench = Benchmark.open(data) if data is not None else None
     runs, notes = load_runs(out_root, bench)
-    text = render(runs, notes, fmt)
+    text = render(runs, notes, fmt, bench)
     if csv_dir is not None:
-        for path in write_csv(runs, csv_dir):
+        for path in write_csv(runs, csv_dir, bench):
             text += f"wrote {path}\n"
     return text

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for path in (ROOT, Path(__file__).resolve().parent):  # the repository, and synthetic_runs beside this file
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
 
-from leaderboard import synthetic  # noqa: E402
+import synthetic_runs as synthetic  # noqa: E402
 
 
 @pytest.fixture

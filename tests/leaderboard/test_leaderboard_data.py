@@ -9,7 +9,7 @@ import pandas.testing as pdt
 import pytest
 
 from leaderboard import data as lb
-from leaderboard import synthetic
+import synthetic_runs as synthetic
 from niah.results import Result
 
 
@@ -22,7 +22,7 @@ def test_missing_folders_give_empty_tables(tmp_path):
     assert not manifest.available and "No benchmark" in manifest.message
     tables = lb.build_tables(lb.load_results(tmp_path / "nothing"), manifest)
     assert tables.leaderboard.empty and tables.heatmap.empty and tables.run_ids == []
-    assert lb.case_table(tables, manifest, []).empty
+    assert tables.chance_assumed and tables.chance == 100 / lb.ASSUMED_OPTIONS
 
 
 def test_manifest_without_frames_still_opens(demo):
@@ -42,7 +42,8 @@ def test_leaderboard_ranks_only_complete_runs_on_this_manifest(demo):
     assert list(ranked["rank"]) == sorted(ranked["rank"])
     # partial: marked, not ranked, listed after every ranked run, even with high accuracy
     partial = by_run.loc["partial-0"]
-    assert partial["status"].startswith("partial (") and pd.isna(partial["rank"])
+    assert partial["status"].startswith("partial ") and pd.isna(partial["rank"])
+    assert partial["label"] == f"partial-0 [{partial['status']}]"
     assert partial["scored"] < partial["cases"] == 20
     assert board.index[board["run"] == "partial-0"][0] > ranked.index.max()
     # another manifest: flagged, not ranked
@@ -136,41 +137,88 @@ def test_no_benchmark_ranks_by_cases_total(tmp_path):
     assert list(board["run"]) == ["full", "half"]
     assert board["rank"].iloc[0] == 1 and pd.isna(board["rank"].iloc[1])
     assert list(board["manifest"]) == ["no benchmark", "no benchmark"]
-    assert board["status"].iloc[1] == "partial (3/6)"
+    assert board["status"].iloc[1] == "partial 3/6"
 
 
-def test_heatmap_difference(demo):
+def test_heatmap_is_the_full_grid_and_a_difference_says_what_it_covers(demo):
     tables = _tables(demo)
+    grid = tables.heatmap[tables.heatmap["run_id"] == "partial-0"]
+    assert len(grid) == len(tables.lengths) * 10 and (grid["n"] == 0).any()  # unscored cells kept, empty
+    assert grid.loc[grid["n"] == 0, "accuracy"].isna().all()
     diff = lb.heatmap_difference(tables.heatmap, "model-a", "model-b")
-    assert len(diff) == len(tables.heatmap[tables.heatmap["run_id"] == "model-a"])
+    assert len(diff) == 20 and diff["covered"].all()
     assert np.allclose(diff["difference"], diff["accuracy_a"] - diff["accuracy_b"])
+    partial = lb.heatmap_difference(tables.heatmap, "model-a", "partial-0")
+    assert len(partial) == 20 and partial["covered"].sum() == (grid["n"] > 0).sum() < 20
+    assert set(partial.loc[~partial["covered"], "verdict"]) == {"not in both runs"}
 
 
-def test_case_table_filters(demo):
+def test_difference_verdicts_follow_the_test(tmp_path):
+    """A run right on every case against one wrong on every case: each 30-case cell differs
+    beyond noise even after Holm's correction; against itself, nothing does."""
+    cases = synthetic.make_cases((300,), 300)
+    fp = synthetic.write_manifest(tmp_path / "data", cases)
+    for name, skill in (("good", 10.0), ("bad", 0.0)):
+        results = synthetic.make_results(cases, name, skill)
+        results = [r.__class__(**{**r.__dict__, "prediction": r.prediction or "A", "error": None,
+                                  "correct": (r.prediction or "A") == next(c.answer for c in cases
+                                                                          if c.case_id == r.case_id)})
+                   for r in results]
+        synthetic.write_run(tmp_path / "r", name, results, synthetic.run_info(name, fp, len(cases)))
+    tables = lb.build_tables(lb.load_results(tmp_path / "r"), lb.load_manifest(tmp_path / "data"))
+    n = tables.heatmap.groupby("run_id")["n"].min()
+    assert (n >= 29).all()
+    good, bad = (tables.leaderboard.set_index("run").loc[r, "accuracy"] for r in ("good", "bad"))
+    assert good > 90 and bad < 10
+    diff = lb.heatmap_difference(tables.heatmap, "good", "bad")
+    assert (diff["verdict"] == "beyond noise (Holm)").all() and (diff["p_holm"] < 0.05).all()
+    same = lb.heatmap_difference(tables.heatmap, "good", "good")
+    assert (same["verdict"] == "within noise").all() and (same["p"] == 1).all()
+
+
+def test_intervals_and_chance_on_every_table(demo):
     tables = _tables(demo)
-    manifest = lb.load_manifest(demo["data"])
-    runs = ["model-a", "model-b"]
-    all_cases = lb.case_table(tables, manifest, runs)
-    assert len(all_cases) == 20 and {"model-a", "model-b", "question", "answer"} <= set(all_cases.columns)
-    only = lb.case_table(tables, manifest, runs, length=600, decile=9)
-    assert set(only["length"]) == {600} and set(only["depth_decile"]) == {9}
-    res = tables.results.set_index(["run_id", "case_id"])["correct"]
-    for case_id in lb.case_table(tables, manifest, runs, outcome="all wrong")["case_id"]:
-        assert not res[("model-a", case_id)] and not res[("model-b", case_id)]
-    for case_id in lb.case_table(tables, manifest, runs, outcome="models disagree")["case_id"]:
-        assert res[("model-a", case_id)] != res[("model-b", case_id)]
-    assert list(lb.case_table(tables, manifest, runs, search="l300-0003")["case_id"]) == ["L300-0003"]
-    # without a manifest the cases come from the results
-    bare = lb.case_table(tables, None, runs)
-    assert len(bare) == 20 and (bare["answer"] == "").all()
+    for frame in (tables.leaderboard, tables.by_length, tables.heatmap, tables.by_task, tables.by_duration):
+        scored = frame[frame["accuracy"].notna()]
+        assert len(scored) and {"ci_low", "ci_high", "chance"} <= set(frame.columns)
+        assert ((scored["ci_low"] <= scored["accuracy"]) & (scored["accuracy"] <= scored["ci_high"])).all()
+        assert np.allclose(scored["chance"], 25.0)  # four options per case
+    assert tables.chance == 25.0 and not tables.chance_assumed
+    board = tables.leaderboard.set_index("run")
+    lo, hi = board.loc["model-a", ["lo@300", "hi@300"]]
+    assert 0 <= lo < board.loc["model-a", "acc@300"] < hi <= 100
+    # duration bins are generator inspect's
+    assert set(tables.by_duration["needle_duration"]) <= {"<=60s", "61-90s", "91-120s", ">120s"}
 
 
-def test_thumbnail_indices_stay_inside_the_case():
-    for length, start, frames in [(300, 0, 10), (300, 290, 10), (300, 100, 50), (600, 1, 1), (50, 10, 40)]:
-        before, needle, after = lb.thumbnail_indices(length, start, frames)
-        assert needle and needle[0] == start and needle[-1] == start + frames - 1
-        assert all(0 <= i < start for i in before) and all(start + frames <= i < length for i in after)
-    assert lb.thumbnail_indices(300, 0, 10)[0] == [] and lb.thumbnail_indices(300, 290, 10)[2] == []
+def test_identical_answers_are_flagged_and_not_ranked(demo):
+    import shutil
+    shutil.copytree(demo["results"] / "model-b", demo["results"] / "model-b-copy")
+    board = _tables(demo).leaderboard.set_index("run")
+    assert board.loc["model-b-copy", "duplicate_of"] == "model-b" and pd.isna(board.loc["model-b-copy", "rank"])
+    assert board.loc["model-b", "rank"] == 1 and board.loc["model-b", "duplicate_of"] == ""
+    assert board.loc["model-b", "digest"] == board.loc["model-b-copy", "digest"] != board.loc["model-a", "digest"]
+
+
+def test_seed_runs_share_a_group_and_a_rank(tmp_path):
+    synthetic.write_demo(tmp_path / "r", tmp_path / "d", partial=0, foreign=0, seeds=3)
+    board = lb.build_tables(lb.load_results(tmp_path / "r"), lb.load_manifest(tmp_path / "d")).leaderboard
+    seeds = board[board["model"] == "random"]
+    assert sorted(seeds["seed"]) == [0, 1, 2] and seeds["seed_group"].nunique() == 1
+    assert seeds["rank"].nunique() == 1 and seeds["rank"].iloc[0] == 4  # one entry after the three models
+    others = board[board["model"] != "random"]
+    assert others["seed_group"].isna().all() and list(others["rank"]) == [1, 2, 3]
+
+
+def test_problems_name_files_relative_to_the_results_folder(tmp_path):
+    cases = synthetic.make_cases((300,), 2)
+    run = synthetic.write_run(tmp_path, "m", synthetic.make_results(cases, "m", 1.0), {"model": "m"})
+    with open(run / "results.jsonl", "a") as handle:
+        handle.write("not json\n")
+    problems = lb.load_results(tmp_path).problems["m"]
+    assert problems[0].startswith("m/results.jsonl:3:") and str(tmp_path) not in problems[0]
+    text = f"{tmp_path}/data: no frame store"
+    assert lb.public_text(text, {tmp_path: "data-folder"}) == "data-folder/data: no frame store"
 
 
 def test_folder_signature_changes_when_results_grow(demo):
@@ -190,7 +238,7 @@ def test_run_without_results_lines(tmp_path):
     (tmp_path / "r" / "empty").mkdir(parents=True)
     (tmp_path / "r" / "empty" / "run.json").write_text(json.dumps({"model": "m", "cases_total": 5}))
     board = lb.build_tables(lb.load_results(tmp_path / "r")).leaderboard
-    assert board["status"].tolist() == ["partial (0/5)"] and board["scored"].tolist() == [0]
+    assert board["status"].tolist() == ["partial 0/5"] and board["scored"].tolist() == [0]
     assert pd.isna(board["accuracy"].iloc[0]) and pd.isna(board["rank"].iloc[0])
 
 

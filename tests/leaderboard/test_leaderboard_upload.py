@@ -8,7 +8,7 @@ import pytest
 
 from leaderboard import data as lb
 from leaderboard import upload as up
-from leaderboard import synthetic
+import synthetic_runs as synthetic
 from niah.results import list_runs, read_run
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from niah.errors import InputError
-from runner.report import depth_decile, length_depth_table, load_runs, markdown, report, results_frame, tables
+from runner.report import length_depth_table, load_runs, markdown, report, results_frame, tables
 
 
 def result(case_id, length, depth, task, correct, prediction="A", error=None):
@@ -75,31 +75,32 @@ def test_length_by_depth(results_root):
     assert (m1.loc[(120, 9), "n"], m1.loc[(120, 9), "correct"]) == (2, 0)   # 0.95 and 1.0 -> d9
     assert len(m1) == 3
     table = length_depth_table(results_frame(runs), "m1-aaa")
-    assert table.loc["60", "d0"] == "50.0 (2)"
-    assert table.loc["60", "d5"] == "100.0 (1)"
+    # Wilson 95 % intervals: 1/2 -> 9.5-90.5 %, 1/1 -> 20.7-100 %, 2/3 -> 20.8-93.9 %, 0/2 -> 0-65.8 %,
+    # 2/5 -> 11.8-76.9 % (hand-computed from the score-interval formula)
+    assert table.loc["60", "d0"] == "50.0 [9–91] (2)"
+    assert table.loc["60", "d5"] == "100.0 [21–100] (1)"
     assert table.loc["60", "d1"] == "-"
-    assert table.loc["60", "all"] == "66.7 (3)"
-    assert table.loc["120", "d9"] == "0.0 (2)"
-    assert table.loc["all", "d0"] == "50.0 (2)"
-    assert table.loc["all", "all"] == "40.0 (5)"
-
-
-def test_depth_decile_matches_case_rule():
-    assert [depth_decile(d) for d in (0.0, 0.05, 0.1, 0.55, 0.95, 0.999, 1.0)] == [0, 0, 1, 5, 9, 9, 9]
+    assert table.loc["60", "all"] == "66.7 [21–94] (3)"
+    assert table.loc["120", "d9"] == "0.0 [0–66] (2)"
+    assert table.loc["all", "d0"] == "50.0 [9–91] (2)"
+    assert table.loc["all", "all"] == "40.0 [12–77] (5)"
 
 
 def test_rendered_report_and_csv(results_root, tmp_path):
     text = report(results_root, csv_dir=tmp_path / "csv")
-    assert "| m1-aaa | m1 | 5/6 | partial | 2 | 40.0% | 1 | 1 | 0 |" in text
-    assert "| m2-bbb | m2 | 2/2 | complete | 2 | 100.0% | 0 | 0 | 2 |" in text
+    assert "| m1-aaa | m1 | 5/6 | partial | 2 | 40.0% [12–77] | 1 | 1 | 0 |" in text
+    assert "| m2-bbb | m2 | 2/2 | complete | 2 | 100.0% [34–100] | 0 | 0 | 2 |" in text
     assert "m1-aaa (m1, partial: 5/6 scored)" in text
-    assert "| X | 33.3 (3) | 100.0 (1) |" in text
+    assert "| X | 33.3 [6–79] (3) | 100.0 [21–100] (1) |" in text
+    assert "chance needs --data" in text
     assert "duplicate case_id c1" in text
     for name in ("summary", "by_task_type", "by_length_depth"):
         assert (tmp_path / "csv" / f"{name}.csv").exists()
     import pandas as pd
     csv = pd.read_csv(tmp_path / "csv" / "summary.csv")
     assert list(csv["scored"]) == [5, 2] and list(csv["accuracy"]) == [0.4, 1.0]
+    assert csv["ci_low"].tolist() == pytest.approx([0.1176, 0.3424], abs=1e-4)
+    assert csv["ci_high"].tolist() == pytest.approx([0.7693, 1.0], abs=1e-4)
     plain = report(results_root, fmt="text")
     assert "m1-aaa" in plain and "|" not in plain.splitlines()[2]
 

@@ -1,6 +1,6 @@
-"""Synthetic manifests and results folders, for tests, the benchmark script and demos.
-
-Nothing here is used by the page itself. The manifest written by :func:`write_manifest`
+"""Synthetic manifests and results folders for the leaderboard's tests and its benchmark
+(``bench/bench_leaderboard.py`` imports it from here).
+ The manifest written by :func:`write_manifest`
 has no frame store (so the page shows it without thumbnails); the results written by
 :func:`write_run` follow :mod:`niah.results` exactly, as the runner writes them.
 """
@@ -55,23 +55,28 @@ def write_manifest(root: str | Path, cases: list[Case]) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def make_results(cases: list[Case], model: str, skill: float, seed: int = 0,
+def make_results(cases: list[Case], model: str, skill: float | None, seed: int = 0,
                  fraction: float = 1.0) -> list[Result]:
-    """One model's results: accuracy falls with length and is worst mid-depth, like real models."""
+    """One model's results: accuracy falls with length and is worst mid-depth, like real
+    models; ``skill=None`` guesses uniformly (a chance baseline)."""
     rng = random.Random(f"{model}-{seed}")
     longest = max(c.length for c in cases)
     out = []
     for case in cases:
         if fraction < 1.0 and rng.random() > fraction:
             continue
-        p = skill * (1.0 - 0.4 * case.length / longest) * (1.0 - 0.3 * (1 - abs(case.depth - 0.5) * 2))
+        p = 0.0 if skill is None else \
+            skill * (1.0 - 0.4 * case.length / longest) * (1.0 - 0.3 * (1 - abs(case.depth - 0.5) * 2))
         roll = rng.random()
         if roll < 0.02:
             pred, err = None, None  # unparsed
         elif roll < 0.03:
             pred, err = None, "CUDA out of memory"
         else:
-            pred = case.answer if rng.random() < p else rng.choice([x for x in "ABCD" if x != case.answer])
+            if skill is None:
+                pred = rng.choice("ABCD")
+            else:
+                pred = case.answer if rng.random() < p else rng.choice([x for x in "ABCD" if x != case.answer])
             err = None
         out.append(Result(case_id=case.case_id, model=model, prediction=pred,
                           raw_output=f"The answer is {pred}." if pred else "I cannot tell.",
@@ -102,9 +107,10 @@ def run_info(model: str, fingerprint: str | None, cases_total: int, frames: int 
 
 
 def write_demo(results_root: str | Path, data_dir: str | Path | None, *, lengths=(300, 600), per_length: int = 10,
-               models: int = 3, partial: int = 1, foreign: int = 1, seed: int = 0) -> dict[str, Any]:
+               models: int = 3, partial: int = 1, foreign: int = 1, seeds: int = 0, seed: int = 0) -> dict[str, Any]:
     """A small complete demo: a manifest (if ``data_dir``) and ``models`` complete runs,
-    ``partial`` partial runs and ``foreign`` runs on another manifest."""
+    ``partial`` partial runs, ``foreign`` runs on another manifest and ``seeds`` runs of a
+    guessing model ``random`` that differ only by seed."""
     cases = make_cases(lengths, per_length, seed)
     fp = write_manifest(data_dir, cases) if data_dir is not None else hashlib.sha256(b"demo").hexdigest()
     names = []
@@ -121,5 +127,10 @@ def write_demo(results_root: str | Path, data_dir: str | Path | None, *, lengths
     for m in range(foreign):
         name = f"foreign-{m}"
         write_run(results_root, name, make_results(cases, name, 0.9, seed), run_info(name, "0" * 64, len(cases)))
+        names.append(name)
+    for k in range(seeds):
+        name = f"random-seed{k}"
+        info = {**run_info("random", fp, len(cases)), "settings": {"seed": k}, "model_path": None}
+        write_run(results_root, name, make_results(cases, "random", None, k), info)
         names.append(name)
     return {"cases": cases, "fingerprint": fp, "runs": names}

@@ -1,0 +1,158 @@
+"""The page's charts as Altair specs (no Streamlit, so their encodings are unit-tested).
+
+Conventions a NIAH reader expects (gkamradt's text NIAH, LongVA's V-NIAH): haystack length
+on x, in frames and in time, needle depth on y with 0 % (start of the haystack) at the top.
+One colour scale for every run, diverging at chance, so "at chance" is white and "below
+chance" is visibly another hue; the numbers in a cell are black or white by its darkness.
+Charts render as SVG so their text (axis titles, chance labels) is in the page's DOM.
+"""
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from leaderboard.cases import hmm
+
+BELOW, AT, ABOVE = "#c2410c", "#f7f7f7", "#1d4ed8"  # below chance, chance, above chance
+EMPTY = "#e5e7eb"  # a cell with no scored case
+SVG = {"embedOptions": {"renderer": "svg"}}
+LEGEND = alt.Legend(labelLimit=0, orient="bottom", columns=1, title=None)
+X_LENGTH_TITLE = "haystack length: frames · h:mm at 1 FPS"
+Y_DEPTH_TITLE = "needle depth (0% = start of haystack)"
+
+
+def length_label(length: int, fps: float = 1.0) -> str:
+    return f"{length:,} · {hmm(length / fps)}"
+
+
+def _ink(distance: pd.Series) -> np.ndarray:
+    """Text colour for a cell whose colour is ``distance`` (0 = chance, 1 = the scale's end)
+    along the diverging scale: white on the dark far ends, black elsewhere."""
+    return np.where(distance.fillna(0).to_numpy() > 0.55, "white", "black")
+
+
+def heat_cells(cells: pd.DataFrame, chance: float, fps: float, min_cases: int) -> pd.DataFrame:
+    """One run's grid cells with what the heatmap draws: axis labels, the cell's two text
+    lines (accuracy; ``n=``, starred when under ``min_cases``) and their colour."""
+    out = cells.copy()
+    out["length_label"] = [length_label(int(n), fps) for n in out["length"]]
+    acc = out["accuracy"]
+    distance = np.where(acc < chance, (chance - acc) / max(chance, 1e-9), (acc - chance) / max(100 - chance, 1e-9))
+    out["ink"] = _ink(pd.Series(distance, index=out.index))
+    few = (out["n"] > 0) & (out["n"] < min_cases)
+    out["few"] = few
+    out["text"] = [[f"{a:.0f}", f"n={n}{'*' if f else ''}"] if n else ["–"]
+                   for a, n, f in zip(acc, out["n"], few)]
+    return out
+
+
+def _axes(lengths: list[int], fps: float) -> tuple[alt.X, alt.Y]:
+    x = alt.X("length_label:O", title=X_LENGTH_TITLE, sort=[length_label(n, fps) for n in lengths],
+              axis=alt.Axis(labelAngle=0, orient="bottom"))
+    y = alt.Y("depth_range:O", title=Y_DEPTH_TITLE, sort=[f"{d * 10}–{d * 10 + 10}%" for d in range(10)])
+    return x, y
+
+
+def heatmap(cells: pd.DataFrame, title: str, *, chance: float, lengths: list[int], fps: float = 1.0,
+            min_cases: int = 10, selectable: bool = False) -> alt.LayerChart:
+    """Accuracy per (length, depth decile) of one run, every cell of the grid drawn."""
+    data = heat_cells(cells, chance, fps, min_cases)
+    x, y = _axes(lengths, fps)
+    scale = alt.Scale(domain=[0, chance, 100], range=[BELOW, AT, ABOVE], interpolate="rgb")
+    base = alt.Chart(data).encode(x=x, y=y)
+    rect = base.mark_rect(stroke="white", strokeWidth=1).encode(
+        color=alt.condition("datum.n > 0", alt.Color("accuracy:Q", scale=scale,
+                                                      title=f"accuracy % (white = chance, {chance:.0f}%)",
+                                                      legend=alt.Legend(orient="right", gradientLength=160)),
+                            alt.value(EMPTY)),
+        tooltip=[alt.Tooltip("length:Q", title="length (frames)"), alt.Tooltip("depth_range:N", title="depth"),
+                 alt.Tooltip("accuracy:Q", title="accuracy %", format=".1f"),
+                 alt.Tooltip("ci_low:Q", title="95% CI low", format=".1f"),
+                 alt.Tooltip("ci_high:Q", title="95% CI high", format=".1f"),
+                 alt.Tooltip("n:Q", title="cases"), alt.Tooltip("unparsed:Q", title="unparsed")])
+    if selectable:
+        cell = alt.selection_point(name="cell", fields=["length", "depth_decile"])
+        rect = rect.add_params(cell)
+    text = base.mark_text(fontSize=11, lineHeight=13).encode(text="text", color=alt.Color("ink:N", scale=None))
+    return (rect + text).properties(title=title, height=30 * 10, usermeta=SVG)
+
+
+def difference(diff: pd.DataFrame, title: str, *, lengths: list[int], fps: float = 1.0) -> alt.LayerChart:
+    """``A − B`` per cell on a scale diverging at 0; ``*`` marks a cell whose difference
+    passes the per-cell test at 5 %, ``**`` one that still does after Holm's correction."""
+    data = diff.copy()
+    data["length_label"] = [length_label(int(n), fps) for n in data["length"]]
+    stars = np.where(data["verdict"].str.startswith("beyond"), "**",
+                     np.where(data["verdict"].str.startswith("p <"), "*", ""))
+    data["text"] = [f"{d:+.0f}{s}" if c else "–" for d, s, c in zip(data["difference"], stars, data["covered"])]
+    data["ink"] = _ink(data["difference"].abs() / 100)
+    x, y = _axes(lengths, fps)
+    scale = alt.Scale(domain=[-100, 0, 100], range=[BELOW, AT, ABOVE], interpolate="rgb")
+    base = alt.Chart(data).encode(x=x, y=y)
+    rect = base.mark_rect(stroke="white", strokeWidth=1).encode(
+        color=alt.condition("datum.covered", alt.Color("difference:Q", scale=scale, title="A − B (points)"),
+                            alt.value(EMPTY)),
+        tooltip=[alt.Tooltip("length:Q", title="length (frames)"), alt.Tooltip("depth_range:N", title="depth"),
+                 alt.Tooltip("accuracy_a:Q", title="A %", format=".1f"), alt.Tooltip("n_a:Q", title="cases A"),
+                 alt.Tooltip("accuracy_b:Q", title="B %", format=".1f"), alt.Tooltip("n_b:Q", title="cases B"),
+                 alt.Tooltip("difference:Q", title="A − B", format="+.1f"), alt.Tooltip("p:Q", format=".3f"),
+                 alt.Tooltip("p_holm:Q", title="p (Holm)", format=".3f"), alt.Tooltip("verdict:N")])
+    text = base.mark_text(fontSize=11).encode(text="text:N", color=alt.Color("ink:N", scale=None))
+    return (rect + text).properties(title=title, height=30 * 10, usermeta=SVG)
+
+
+def _chance_rule(chance: float) -> alt.LayerChart:
+    frame = pd.DataFrame({"chance": [chance], "label": [f"chance {chance:.0f}%"]})
+    rule = alt.Chart(frame).mark_rule(strokeDash=[6, 4], color="#555").encode(y="chance:Q")
+    text = alt.Chart(frame).mark_text(align="left", dx=4, dy=-6, color="#555").encode(
+        y="chance:Q", x=alt.value(0), text="label:N")
+    return rule + text
+
+
+def by_length(frame: pd.DataFrame, lengths: list[int], chance: float, fps: float = 1.0) -> alt.LayerChart:
+    """Accuracy against length, one line per run, 95 % intervals as bars, chance as a rule."""
+    labels = "{" + ", ".join(f"'{n}': '{length_label(n, fps)}'" for n in lengths) + "}"
+    x = alt.X("length:Q", title=X_LENGTH_TITLE, scale=alt.Scale(zero=False),
+              axis=alt.Axis(values=lengths, grid=False, labelExpr=f"{labels}[datum.value] || datum.value"))
+    y = alt.Y("accuracy:Q", title="accuracy % (95% CI)", scale=alt.Scale(domain=[0, 100]))
+    color = alt.Color("run_label:N", legend=LEGEND)
+    base = alt.Chart(frame).encode(x=x, color=color)
+    line = base.mark_line(point=True).encode(
+        y=y, tooltip=["run_label", "length", alt.Tooltip("accuracy:Q", format=".1f"),
+                      alt.Tooltip("ci_low:Q", format=".1f"), alt.Tooltip("ci_high:Q", format=".1f"), "n"])
+    bars = base.mark_rule(strokeWidth=2, opacity=0.6).encode(y="ci_low:Q", y2="ci_high:Q")
+    return (bars + line + _chance_rule(chance)).properties(height=360, usermeta=SVG)
+
+
+def grouped_bars(frame: pd.DataFrame, category: str, order: list[str], chance: float) -> alt.LayerChart:
+    """Accuracy per category, a bar per run, its 95 % interval, chance as a rule."""
+    x = alt.X(f"{category}:N", title=category.replace("_", " "), sort=order, axis=alt.Axis(labelAngle=0))
+    base = alt.Chart(frame).encode(x=x, xOffset=alt.XOffset("run_label:N"), color=alt.Color("run_label:N",
+                                                                                              legend=LEGEND))
+    bars = base.mark_bar().encode(
+        y=alt.Y("accuracy:Q", title="accuracy % (95% CI)", scale=alt.Scale(domain=[0, 100])),
+        tooltip=["run_label", category, alt.Tooltip("accuracy:Q", format=".1f"),
+                 alt.Tooltip("ci_low:Q", format=".1f"), alt.Tooltip("ci_high:Q", format=".1f"), "n"])
+    errors = base.mark_rule(color="black").encode(y="ci_low:Q", y2="ci_high:Q")
+    return (bars + errors + _chance_rule(chance)).properties(height=320, usermeta=SVG)
+
+
+def case_timeline(segments: pd.DataFrame, title: str) -> alt.LayerChart:
+    """The whole case as a bar: haystack segments by source video in grey tones, the
+    needle (where the answer is) in the accent colour, ticks in h:mm:ss."""
+    data = segments.assign(kind=np.where(segments["role"] == "needle", "needle (the answer is here)",
+                                         "haystack: " + segments["video"].astype(str)))
+    order = [k for k in data["kind"].unique() if k.startswith("needle")] + \
+        [k for k in data["kind"].unique() if not k.startswith("needle")]
+    greys = ["#9ca3af", "#d1d5db", "#6b7280", "#e5e7eb", "#4b5563"]
+    colours = [ABOVE] + [greys[i % len(greys)] for i in range(len(order) - 1)]
+    end = float(data["end"].max()) if len(data) else 0.0
+    ticks = list(np.linspace(0, end, 7).round()) if end else [0]
+    x = alt.X("start:Q", title="time in the case (h:mm:ss)", scale=alt.Scale(domain=[0, end], nice=False),
+              axis=alt.Axis(values=ticks, labelExpr="floor(datum.value / 3600) + ':' + "
+                            "timeFormat(datetime(2000, 0, 1, 0, 0, datum.value % 3600), '%M:%S')"))
+    bar = alt.Chart(data).mark_bar(height=28).encode(
+        x=x, x2="end:Q", color=alt.Color("kind:N", scale=alt.Scale(domain=order, range=colours), legend=LEGEND),
+        tooltip=["kind", "video", "from", "to", "frames"])
+    return bar.properties(title=title, height=60, usermeta=SVG)

@@ -1,0 +1,125 @@
+"""Accuracy with its uncertainty and its chance level: the one aggregation behind
+``runner report`` and the leaderboard, so both give the same numbers for the same cases.
+
+A length x depth cell of a 200-case build holds a handful of cases, so an accuracy alone
+("100 %" from one case) misleads; every figure therefore comes with a Wilson 95 % score
+interval, which stays inside [0, 1] and keeps its coverage at small n and at 0 % or 100 %
+(unlike the normal-approximation interval). Chance is kept beside it, because a
+multiple-choice accuracy means nothing without it: per case it is 1 / number of options,
+so a group's chance is the mean of that over its cases.
+
+The input of :func:`summarise` is one row per scored (run, case) with boolean columns
+``correct``, ``unparsed`` (the answer could not be parsed) and ``failed`` (the case did
+not run), and optionally ``chance``. Proportions are fractions in [0, 1]; callers that
+show percentages scale them.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+#: Two-sided 95 % quantile of the standard normal distribution.
+Z95 = 1.959963984540054
+#: Needle duration bins in seconds, right-closed, as ``generator inspect`` counts them.
+NEEDLE_SECONDS_EDGES: tuple[float, ...] = (0, 60, 90, 120, math.inf)
+NEEDLE_SECONDS_LABELS: tuple[str, ...] = ("<=60s", "61-90s", "91-120s", ">120s")
+#: The columns :func:`summarise` adds to the group keys.
+SUMMARY_COLUMNS = ["n", "correct", "accuracy", "ci_low", "ci_high", "unparsed", "failed"]
+
+
+def depth_decile(depth: ArrayLike) -> np.ndarray:
+    """0..9 per depth, the rule of :attr:`niah.schema.Case.depth_decile` (1.0 is in decile 9)."""
+    values = np.asarray(depth, dtype="float64")
+    return np.clip((values * 10).astype("int64"), 0, 9)
+
+
+def depth_label(decile: int) -> str:
+    return f"{decile * 10}–{decile * 10 + 10}%"
+
+
+def needle_duration_bin(seconds: ArrayLike) -> pd.Categorical:
+    """The duration bin of each needle (seconds at the case's fps), ordered short to long."""
+    return pd.cut(np.asarray(seconds, dtype="float64"), bins=list(NEEDLE_SECONDS_EDGES), right=True,
+                  labels=list(NEEDLE_SECONDS_LABELS))
+
+
+def wilson_interval(correct: ArrayLike, n: ArrayLike, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of ``correct / n``; NaN where ``n`` is 0."""
+    k = np.asarray(correct, dtype="float64")
+    total = np.asarray(n, dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / total
+        denom = 1 + z * z / total
+        centre = (p + z * z / (2 * total)) / denom
+        half = z * np.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denom
+    # exactly 0 / 1 at the ends (where the formula gives them up to rounding)
+    low = np.where(k <= 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+    high = np.where(k >= total, 1.0, np.clip(centre + half, 0.0, 1.0))
+    empty = total <= 0
+    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
+
+
+def two_proportion_test(correct_a: ArrayLike, n_a: ArrayLike, correct_b: ArrayLike,
+                        n_b: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled two-proportion z-test of ``a`` against ``b``: ``(z, two-sided p)``.
+
+    It treats the two runs' cases as independent samples. Two runs on the same cases are
+    paired, and their answers usually agree more than chance would have them agree, which
+    makes this test conservative there (it calls fewer differences real, not more). Where
+    both proportions are 0 or both 1 there is no evidence of a difference: ``z = 0, p = 1``.
+    NaN where either side has no cases.
+    """
+    ka, na = np.asarray(correct_a, dtype="float64"), np.asarray(n_a, dtype="float64")
+    kb, nb = np.asarray(correct_b, dtype="float64"), np.asarray(n_b, dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled = (ka + kb) / (na + nb)
+        se = np.sqrt(pooled * (1 - pooled) * (1 / na + 1 / nb))
+        z = np.where(se > 0, (ka / na - kb / nb) / se, 0.0)
+    z = np.where((na > 0) & (nb > 0), z, np.nan)
+    p = np.array([math.erfc(abs(v) / math.sqrt(2)) if v == v else math.nan for v in np.ravel(z)])
+    return z, p.reshape(z.shape)
+
+
+def holm(p_values: ArrayLike) -> np.ndarray:
+    """Holm–Bonferroni adjusted p-values: controls the chance of any false "real
+    difference" across all the cells of a comparison at the nominal level. NaNs stay NaN."""
+    p = np.asarray(p_values, dtype="float64")
+    out = np.full(p.shape, np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    order = valid[np.argsort(p[valid], kind="stable")]
+    m = len(order)
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        out[index] = running
+    return out
+
+
+def chance_of(options: Sequence[Sequence[str]]) -> np.ndarray:
+    """Per case, the accuracy of a uniform guess: 1 / number of options (NaN for none)."""
+    counts = np.array([len(o) for o in options], dtype="float64")
+    with np.errstate(divide="ignore"):
+        return np.where(counts > 0, 1.0 / counts, np.nan)
+
+
+def summarise(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per group of ``keys``: cases, correct, accuracy, Wilson 95 % interval, unparsed and
+    failed counts, and (if the frame has a ``chance`` column) the group's chance level."""
+    has_chance = "chance" in frame.columns
+    columns = [*keys, *SUMMARY_COLUMNS, *(["chance"] if has_chance else [])]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    aggs = {"n": ("correct", "size"), "correct": ("correct", "sum"), "unparsed": ("unparsed", "sum"),
+            "failed": ("failed", "sum")}
+    if has_chance:
+        aggs["chance"] = ("chance", "mean")
+    out = frame.groupby(keys, observed=True, sort=True).agg(**aggs).reset_index()
+    for col in ("n", "correct", "unparsed", "failed"):
+        out[col] = out[col].astype("int64")
+    out["accuracy"] = out["correct"] / out["n"]
+    out["ci_low"], out["ci_high"] = wilson_interval(out["correct"], out["n"])
+    return out[columns]
