@@ -28,7 +28,8 @@ from niah.cases import FRAMES_DIR
 from niah.errors import InputError
 from niah.framestore import FrameStore, SourceError, StoreSettings, source_fingerprint
 from niah.schema import DATASET_NAME, MANIFEST_NAME, SCHEMA_VERSION
-from niah.videomme import Source, read_source
+from niah.videomme import VIDEO_SUFFIXES, Source, read_source
+from niah.zipmember import ZipMember
 
 GENERATOR_VERSION = "0.1.0"
 
@@ -115,10 +116,16 @@ def build(config: BuildConfig, executor: ExecutorFactory | None = None) -> dict:
     return dataset
 
 
-def ingest_one(root: Path, settings: StoreSettings, video: str, path: Path) -> dict:
+def ingest_one(root: Path, settings: StoreSettings, video: str, path: Path | ZipMember) -> dict:
     """Decode one source into the store at ``root`` (picklable, so an executor may run it in
-    another process or on another machine that sees the same paths)."""
-    return FrameStore(root, settings).ingest(video, path)
+    another process or on another machine that sees the same paths). A video in an
+    unextracted zip is read in place; a deflated one (not how the release ships) is copied to
+    a temporary file beside the store for its decode."""
+    store = FrameStore(root, settings)
+    if isinstance(path, ZipMember) and not path.stored:
+        with path.extracted(root) as copy:
+            return store.ingest(video, copy)
+    return store.ingest(video, path)
 
 
 def ingest(store: FrameStore, source: Source, videos: list[str], workers: int,
@@ -129,18 +136,20 @@ def ingest(store: FrameStore, source: Source, videos: list[str], workers: int,
     store.remove_stale_temporaries()
     frames: dict[str, int] = {}
     skipped: dict[str, str] = {}
-    todo: list[tuple[str, Path]] = []
+    todo: list[tuple[str, Path | ZipMember]] = []
     for video in videos:
         path = source.video_paths.get(video)
         if path is None:
             skipped[video] = "video file not found"
-            warn(f"{source.root}: video {video}.mp4 not found; skipped")
+            warn(f"{source.root}: video {video} not found (as {'/'.join(VIDEO_SUFFIXES)}, extracted or in a "
+                 "zip); skipped")
         elif store.has(video) and _ingested_from(store, video, path):
             frames[video] = store.num_frames(video)
         else:
             todo.append((video, path))
     if not todo:
-        tqdm.write(f"ingest: all {len(frames)} videos already in the frame store", file=sys.stderr)
+        if frames:
+            tqdm.write(f"ingest: all {len(frames)} videos already in the frame store", file=sys.stderr)
         return frames, dict(sorted(skipped.items()))
     if frames:
         tqdm.write(f"ingest: {len(frames)} videos already in the frame store, {len(todo)} to decode",
@@ -148,7 +157,8 @@ def ingest(store: FrameStore, source: Source, videos: list[str], workers: int,
     make_pool = executor or ThreadPoolExecutor
     root = store.root.resolve()
     with make_pool(max(1, workers)) as pool, tqdm(total=len(todo), desc="ingest", unit="video") as bar:
-        futures = {pool.submit(ingest_one, root, store.settings, video, path.resolve()): (video, path)
+        futures = {pool.submit(ingest_one, root, store.settings, video,
+                               path.resolve() if isinstance(path, Path) else path): (video, path)
                    for video, path in todo}
         try:
             for future in as_completed(futures):
@@ -166,7 +176,7 @@ def ingest(store: FrameStore, source: Source, videos: list[str], workers: int,
     return frames, dict(sorted(skipped.items()))
 
 
-def _ingested_from(store: FrameStore, video: str, path: Path) -> bool:
+def _ingested_from(store: FrameStore, video: str, path: Path | ZipMember) -> bool:
     """Whether the store holds ``video`` intact, decoded from this very file and with its aspect
     ratio recorded (stores from before aspect ratios are redone: same frames, one more field)."""
     try:

@@ -26,6 +26,7 @@ from typing import Any, Callable
 from niah.errors import InputError
 from niah.framestore import SourceError
 from niah.ray_cluster import import_ray, init_ray
+from niah.zipmember import ZipMember
 
 #: Ray runs a task whose worker died this many more times before giving up on the video
 MAX_RETRIES = 3
@@ -104,7 +105,7 @@ def factory(address: str | None = None) -> Callable[[int], RayExecutor]:
 
 
 def _label(args: tuple) -> str:
-    paths = [a for a in args if isinstance(a, Path) and a.suffix]
+    paths = [a for a in args if isinstance(a, ZipMember) or (isinstance(a, Path) and a.suffix)]
     return str(paths[-1]) if paths else ""
 
 

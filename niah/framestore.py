@@ -33,6 +33,7 @@ from av.video.reformatter import VideoReformatter
 from niah import atomic
 from niah.errors import InputError
 from niah.ffmpeg import die_with_parent, ffmpeg_exe
+from niah.zipmember import ZipMember
 
 STORE_INFO_NAME = "store.json"
 _AUD = re.compile(b"\x00\x00\x00\x01\x09")  # access unit delimiter: x264 writes one per frame
@@ -67,12 +68,14 @@ class StoreSettings:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def source_fingerprint(path: Path) -> dict[str, object]:
+def source_fingerprint(path: Path | ZipMember) -> dict[str, object]:
     """Identify a source file cheaply: its size and a SHA-256 of its first and last MiB.
 
     Hashing whole videos (hundreds of GB for Video-MME) would cost more than decoding
     them; size plus head and tail catches a replaced, re-encoded or truncated file.
     """
+    if isinstance(path, ZipMember):  # the same numbers from the member's bytes, in place
+        return path.fingerprint()
     size = path.stat().st_size
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -166,7 +169,7 @@ class FrameStore:
         return sorted(p.stem for p in self.root.glob("*.json") if p.name != STORE_INFO_NAME)
 
     # ----- ingest ---------------------------------------------------------------
-    def ingest(self, video_id: str, source: Path) -> dict:
+    def ingest(self, video_id: str, source: Path | ZipMember) -> dict:
         """Decode ``source`` at 1 FPS into the store and return its index.
 
         One ffmpeg process, single-threaded (callers parallelise across videos, which
@@ -180,7 +183,8 @@ class FrameStore:
         # build's leftovers never collide with its restart
         self.root.mkdir(parents=True, exist_ok=True)
         cmd = [
-            ffmpeg_exe(), "-nostdin", "-hide_banner", "-nostats", "-threads", "1", "-i", str(source),
+            ffmpeg_exe(), "-nostdin", "-hide_banner", "-nostats", "-threads", "1",
+            "-i", source.ffmpeg_input() if isinstance(source, ZipMember) else str(source),
             "-map", "0:v:0", "-an", "-sn", "-dn",
             "-vf", f"fps={s.fps},scale={s.width}:{s.height}:flags=bicubic,format=yuv420p",
             "-c:v", "libx264", "-threads", "1", "-preset", s.preset, "-crf", str(s.crf),

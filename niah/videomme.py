@@ -1,13 +1,21 @@
-"""Read a Video-MME release as published, or anything laid out like it (the demo source).
+"""Read a Video-MME release as downloaded, or anything laid out like it (the demo source).
 
-Layout: ``<root>/videomme/test-*.parquet`` with one row per question, and videos as
-``<root>/data/<videoID>.mp4`` (also found anywhere below ``root``, as users often unzip
-the release's chunks into other folders). Only the parquet is validated here; whether
-each video decodes is decided when it is ingested into the frame store.
+Written for the layout of ``lmms-lab/Video-MME`` on the Hugging Face hub as published since
+June 2024 (:data:`RELEASE_LAYOUT`): ``<root>/videomme/test-00000-of-00001.parquet`` (2,700
+rows, one per question; ``options`` a list of strings already prefixed ``"A. "``), and the
+videos in ``videos_chunked_01.zip`` ... ``videos_chunked_20.zip``, which unpack to
+``data/<videoID>.mp4``. ``root`` may hold the zips **unextracted** (their members are read in
+place, :mod:`niah.zipmember`), extracted (``data/`` or anywhere below ``root``, as users
+unzip chunks into other folders), or a mix. Like lmms-eval, a video may also be spelled
+``.MP4`` or ``.mkv``. An older revision of the card (columns ``language``, ``Subtitle``; 2,541
+rows) is refused with one line. Only the parquet is validated here; whether each video
+decodes is decided when it is ingested into the frame store.
 """
 from __future__ import annotations
 
 import hashlib
+import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +23,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from niah.errors import InputError
+from niah.zipmember import ZipMember, video_members
 
+RELEASE_LAYOUT = ("lmms-lab/Video-MME as published since June 2024: videomme/test-00000-of-00001.parquet "
+                  "(2,700 rows) and videos_chunked_NN.zip of data/<videoID>.mp4")
+#: Columns only older revisions of the card have.
+OLD_LAYOUT_COLUMNS = ("language", "Subtitle")
+#: Video file spellings, in lmms-eval's order of preference.
+VIDEO_SUFFIXES = (".mp4", ".MP4", ".mkv")
 COLUMNS = ("video_id", "duration", "domain", "sub_category", "url", "videoID",
            "question_id", "task_type", "question", "options", "answer")
 PARQUET_GLOB = "videomme/test-*.parquet"
@@ -40,11 +55,12 @@ class QA:
 
 @dataclass
 class Source:
-    """A parsed release: its questions, where each video file is, and fingerprints."""
+    """A parsed release: its questions, where each video is (a file, or a member of an
+    unextracted zip), and fingerprints."""
 
     root: Path
     questions: list[QA]
-    video_paths: dict[str, Path]
+    video_paths: dict[str, Path | ZipMember]
     parquet_sha256: dict[str, str] = field(default_factory=dict)
 
     def durations(self) -> dict[str, str]:
@@ -84,6 +100,10 @@ def _read_table(path: Path) -> pa.Table:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
         raise InputError(path, f"not a readable parquet file ({str(exc).splitlines()[0]})") from None
+    old = [c for c in OLD_LAYOUT_COLUMNS if c in table.column_names]
+    if old:
+        raise InputError(path, f"an older revision of the Video-MME card (column(s) {', '.join(old)}); "
+                               f"this reader follows {RELEASE_LAYOUT}: download the current parquet")
     missing = [c for c in COLUMNS if c not in table.column_names]
     if missing:
         raise InputError(path, f"missing column(s) {', '.join(missing)}")
@@ -102,6 +122,10 @@ def _parse_row(path: Path, number: int, row: dict) -> QA:
     options = row["options"]
     if not isinstance(options, (list, tuple)) or len(options) < 2 or not all(isinstance(o, str) for o in options):
         raise InputError(path, f"row {number}: options must be a list of at least two strings")
+    unprefixed = [o for letter, o in zip(LETTERS, options) if not o.startswith(f"{letter}.")]
+    if unprefixed:
+        raise InputError(path, f"row {number}: options must be prefixed with their letter as published "
+                               f"(\"A. ...\", \"B. ...\"), got {unprefixed[0]!r}")
     answer = text("answer").strip()
     if answer not in LETTERS[: len(options)]:
         raise InputError(path, f"row {number}: answer {answer!r} is not one of the option letters")
@@ -110,10 +134,33 @@ def _parse_row(path: Path, number: int, row: dict) -> QA:
               task_type=text("task_type"), question=text("question"), options=tuple(options), answer=answer)
 
 
-def _find_videos(root: Path) -> dict[str, Path]:
-    """Map each video stem to its file, preferring ``data/`` over copies elsewhere."""
-    found: dict[str, Path] = {}
-    for path in sorted(root.rglob("*.mp4")):
-        if path.stem not in found or path.parent == root / "data":
-            found[path.stem] = path
-    return found
+def _find_videos(root: Path) -> dict[str, Path | ZipMember]:
+    """Map each video stem to its file: extracted files before zip members, ``data/`` before
+    other folders, then ``.mp4`` before ``.MP4`` before ``.mkv`` (lmms-eval's order)."""
+    files: list[Path] = []
+    archives: list[Path] = []
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            path = Path(folder) / name
+            if name.endswith(VIDEO_SUFFIXES):
+                files.append(path)
+            elif name.endswith(".zip"):
+                archives.append(path)
+    found: dict[str, tuple[tuple[int, int, int, str], Path | ZipMember]] = {}
+
+    def offer(stem: str, rank: tuple[int, int, int, str], where: Path | ZipMember) -> None:
+        if stem not in found or rank < found[stem][0]:
+            found[stem] = (rank, where)
+
+    for path in files:
+        offer(path.stem, (0, path.parent != root / "data", VIDEO_SUFFIXES.index(path.suffix), str(path)), path)
+    for archive in sorted(archives):
+        try:
+            members = video_members(archive.resolve(), VIDEO_SUFFIXES)
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise InputError(archive, f"not a readable zip archive ({exc})") from None
+        for member in members:
+            suffix = Path(member.name).suffix
+            offer(member.stem, (1, not member.name.startswith("data/"), VIDEO_SUFFIXES.index(suffix),
+                                str(member)), member)
+    return {stem: where for stem, (_rank, where) in sorted(found.items())}

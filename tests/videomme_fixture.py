@@ -3,10 +3,13 @@
 ``videomme/test-00000-of-00001.parquet`` with the release's columns, and videos as
 ``data/<videoID>.mp4`` made with the ffmpeg that imageio-ffmpeg ships. Haystacks are
 "long" testsrc2 videos, needles "short" solid-colour clips at 5 FPS (so ingestion really
-resamples them to 1 FPS).
+resamples them to 1 FPS). :func:`zip_release` lays the same release out as downloaded, with
+the videos in unextracted ``videos_chunked_NN.zip`` archives.
 """
 from __future__ import annotations
 
+import shutil
+import zipfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -56,3 +59,18 @@ def make_release(root: Path, haystack_seconds=(150, 150, 150), needle_seconds=(3
         rows += [row(k + 1, vid, "short", q, task) for q, task in enumerate(TASKS, 1)]
     write_parquet(root, rows)
     return root
+
+
+def zip_release(release: Path, dest: Path, chunks: int = 2, compression: int = zipfile.ZIP_STORED) -> Path:
+    """``release`` as the hub serves it: the parquet, ``subtitle.zip``, and the videos in
+    ``videos_chunked_01.zip`` ... (members ``data/<videoID>.mp4``), none extracted. The
+    release's zips store their videos; ``compression=zipfile.ZIP_DEFLATED`` makes the other kind."""
+    shutil.copytree(release / "videomme", dest / "videomme")
+    videos = sorted((release / "data").iterdir())
+    for k in range(chunks):
+        with zipfile.ZipFile(dest / f"videos_chunked_{k + 1:02d}.zip", "w", compression) as archive:
+            for video in videos[k::chunks]:
+                archive.write(video, f"data/{video.name}")
+    with zipfile.ZipFile(dest / "subtitle.zip", "w") as archive:
+        archive.writestr(f"subtitle/{videos[0].stem}.srt", "1\n00:00:00,000 --> 00:00:01,000\nhello\n")
+    return dest
