@@ -151,7 +151,8 @@ def section_heatmaps(tables: lb.Tables, fps: float) -> None:
         run = st.selectbox("Run", runs, format_func=tables.label, key="hm_a")
         cells = tables.heatmap[tables.heatmap["run_id"] == run]
         event = st.altair_chart(charts.heatmap(cells, tables.label(run), selectable=True, **draw), key="hm_chart",
-                                on_select="rerun", selection_mode="cell", width="stretch")
+                                on_select="rerun", selection_mode="cell", width="stretch",
+                                height=charts.HEATMAP_FRAME)
         _cell_to_filters(event)
         st.caption(_heat_caption(tables) + " Click a cell to filter the case browser to it.")
         csv_button(cells, "heatmap", "dl_heat")
@@ -162,13 +163,14 @@ def section_heatmaps(tables: lb.Tables, fps: float) -> None:
     if view == "Side by side":
         for col, run in ((col_a, run_a), (col_b, run_b)):
             cells = tables.heatmap[tables.heatmap["run_id"] == run]
-            col.altair_chart(charts.heatmap(cells, tables.label(run), **draw), width="stretch")
+            col.altair_chart(charts.heatmap(cells, tables.label(run), **draw), width="stretch",
+                             height=charts.HEATMAP_FRAME)
         st.caption(_heat_caption(tables))
         csv_button(tables.heatmap[tables.heatmap["run_id"].isin([run_a, run_b])], "heatmap-pair", "dl_heat")
         return
     diff = lb.heatmap_difference(tables.heatmap, run_a, run_b)
     st.altair_chart(charts.difference(diff, f"A − B: {tables.label(run_a)} − {tables.label(run_b)}",
-                                      lengths=tables.lengths, fps=fps), width="stretch")
+                                      lengths=tables.lengths, fps=fps), width="stretch", height=charts.HEATMAP_FRAME)
     covered = int(diff["covered"].sum())
     holm = int(diff["verdict"].str.startswith("beyond").sum())
     loose = int(diff["verdict"].str.startswith("p <").sum())
@@ -203,21 +205,23 @@ def _interval_table(frame: pd.DataFrame, category: str) -> pd.DataFrame:
 
 
 def section_breakdowns(tables: lb.Tables, fps: float) -> None:
-    runs = st.multiselect("Runs", tables.run_ids, default=tables.run_ids[:6], format_func=tables.label,
+    runs = st.multiselect("Runs", tables.run_ids, default=tables.run_ids[:8], format_func=tables.label,
                           key="bd_runs")
     pick = lambda f: run_labels(f[f["run_id"].isin(runs)], tables)  # noqa: E731
     st.caption(f"Bars and whiskers: accuracy and its Wilson 95% interval. Dashed line: chance ({tables.chance:.0f}%).")
     st.subheader("Accuracy against haystack length")
     by_length = pick(tables.by_length)
     if len(by_length):
-        st.altair_chart(charts.by_length(by_length, tables.lengths, tables.chance, fps), width="stretch")
+        st.altair_chart(charts.by_length(by_length, tables.lengths, tables.chance, fps), width="stretch",
+                        height=charts.CHART_FRAME)
     csv_button(tables.by_length, "accuracy-by-length", "dl_len")
 
     st.subheader("By task type")
     by_task = pick(tables.by_task)
     if len(by_task):
         order = sorted(by_task["task_type"].unique())
-        st.altair_chart(charts.grouped_bars(by_task, "task_type", order, tables.chance), width="stretch")
+        st.altair_chart(charts.grouped_bars(by_task, "task_type", order, tables.chance), width="stretch",
+                        height=charts.CHART_FRAME)
         st.dataframe(_interval_table(by_task, "task_type"), hide_index=True, key="bd_task_table")
     csv_button(tables.by_task, "accuracy-by-task", "dl_task")
 
@@ -225,7 +229,8 @@ def section_breakdowns(tables: lb.Tables, fps: float) -> None:
     by_dur = pick(tables.by_duration)
     if len(by_dur):
         order = [b for b in accuracy.NEEDLE_SECONDS_LABELS if b in set(by_dur["needle_duration"])]
-        st.altair_chart(charts.grouped_bars(by_dur, "needle_duration", order, tables.chance), width="stretch")
+        st.altair_chart(charts.grouped_bars(by_dur, "needle_duration", order, tables.chance), width="stretch",
+                        height=charts.CHART_FRAME)
         st.caption("Needle duration bins in seconds, as `generator inspect` counts them.")
     else:
         st.info("Needle durations come from the benchmark manifest, which is not open.")
@@ -313,7 +318,8 @@ def section_upload(results_root: str, manifest: lb.Manifest, tables: lb.Tables |
         return
     shown_name = up.sanitize_run_name(file.name, 128)
     if problem := up.check_extension(file.name):
-        st.error(f"Upload refused: {problem}; nothing was saved.")
+        st.error("Upload refused; nothing was saved.")
+        st.text(f"{shown_name}: {problem}")
         return
     check = up.validate_upload(file.getvalue(), manifest.cases if manifest.available else None)
     if check.ok and tables is not None and len(tables.leaderboard):
@@ -323,18 +329,19 @@ def section_upload(results_root: str, manifest: lb.Manifest, tables: lb.Tables |
                       "which is already on the leaderboard")
     if not check.ok:
         count = len(check.problems) + check.truncated
-        st.error(f"Upload refused: {shown_name} is not a valid results file ({count} problem(s)); nothing was saved. "
-                 "The problems, as read from the file:")
-        st.code(check.summary(), language=None)
+        st.error(f"Upload refused: not a valid results file ({count} problem(s)); nothing was saved. "
+                 "The file and its problems, as read from it:")
+        st.code(f"{shown_name}\n{check.summary()}", language=None)
         return
-    st.success(f"{shown_name}: {len(check.results)} valid results. Model name, as given in the file:")
-    st.text(check.model)
+    st.success(f"{len(check.results)} valid results. The file and the model name, as given:")
+    st.text(f"{shown_name}\n{check.model}")
     name = st.text_input("Run name", value=up.default_run_name(file.name, check.model), key="upload_name")
     c1, c2, c3 = st.columns(3)
     settings = {"frames": c1.text_input("frames (optional)", key="up_frames"),
                 "keyframes_k": c2.text_input("K (optional)", key="up_k"),
                 "tau": c3.text_input("τ (optional)", key="up_tau")}
-    st.caption(f"Will be saved as {up.sanitize_run_name(name)}.")
+    st.caption("Will be saved as:")
+    st.text(up.sanitize_run_name(name))
     if st.button("Save run", key="upload_save"):
         settings = {k: _number(v) for k, v in settings.items()}
         run_dir = up.save_upload(check, results_root, name, filename=file.name,

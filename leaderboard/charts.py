@@ -17,9 +17,16 @@ from leaderboard.cases import hmm
 BELOW, AT, ABOVE = "#c2410c", "#f7f7f7", "#1d4ed8"  # below chance, chance, above chance
 EMPTY = "#e5e7eb"  # a cell with no scored case
 SVG = {"embedOptions": {"renderer": "svg"}}
-LEGEND = alt.Legend(labelLimit=0, orient="bottom", columns=1, title=None)
+INK = alt.condition("datum.ink == 'white'", alt.value("white"), alt.value("black"))
+LEGEND = alt.Legend(labelLimit=0, orient="right", title=None)  # whole run names: seeds stay distinguishable
 X_LENGTH_TITLE = "haystack length: frames · h:mm at 1 FPS"
 Y_DEPTH_TITLE = "needle depth (0% = start of haystack)"
+ROW = 36  # pixels per depth row of a heatmap: room for two lines of text
+PLOT = 320  # plot height of the line and bar charts
+#: The frames st.altair_chart must be given (plot, title, axis and legend), or Streamlit
+#: squeezes the plots.
+HEATMAP_FRAME = ROW * 10 + 140
+CHART_FRAME = PLOT + 110
 
 
 def length_label(length: int, fps: float = 1.0) -> str:
@@ -42,8 +49,7 @@ def heat_cells(cells: pd.DataFrame, chance: float, fps: float, min_cases: int) -
     out["ink"] = _ink(pd.Series(distance, index=out.index))
     few = (out["n"] > 0) & (out["n"] < min_cases)
     out["few"] = few
-    out["text"] = [[f"{a:.0f}", f"n={n}{'*' if f else ''}"] if n else ["–"]
-                   for a, n, f in zip(acc, out["n"], few)]
+    out["text"] = [f"{a:.0f}\nn={n}{'*' if f else ''}" if n else "–" for a, n, f in zip(acc, out["n"], few)]
     return out
 
 
@@ -63,8 +69,9 @@ def heatmap(cells: pd.DataFrame, title: str, *, chance: float, lengths: list[int
     base = alt.Chart(data).encode(x=x, y=y)
     rect = base.mark_rect(stroke="white", strokeWidth=1).encode(
         color=alt.condition("datum.n > 0", alt.Color("accuracy:Q", scale=scale,
-                                                      title=f"accuracy % (white = chance, {chance:.0f}%)",
-                                                      legend=alt.Legend(orient="right", gradientLength=160)),
+                                                      title=["accuracy %", f"white = chance ({chance:.0f}%)"],
+                                                      legend=alt.Legend(orient="right", gradientLength=160,
+                                                                         values=[0, round(chance), 50, 100])),
                             alt.value(EMPTY)),
         tooltip=[alt.Tooltip("length:Q", title="length (frames)"), alt.Tooltip("depth_range:N", title="depth"),
                  alt.Tooltip("accuracy:Q", title="accuracy %", format=".1f"),
@@ -74,8 +81,9 @@ def heatmap(cells: pd.DataFrame, title: str, *, chance: float, lengths: list[int
     if selectable:
         cell = alt.selection_point(name="cell", fields=["length", "depth_decile"])
         rect = rect.add_params(cell)
-    text = base.mark_text(fontSize=11, lineHeight=13).encode(text="text", color=alt.Color("ink:N", scale=None))
-    return (rect + text).properties(title=title, height=30 * 10, usermeta=SVG)
+    text = base.mark_text(fontSize=11, lineHeight=13, lineBreak="\n").encode(
+        text="text:N", color=INK)
+    return (rect + text).properties(title=title, height=ROW * 10, usermeta=SVG)
 
 
 def difference(diff: pd.DataFrame, title: str, *, lengths: list[int], fps: float = 1.0) -> alt.LayerChart:
@@ -91,15 +99,15 @@ def difference(diff: pd.DataFrame, title: str, *, lengths: list[int], fps: float
     scale = alt.Scale(domain=[-100, 0, 100], range=[BELOW, AT, ABOVE], interpolate="rgb")
     base = alt.Chart(data).encode(x=x, y=y)
     rect = base.mark_rect(stroke="white", strokeWidth=1).encode(
-        color=alt.condition("datum.covered", alt.Color("difference:Q", scale=scale, title="A − B (points)"),
+        color=alt.condition("datum.covered", alt.Color("difference:Q", scale=scale, title=["A − B", "(points)"]),
                             alt.value(EMPTY)),
         tooltip=[alt.Tooltip("length:Q", title="length (frames)"), alt.Tooltip("depth_range:N", title="depth"),
                  alt.Tooltip("accuracy_a:Q", title="A %", format=".1f"), alt.Tooltip("n_a:Q", title="cases A"),
                  alt.Tooltip("accuracy_b:Q", title="B %", format=".1f"), alt.Tooltip("n_b:Q", title="cases B"),
                  alt.Tooltip("difference:Q", title="A − B", format="+.1f"), alt.Tooltip("p:Q", format=".3f"),
                  alt.Tooltip("p_holm:Q", title="p (Holm)", format=".3f"), alt.Tooltip("verdict:N")])
-    text = base.mark_text(fontSize=11).encode(text="text:N", color=alt.Color("ink:N", scale=None))
-    return (rect + text).properties(title=title, height=30 * 10, usermeta=SVG)
+    text = base.mark_text(fontSize=11).encode(text="text:N", color=INK)
+    return (rect + text).properties(title=title, height=ROW * 10, usermeta=SVG)
 
 
 def _chance_rule(chance: float) -> alt.LayerChart:
@@ -111,18 +119,19 @@ def _chance_rule(chance: float) -> alt.LayerChart:
 
 
 def by_length(frame: pd.DataFrame, lengths: list[int], chance: float, fps: float = 1.0) -> alt.LayerChart:
-    """Accuracy against length, one line per run, 95 % intervals as bars, chance as a rule."""
-    labels = "{" + ", ".join(f"'{n}': '{length_label(n, fps)}'" for n in lengths) + "}"
-    x = alt.X("length:Q", title=X_LENGTH_TITLE, scale=alt.Scale(zero=False),
-              axis=alt.Axis(values=lengths, grid=False, labelExpr=f"{labels}[datum.value] || datum.value"))
+    """Accuracy against length, one line per run, 95 % intervals as whiskers (each run
+    offset within its length so they do not hide each other), chance as a dashed rule."""
+    data = frame.assign(length_label=[length_label(int(n), fps) for n in frame["length"]])
+    x = alt.X("length_label:O", title=X_LENGTH_TITLE, sort=[length_label(n, fps) for n in lengths],
+              scale=alt.Scale(domain=[length_label(n, fps) for n in lengths]), axis=alt.Axis(labelAngle=0))
     y = alt.Y("accuracy:Q", title="accuracy % (95% CI)", scale=alt.Scale(domain=[0, 100]))
-    color = alt.Color("run_label:N", legend=LEGEND)
-    base = alt.Chart(frame).encode(x=x, color=color)
+    base = alt.Chart(data).encode(x=x, xOffset=alt.XOffset("run_label:N"),
+                                  color=alt.Color("run_label:N", legend=LEGEND))
     line = base.mark_line(point=True).encode(
         y=y, tooltip=["run_label", "length", alt.Tooltip("accuracy:Q", format=".1f"),
                       alt.Tooltip("ci_low:Q", format=".1f"), alt.Tooltip("ci_high:Q", format=".1f"), "n"])
-    bars = base.mark_rule(strokeWidth=2, opacity=0.6).encode(y="ci_low:Q", y2="ci_high:Q")
-    return (bars + line + _chance_rule(chance)).properties(height=360, usermeta=SVG)
+    whiskers = base.mark_rule(strokeWidth=2, opacity=0.7).encode(y="ci_low:Q", y2="ci_high:Q")
+    return (whiskers + line + _chance_rule(chance)).properties(height=PLOT, usermeta=SVG)
 
 
 def grouped_bars(frame: pd.DataFrame, category: str, order: list[str], chance: float) -> alt.LayerChart:
@@ -135,7 +144,7 @@ def grouped_bars(frame: pd.DataFrame, category: str, order: list[str], chance: f
         tooltip=["run_label", category, alt.Tooltip("accuracy:Q", format=".1f"),
                  alt.Tooltip("ci_low:Q", format=".1f"), alt.Tooltip("ci_high:Q", format=".1f"), "n"])
     errors = base.mark_rule(color="black").encode(y="ci_low:Q", y2="ci_high:Q")
-    return (bars + errors + _chance_rule(chance)).properties(height=320, usermeta=SVG)
+    return (bars + errors + _chance_rule(chance)).properties(height=PLOT, usermeta=SVG)
 
 
 def case_timeline(segments: pd.DataFrame, title: str) -> alt.LayerChart:

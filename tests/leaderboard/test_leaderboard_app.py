@@ -135,7 +135,7 @@ def test_upload_refuses_bad_file_and_saves_good_one(monkeypatch, demo):
     assert [p.name for p in list_runs(demo["results"])] == before
     assert not at.get("button")
     _upload(at, "results.pdf", b"%PDF-1.4")
-    assert "extension '.pdf'; accepted: .jsonl, .json, .txt" in texts(at.error)
+    assert "Upload refused" in texts(at.error) and "extension '.pdf'; accepted: .jsonl, .json, .txt" in texts(at.text)
 
     good = "".join(r.to_json() + "\n" for r in synthetic.make_results(demo["cases"], MARKDOWN_TRAP, 0.7))
     _upload(at, "good.jsonl", good.encode())
