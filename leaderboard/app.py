@@ -282,7 +282,7 @@ def _case_detail(tables: lb.Tables, manifest: lb.Manifest, runs: list[str], case
                    f"{case['needle_start'] + case['needle_frames'] - 1}) · task and domain below")
         st.text(f"task: {case['task_type']} · domain: {case['domain']}")
         st.altair_chart(charts.case_timeline(cs.timeline(case["segments"], fps), "The whole case"),
-                        width="stretch", key="cb_timeline")
+                        width="stretch", height=charts.TIMELINE_FRAME, key="cb_timeline")
     rows = tables.results[(tables.results["case_id"] == case_id) & tables.results["run_id"].isin(runs)]
     answers = rows.assign(run=rows["run_id"].map(tables.label))[
         ["run", "prediction", "correct", "raw_output", "error", "seconds"]]

@@ -27,6 +27,7 @@ PLOT = 320  # plot height of the line and bar charts
 #: squeezes the plots.
 HEATMAP_FRAME = ROW * 10 + 140
 CHART_FRAME = PLOT + 110
+TIMELINE_FRAME = 170
 
 
 def length_label(length: int, fps: float = 1.0) -> str:
@@ -148,20 +149,25 @@ def grouped_bars(frame: pd.DataFrame, category: str, order: list[str], chance: f
 
 
 def case_timeline(segments: pd.DataFrame, title: str) -> alt.LayerChart:
-    """The whole case as a bar: haystack segments by source video in grey tones, the
-    needle (where the answer is) in the accent colour, ticks in h:mm:ss."""
+    """The whole case as one bar: haystack segments by source video in grey tones, the
+    needle (where the answer is) in the accent colour and labelled with its h:mm:ss span
+    (a 60 s needle in a 10,000 s case is a sliver otherwise); ticks in h:mm:ss."""
     data = segments.assign(kind=np.where(segments["role"] == "needle", "needle (the answer is here)",
                                          "haystack: " + segments["video"].astype(str)))
-    order = [k for k in data["kind"].unique() if k.startswith("needle")] + \
-        [k for k in data["kind"].unique() if not k.startswith("needle")]
+    kinds = list(dict.fromkeys(data["kind"]))
+    order = [k for k in kinds if k.startswith("needle")] + [k for k in kinds if not k.startswith("needle")]
     greys = ["#9ca3af", "#d1d5db", "#6b7280", "#e5e7eb", "#4b5563"]
     colours = [ABOVE] + [greys[i % len(greys)] for i in range(len(order) - 1)]
     end = float(data["end"].max()) if len(data) else 0.0
-    ticks = list(np.linspace(0, end, 7).round()) if end else [0]
+    ticks = sorted({float(round(t)) for t in np.linspace(0, end, 7)}) if end else [0.0]
     x = alt.X("start:Q", title="time in the case (h:mm:ss)", scale=alt.Scale(domain=[0, end], nice=False),
               axis=alt.Axis(values=ticks, labelExpr="floor(datum.value / 3600) + ':' + "
                             "timeFormat(datetime(2000, 0, 1, 0, 0, datum.value % 3600), '%M:%S')"))
     bar = alt.Chart(data).mark_bar(height=28).encode(
         x=x, x2="end:Q", color=alt.Color("kind:N", scale=alt.Scale(domain=order, range=colours), legend=LEGEND),
         tooltip=["kind", "video", "from", "to", "frames"])
-    return bar.properties(title=title, height=60, usermeta=SVG)
+    needle = data[data["role"] == "needle"].assign(
+        middle=lambda f: (f["start"] + f["end"]) / 2, text=lambda f: "needle " + f["from"] + "–" + f["to"])
+    marker = alt.Chart(needle).mark_rule(color=ABOVE, strokeWidth=2).encode(x="middle:Q")
+    label = alt.Chart(needle).mark_text(dy=-24, color=ABOVE, fontWeight="bold").encode(x="middle:Q", text="text:N")
+    return (bar + marker + label).properties(title=title, height=70, usermeta=SVG)

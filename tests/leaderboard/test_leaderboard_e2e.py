@@ -39,10 +39,16 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path):
+def demo_seeds(tmp_path):
     import synthetic_runs as synthetic
     demo = {"results": tmp_path / "results", "data": tmp_path / "data"}
     demo.update(synthetic.write_demo(demo["results"], demo["data"], seeds=3))
+    return demo
+
+
+@pytest.fixture
+def server(request, tmp_path):
+    demo = request.getfixturevalue(request.param if hasattr(request, "param") else "demo_seeds")
     port = free_port()
     log = open(tmp_path / "streamlit.log", "w+")
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
@@ -128,6 +134,7 @@ def test_page_in_headless_chromium(server, tmp_path):
             page.screenshot(path=str(ARTIFACTS / "leaderboard-heatmap.png"), full_page=True)
             page.get_by_text("Difference (A − B)").click()
             expect(page.get_by_text("The difference covers", exact=False).first).to_be_visible()
+            page.get_by_text("The difference covers", exact=False).first.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "leaderboard-difference.png"), full_page=True)
 
             # breakdowns: a chance line and 95% interval whiskers on the charts; full run names in legends
@@ -160,3 +167,31 @@ def test_page_in_headless_chromium(server, tmp_path):
             browser.close()
     assert not [url for url in requested if "example.invalid" in url]
     assert sorted(p.name for p in server["results"].iterdir()) == sorted(server["runs"])
+
+
+@pytest.mark.parametrize("server", ["real_demo"], indirect=True)
+def test_case_browser_timeline_and_thumbnails_in_headless_chromium(server):
+    """On a real benchmark (frames): the case timeline marks the needle in h:mm:ss, the
+    thumbnails follow the chosen stride."""
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.set_default_timeout(30_000)
+            page.goto(server["url"], wait_until="domcontentloaded")
+            expect(page.get_by_role("heading", name="Video NIAH leaderboard")).to_be_visible(timeout=60_000)
+            page.get_by_role("tab", name="Case browser").click()
+            timeline = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="The whole case").first
+            expect(timeline.locator("svg text", has_text="needle 0:").first).to_be_visible()
+            expect(timeline.locator("svg text", has_text="time in the case (h:mm:ss)")).to_have_count(1)
+            expect(page.locator('[data-testid="stImage"] img').first).to_be_visible()
+            expect(page.get_by_text("Needle", exact=True)).to_be_visible()
+            timeline.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "leaderboard-case-timeline.png"))
+            page.locator('[data-testid="stImage"]').last.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "leaderboard-case-thumbnails.png"))
+        finally:
+            browser.close()
