@@ -17,8 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any, Sequence
 
+from niah import atomic
 from niah.errors import InputError
 
 
@@ -61,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--frames", type=int, help="frames given to the model (uniform sampling models)")
     s.add_argument("--keyframes", type=int, help="ViLAMP: keyframes K")
     s.add_argument("--tau", type=float, help="ViLAMP: keyframe similarity threshold")
+    s.add_argument("--feature-memory", metavar="SIZE",
+                   help="ViLAMP: host memory for SigLIP features reused across cases (default 16GB; "
+                        "0 encodes every case frame anew); does not change answers or the run id")
     s.add_argument("--profile", choices=["released", "paper"],
                    help="ViLAMP: released (default: the authors' public inference code) or paper "
                         "(Algorithm 1 as written); see the README's Fidelity table")
@@ -116,6 +121,8 @@ def cmd_score(args: argparse.Namespace) -> int:
              if v is not None}
     options = {"dtype": args.dtype, "frames": args.frames, **extra}
     check_run_before_loading(args.out, args.run_name, args.model, args.model_path, options, bench)
+    if args.feature_memory is not None:  # a model option, but not part of the run's identity
+        extra["feature_memory"] = args.feature_memory
     engine = None
     if args.engine == "ray":  # model replicas on Ray actors; this process still writes the results
         from runner.ray_engine import RayEngine
@@ -133,6 +140,7 @@ def cmd_score(args: argparse.Namespace) -> int:
                         extra_info={"device": device, "data": str(bench.root)},
                         engine=engine.run if engine is not None else None)
         print(summary.line(), file=sys.stderr if summary.interrupted else sys.stdout, flush=True)
+        _write_reuse_stats(model, summary.run_dir)
         stats = "" if summary.interrupted else _model_stats(model)  # interrupted: the one summary line only
     finally:
         if engine is not None:
@@ -140,6 +148,18 @@ def cmd_score(args: argparse.Namespace) -> int:
     if stats:
         print(f"model stats: {stats}", flush=True)
     return 130 if summary.interrupted else 0
+
+
+def _write_reuse_stats(model: Any, run_dir: Path) -> None:
+    """For models that count vision encodes (ViLAMP): print the run's encodes per case frame
+    and write the counts of this invocation to ``<run>/stats.json``."""
+    stats = model.stats() if hasattr(model, "stats") else {}
+    if "vision_frames_encoded" not in stats:
+        return
+    encoded, frames = int(stats["vision_frames_encoded"]), int(stats["case_frames"])
+    atomic.write_json(run_dir / "stats.json", {"vision_frames_encoded": encoded, "case_frames": frames})
+    print(f"vision encodes per case frame: {encoded / frames if frames else 0.0:.4f} "
+          f"({encoded} of {frames})", flush=True)
 
 
 def _model_stats(model: Any) -> str:

@@ -39,6 +39,7 @@ from niah import atomic
 from niah.cases import Benchmark
 from niah.errors import InputError
 from niah.results import RESULTS_SCHEMA_VERSION, RUN_INFO_NAME, Result, read_run
+from niah.schedule import locality_order
 from niah.schema import SCHEMA_VERSION, Case
 from runner.answers import parse_answer
 
@@ -408,6 +409,7 @@ def score(bench: Benchmark, model: Any, out_root: str | Path, *, model_name: str
                 summary.add(done[case.case_id])
             else:
                 todo.append(case)
+        todo = locality_order(todo)  # cases sharing source stretches back to back (feature reuse)
         bar = _progress(len(todo), run_id, progress)
         try:
             results = (engine(todo) if engine is not None

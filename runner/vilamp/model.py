@@ -64,6 +64,7 @@ from runner.models.hf_video import load_hf_vlm, uniform_indices
 from runner.models.prompt import PROMPT_VERSION, case_prompt
 from runner.vilamp import prompt as authors_prompt
 from runner.vilamp.feature_cache import FeatureCache
+from runner.vilamp.frame_features import FrameFeatures, parse_bytes
 from runner.vilamp.keyframes import DEFAULT_K, DEFAULT_TAU, select_keyframes
 from runner.vilamp.merging import DEFAULT_ALPHA, Merger, pool_keyframe, reference_frames
 from runner.vilamp.profiles import Profile, profile_named
@@ -71,6 +72,9 @@ from runner.vilamp.profiles import Profile, profile_named
 CONFIG_NAME = "vilamp_config.json"
 MERGER_NAME = "vilamp_merger.safetensors"
 DEFAULT_CHUNK = 64
+#: Host memory for SigLIP features reused across cases (``feature_memory=``): 9.5K real-size
+#: frames (1.7 MB each in fp16), a few cases' worth of haystack.
+DEFAULT_FEATURE_MEMORY = "16GB"
 
 
 def default_cache_dir() -> Path:
@@ -86,7 +90,8 @@ class ViLAMP(Model):
                  keyframe_pool: str | None = None, pool_stride: int | None = None,
                  clip_path: str | None = None, cache_dir: str | Path | None = None,
                  chunk: int = DEFAULT_CHUNK, max_new_tokens: int | None = None,
-                 vision_tower: str | None = None, **options: Any) -> None:
+                 vision_tower: str | None = None, feature_memory: str | int = DEFAULT_FEATURE_MEMORY,
+                 **options: Any) -> None:
         if options:
             raise InputError("--model-option", f"unknown option(s) for vilamp: {', '.join(sorted(options))}")
         self.profile: Profile = profile_named(str(profile))
@@ -191,6 +196,8 @@ class ViLAMP(Model):
         root = cache_dir if cache_dir is not None else default_cache_dir()
         self.cache_root = None if str(root).lower() in ("none", "off", "") else Path(root)
         self._clip_caches: dict[str, FeatureCache] = {}
+        # SigLIP features reused across cases (not part of settings: reuse does not change answers)
+        self.frame_features = FrameFeatures(parse_bytes(feature_memory))
         self.last: dict[str, Any] = {}
 
     # ----- Model interface ---------------------------------------------------------
@@ -222,6 +229,8 @@ class ViLAMP(Model):
         misses = sum(c.misses for c in self._clip_caches.values())
         return {"clip_cache": {"hits": hits, "misses": misses,
                                "reuse_ratio": hits / (hits + misses) if hits + misses else 0.0},
+                "vision_frames_encoded": self.frame_features.encoded,
+                "case_frames": self.frame_features.case_frames,
                 "last_case": dict(self.last)}
 
     def answer(self, case: Case, bench: Benchmark) -> str:
@@ -293,19 +302,39 @@ class ViLAMP(Model):
             feats = torch.cat([out.hidden_states[i] for i in layer], dim=-1)
         return feats[:, 1:] if self.select_strategy == "default" else feats
 
-    def iter_frames(self, case: Case, bench: Benchmark) -> Iterator[np.ndarray]:
-        """Every frame of the case in order, (H, W, 3) uint8 (the frame store reader)."""
-        return bench.frames(case)
+    def _read_frames(self, bench: Benchmark, keys: list[tuple[str, str, int]]) -> np.ndarray:
+        """Decode the frames ``(store_fp, video, frame)`` in the given order, grouped by video."""
+        by_video: dict[str, list[int]] = {}
+        for i, (_, video, _) in enumerate(keys):
+            by_video.setdefault(video, []).append(i)
+        out: list[np.ndarray | None] = [None] * len(keys)
+        for video, rows in by_video.items():
+            for row, frame in zip(rows, bench.store.read_indices(video, [keys[r][2] for r in rows])):
+                out[row] = frame
+        return np.stack(out)
 
     def _frame_chunks(self, case: Case, bench: Benchmark, indices: list[int]) -> Iterator[tuple[list[int], torch.Tensor]]:
-        """(positions, projected patch features (c, P, D)) in time order, ``chunk`` frames at a time."""
-        wanted = set(indices) if len(indices) != case.length else None
-        stream = (f for i, f in enumerate(self.iter_frames(case, bench)) if wanted is None or i in wanted)
-        pos = 0
-        for _, batch in _batched(((p, f) for p, f in enumerate(stream)), self.chunk):
-            positions = list(range(pos, pos + len(batch)))
-            pos += len(batch)
-            feats = self.vision_features(np.stack(batch))
+        """(positions, projected patch features (c, P, D)) in time order, ``chunk`` frames at a time.
+
+        SigLIP runs only on frames not in :attr:`frame_features` (once per frame per chunk);
+        the others are taken from there."""
+        refs = bench.frame_refs(case)
+        store_fp = bench.store.fingerprint
+        memory = self.frame_features
+        for start in range(0, len(indices), self.chunk):
+            positions = list(range(start, min(start + self.chunk, len(indices))))
+            keys = [(store_fp, refs[indices[p]].video_id, refs[indices[p]].frame) for p in positions]
+            found = [memory.get(k) for k in keys]
+            memory.case_frames += len(keys)
+            missing = list(dict.fromkeys(k for k, f in zip(keys, found) if f is None))
+            fresh: dict[tuple[str, str, int], torch.Tensor] = {}
+            if missing:
+                computed = self.vision_features(self._read_frames(bench, missing))
+                memory.encoded += len(missing)
+                for key, value in zip(missing, computed):
+                    fresh[key] = value
+                    memory.put(key, value.to("cpu", copy=True))
+            feats = torch.stack([fresh[k] if f is None else f.to(self.device) for k, f in zip(keys, found)])
             with torch.no_grad():
                 yield positions, self.vlm.model.multi_modal_projector(feats.to(self.dtype))
 
