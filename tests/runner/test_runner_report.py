@@ -116,3 +116,28 @@ def test_missing_or_empty_results_folder(tmp_path):
         load_runs(tmp_path / "nope")
     with pytest.raises(InputError, match="no runs here"):
         load_runs(tmp_path)
+
+
+def test_report_with_the_benchmark_adds_chance_and_needle_duration(small_bench, tmp_path):
+    import pandas as pd
+
+    from niah import accuracy
+    from niah.cases import Benchmark
+
+    bench = Benchmark.open(small_bench)
+    root = tmp_path / "results"
+    lines = [result(c.case_id, c.length, c.depth, c.task_type, i % 2 == 0, c.answer if i % 2 == 0 else "Z")
+             for i, c in enumerate(bench.cases)]
+    write_run(root, "m-ccc", "m", len(bench.cases), {"results.jsonl": lines})
+    info = json.loads((root / "m-ccc" / "run.json").read_text())
+    (root / "m-ccc" / "run.json").write_text(json.dumps({**info, "manifest_fingerprint": bench.fingerprint}))
+    text = report(root, data=small_bench, csv_dir=tmp_path / "csv")
+    chance = sum(1 / len(c.options) for c in bench.cases) / len(bench.cases)
+    assert f"| {100 * chance:.1f}% |" in text and "chance: mean of 1/options" in text
+    assert "Accuracy by needle duration (seconds)" in text
+    durations = pd.read_csv(tmp_path / "csv" / "by_needle_duration.csv")
+    seconds = [c.needle.num_frames / c.fps for c in bench.cases]
+    expected = pd.Series(accuracy.needle_duration_bin(seconds)).astype(str).value_counts()
+    assert durations.set_index("needle_duration")["n"].to_dict() == expected.to_dict()
+    summary = pd.read_csv(tmp_path / "csv" / "summary.csv")
+    assert summary["chance"].tolist() == pytest.approx([chance])
