@@ -20,22 +20,26 @@ from niah.results import read_run  # noqa: E402
 from runner.models.random_choice import RandomChoiceModel  # noqa: E402
 
 
-def env(**extra: str) -> dict[str, str]:
+def env(**extra: str | None) -> dict[str, str]:
     """The environment of a CLI subprocess: this checkout and tests/faults importable (also on
-    the workers of a local Ray instance, which inherit it)."""
+    the workers of a local Ray instance, which inherit it); ``NAME=None`` unsets a variable."""
     out = dict(os.environ)
     out["PYTHONPATH"] = os.pathsep.join([str(REPO), str(HERE), out.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    out.update(extra)
+    for name, value in extra.items():
+        if value is None:
+            out.pop(name, None)
+        else:
+            out[name] = value
     return out
 
 
-def cli(*args: str, timeout: float = 300, **extra: str) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, timeout: float = 300, **extra: str | None) -> subprocess.CompletedProcess[str]:
     """``python tests/faults/fault_cli.py ARGS`` (``python -m runner`` plus the fault models)."""
     return subprocess.run([sys.executable, str(HERE / "fault_cli.py"), *args], cwd=REPO, env=env(**extra),
                           capture_output=True, text=True, timeout=timeout)
 
 
-def module(*args: str, timeout: float = 300, **extra: str) -> subprocess.CompletedProcess[str]:
+def module(*args: str, timeout: float = 300, **extra: str | None) -> subprocess.CompletedProcess[str]:
     """``python -m ARGS`` as a user would run it."""
     return subprocess.run([sys.executable, "-m", *args], cwd=REPO, env=env(**extra),
                           capture_output=True, text=True, timeout=timeout)

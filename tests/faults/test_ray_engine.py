@@ -195,3 +195,66 @@ def test_ray_build_video_that_kills_every_worker_stops_with_one_line(release: Pa
     assert "Traceback" not in proc.stderr
     assert not (out / "manifest.jsonl").exists() and not (out / "dataset.json").exists()
     assert not (out / "frames" / "ndl00000001.json").exists()
+
+
+@pytest.fixture
+def token_cluster(tmp_path: Path):
+    """A Ray head started as its own process (``ray start --head --block``, on loopback), with
+    token authentication on; yields ``(address, token)`` and ends the head's process group."""
+    import secrets
+    import shutil
+    import signal
+    import socket
+    import tempfile
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token = secrets.token_hex(16)
+    temp_dir = tempfile.mkdtemp(prefix="niah-ray-", dir="/tmp")  # short: Ray's socket paths have a limit
+    ray_cli = Path(sys.executable).with_name("ray")
+    log = open(tmp_path / "head.log", "wb")
+    head = subprocess.Popen(
+        [str(ray_cli), "start", "--head", "--block", f"--port={port}", "--node-ip-address=127.0.0.1",
+         "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}"],
+        env=env(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=token), stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while "Ray runtime started" not in (tmp_path / "head.log").read_text(errors="replace"):
+            assert head.poll() is None and time.monotonic() < deadline, (tmp_path / "head.log").read_text()
+            time.sleep(0.5)
+        yield f"127.0.0.1:{port}", token
+    finally:
+        for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 0.0)):  # its agents ignore SIGTERM
+            try:
+                os.killpg(head.pid, sig)
+            except ProcessLookupError:
+                break
+            time.sleep(grace)
+        head.wait(timeout=30)
+        log.close()
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def test_cluster_with_token_auth(token_cluster: tuple[str, str], release: Path, tmp_path: Path) -> None:
+    """``runner score`` and ``generator build`` against a head started with ``ray start``: without
+    the token, one line saying how to pass it (not Ray's wall of ``InvalidAuthToken`` lines);
+    with ``RAY_AUTH_MODE=token`` and ``RAY_AUTH_TOKEN`` the run goes through on that cluster."""
+    address, token = token_cluster
+    bench_dir = write_fake_bench(tmp_path / "bench", n=12)
+    args = ["runner", "score", "--data", str(bench_dir), "--model", "random", "--no-progress",
+            "--out", str(tmp_path / "res"), "--engine", "ray", "--address", address]
+    line = one_line_error(module(*args, RAY_AUTH_MODE=None, RAY_AUTH_TOKEN=None), f"--address {address}",
+                          "RAY_AUTH_MODE=token", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
+    assert "InvalidAuthToken" not in line
+    build = module("generator", "build", "--source", str(release), "--out", str(tmp_path / "b"), *SMALL_BUILD,
+                   "--engine", "ray", "--address", address, RAY_AUTH_MODE=None, RAY_AUTH_TOKEN=None)
+    assert one_line_error(build) == line
+    proc = module(*args, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=token)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    [run_dir] = list((tmp_path / "res").iterdir())
+    bench = Benchmark.open(bench_dir)
+    results = assert_every_case_once(run_dir, [c.case_id for c in bench.cases])
+    assert all(results[c.case_id].prediction == random_letter(c) for c in bench.cases)
