@@ -359,16 +359,28 @@ def _percent(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def answers_digest(frame: pd.DataFrame) -> str:
-    """A hash of a run's answers (case, prediction, raw output, correct, error; not the
+_DIGEST_COLUMNS = ["case_id", "prediction", "raw_output", "correct", "error"]
+
+
+def answers_digests(results: pd.DataFrame) -> dict[str, str]:
+    """Per run, a hash of its answers (case, prediction, raw output, correct, error; not the
     model name or timings): equal for two copies of the same results, so a re-upload of a
-    run already listed is caught whatever it is called."""
-    cols = ["case_id", "prediction", "raw_output", "error"]
-    ordered = frame.sort_values("case_id", kind="stable")
-    text = ordered[cols].astype(object).where(ordered[cols].notna(), "\x00").astype(str)
-    text["correct"] = ordered["correct"].astype(bool).map({True: "1", False: "0"})
-    hashed = pd.util.hash_pandas_object(text, index=False).to_numpy()
-    return hashlib.sha256(hashed.tobytes()).hexdigest()
+    run already listed is caught whatever it is called. Rows are hashed once, vectorised."""
+    ordered = results.sort_values(["run_id", "case_id"], kind="stable")
+    cols = ordered[_DIGEST_COLUMNS].astype({"correct": bool})
+    for col in ("case_id", "prediction", "raw_output", "error"):
+        values = cols[col].astype(object)
+        cols[col] = values.where(values.notna(), None)
+    hashed = pd.util.hash_pandas_object(cols, index=False).to_numpy()
+    runs = ordered["run_id"].astype(object).to_numpy()
+    starts = np.flatnonzero(np.r_[True, runs[1:] != runs[:-1]]) if len(runs) else np.array([], dtype=int)
+    ends = np.r_[starts[1:], len(runs)]
+    return {runs[a]: hashlib.sha256(hashed[a:b].tobytes()).hexdigest() for a, b in zip(starts, ends)}
+
+
+def answers_digest(frame: pd.DataFrame) -> str:
+    """:func:`answers_digests` of one run's results (e.g. an upload's)."""
+    return answers_digests(frame.assign(run_id="run"))["run"]
 
 
 def _status(run, stats, have_manifest: bool, manifest: Manifest | None) -> tuple[str, str, bool, int]:
@@ -440,7 +452,9 @@ def build_tables(loaded: Loaded, manifest: Manifest | None = None) -> Tables:
     extra = results.groupby("run_id", observed=True).agg(in_manifest=("in_manifest", "sum"),
                                                          mean_seconds=("seconds", "mean"))
     by_len = _percent(accuracy.summarise(results, ["run_id", "length"]))
-    digests = {run: answers_digest(part) for run, part in results.groupby("run_id", observed=True)}
+    digests = answers_digests(results)
+    per_length = {(r, n, col): v for col in ("accuracy", "ci_low", "ci_high", "n")
+                  for r, n, v in zip(by_len["run_id"], by_len["length"], by_len[col])}
     first_with = {}
     rows = []
     for run in runs.itertuples(index=False):
@@ -455,10 +469,9 @@ def build_tables(loaded: Loaded, manifest: Manifest | None = None) -> Tables:
                duplicate_of == run.run_id,
                "label": run_label(run.run_id, run.model, status, run.uploaded, fp_status),
                **{k: stats[k] if stats else np.nan for k in _PCT}}
-        mine = by_len[by_len["run_id"] == run.run_id].set_index("length")
         for length in lengths:
             for col, prefix in (("accuracy", "acc"), ("ci_low", "lo"), ("ci_high", "hi"), ("n", "n")):
-                row[f"{prefix}@{length}"] = mine.at[length, col] if length in mine.index else np.nan
+                row[f"{prefix}@{length}"] = per_length.get((run.run_id, length, col), np.nan)
         unparsed = int(stats["unparsed"]) if stats else 0
         row.update({
             "frames": run.frames, "K": run.K, "τ": run.τ, "scored": scored, "cases": expected,
@@ -472,8 +485,8 @@ def build_tables(loaded: Loaded, manifest: Manifest | None = None) -> Tables:
             "digest": digest or "",
         })
         rows.append(row)
-    per_length = [f"{prefix}@{n}" for n in lengths for prefix in ("acc", "lo", "hi", "n")]
-    columns = [*BOARD_COLUMNS, *per_length, *TAIL_COLUMNS]
+    length_columns = [f"{prefix}@{n}" for n in lengths for prefix in ("acc", "lo", "hi", "n")]
+    columns = [*BOARD_COLUMNS, *length_columns, *TAIL_COLUMNS]
     board = pd.DataFrame(rows)
     if board.empty:
         board = pd.DataFrame(columns=columns)
