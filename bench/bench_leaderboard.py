@@ -34,6 +34,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from leaderboard import data as lb  # noqa: E402
+from leaderboard import loading as ld  # noqa: E402
 import synthetic_runs as synthetic  # noqa: E402
 from niah.results import RESULTS_GLOB, list_runs  # noqa: E402
 
@@ -52,8 +53,8 @@ def make_folder(root: Path, cases: int, models: int) -> None:
 
 
 def fast(root: Path, fast_reader: bool = True) -> lb.Tables:
-    manifest = lb.load_manifest(root / "data")
-    return lb.build_tables(lb.load_results(root / "results", fast=fast_reader), manifest)
+    manifest = ld.load_manifest(root / "data")
+    return lb.build_tables(ld.load_results(root / "results", fast=fast_reader), manifest)
 
 
 def naive(root: Path) -> dict:
@@ -109,9 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         assert len(tables.leaderboard) == args.models and (tables.leaderboard["status"] == "complete").all()
         pd.testing.assert_frame_equal(tables.leaderboard, slow_tables.leaderboard)
         parts = {}
-        manifest = lb.load_manifest(root / "data")
-        parts["load_manifest"], _ = timed(lambda: lb.load_manifest(root / "data"), args.repeat)
-        parts["load_results"], loaded = timed(lambda: lb.load_results(root / "results"), args.repeat)
+        manifest = ld.load_manifest(root / "data")
+        parts["load_manifest"], _ = timed(lambda: ld.load_manifest(root / "data"), args.repeat)
+        parts["load_results"], loaded = timed(lambda: ld.load_results(root / "results"), args.repeat)
         parts["build_tables"], _ = timed(lambda: lb.build_tables(loaded, manifest), args.repeat)
         print(f"median of {args.repeat}:")
         print(f"  fast load + aggregate (page, cache miss): {t_fast * 1000:8.0f} ms   "

@@ -19,7 +19,6 @@ _ROOT = Path(__file__).resolve().parent.parent
 if str(_ROOT) not in sys.path:  # `streamlit run` puts leaderboard/ on the path, not the repo
     sys.path.insert(0, str(_ROOT))
 
-import altair as alt  # noqa: E402
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
@@ -27,6 +26,7 @@ from leaderboard import board as bd  # noqa: E402
 from leaderboard import cases as cs  # noqa: E402
 from leaderboard import charts  # noqa: E402
 from leaderboard import data as lb  # noqa: E402
+from leaderboard import loading as ld  # noqa: E402
 from leaderboard import upload as up  # noqa: E402
 from niah import accuracy  # noqa: E402
 
@@ -45,11 +45,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 @st.cache_data(show_spinner="Loading results…", max_entries=4)
-def load_tables(results_root: str, data_dir: str, signature: tuple) -> tuple[lb.Tables, lb.Manifest]:
+def load_tables(results_root: str, data_dir: str, signature: tuple) -> tuple[lb.Tables, ld.Manifest]:
     """Load and aggregate once per state of the folders (``signature`` is the cache key)."""
     del signature
-    manifest = lb.load_manifest(data_dir)
-    return lb.build_tables(lb.load_results(results_root), manifest), manifest
+    manifest = ld.load_manifest(data_dir)
+    return lb.build_tables(ld.load_results(results_root), manifest), manifest
 
 
 @st.cache_resource(max_entries=2)
@@ -81,7 +81,7 @@ def csv_button(frame: pd.DataFrame, name: str, key: str) -> None:
                        mime="text/csv", key=key, on_click="ignore")
 
 
-def fps_of(manifest: lb.Manifest) -> float:
+def fps_of(manifest: ld.Manifest) -> float:
     """The benchmark's frame rate (1 FPS as built); lengths are shown in time at it."""
     return float(manifest.cases["fps"].iloc[0]) if manifest.available and len(manifest.cases) else 1.0
 
@@ -237,7 +237,7 @@ def section_breakdowns(tables: lb.Tables, fps: float) -> None:
     csv_button(tables.by_duration, "accuracy-by-needle-duration", "dl_dur")
 
 
-def section_cases(tables: lb.Tables, manifest: lb.Manifest, data_dir: str) -> None:
+def section_cases(tables: lb.Tables, manifest: ld.Manifest, data_dir: str) -> None:
     runs = st.multiselect("Runs to compare", tables.run_ids, default=tables.run_ids[:4],
                           format_func=tables.label, key="cb_runs")
     c1, c2, c3, c4 = st.columns(4)
@@ -266,7 +266,7 @@ def section_cases(tables: lb.Tables, manifest: lb.Manifest, data_dir: str) -> No
     _case_detail(tables, manifest, runs, case_id, data_dir)
 
 
-def _case_detail(tables: lb.Tables, manifest: lb.Manifest, runs: list[str], case_id: str, data_dir: str) -> None:
+def _case_detail(tables: lb.Tables, manifest: ld.Manifest, runs: list[str], case_id: str, data_dir: str) -> None:
     info = manifest.cases[manifest.cases["case_id"] == case_id] if manifest.available else pd.DataFrame()
     st.subheader("Case")
     st.text(case_id)
@@ -305,7 +305,7 @@ def _case_detail(tables: lb.Tables, manifest: lb.Manifest, runs: list[str], case
             st.image([f for _, f in group], caption=[f"{cs.hms(i / fps)} (frame {i})" for i, _ in group], width=128)
 
 
-def section_upload(results_root: str, manifest: lb.Manifest, tables: lb.Tables | None) -> None:
+def section_upload(results_root: str, manifest: ld.Manifest, tables: lb.Tables | None) -> None:
     st.markdown(f"Upload a results JSONL file (one `Result` per line; extension {', '.join(up.EXTENSIONS)}; at most "
                 f"{up.MAX_UPLOAD_MB} MB, 1 MB = 2^20 bytes). It is validated against the schema and the opened "
                 "benchmark's manifest and saved as a new run in the results folder, marked as uploaded.")
@@ -367,7 +367,7 @@ def main() -> None:
     args = parse_args(sys.argv[1:])
     results_root, data_dir = args.results, args.data
     st.title("Video NIAH leaderboard")
-    tables, manifest = load_tables(results_root, data_dir, lb.folder_signature(results_root, data_dir))
+    tables, manifest = load_tables(results_root, data_dir, ld.folder_signature(results_root, data_dir))
     public = {results_root: Path(results_root).name, data_dir: Path(data_dir).name}
     st.caption(f"Results folder: {Path(results_root).name} · benchmark: {Path(data_dir).name}"
                + (f" · {len(manifest.cases)} cases, manifest {manifest.fingerprint[:12]}" if manifest.available

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from leaderboard.data import Manifest, Tables
+from leaderboard.data import Tables
+from leaderboard.loading import Manifest
 
 OUTCOMES = ["all", "any wrong", "all wrong", "all right", "models disagree"]
 #: Thumbnail strides the page offers, in frames (seconds at 1 FPS).

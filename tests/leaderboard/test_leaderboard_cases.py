@@ -5,15 +5,16 @@ import pytest
 
 from leaderboard import cases as cs
 from leaderboard import data as lb
+from leaderboard import loading as ld
 
 
 def _tables(demo):
-    return lb.build_tables(lb.load_results(demo["results"]), lb.load_manifest(demo["data"]))
+    return lb.build_tables(ld.load_results(demo["results"]), ld.load_manifest(demo["data"]))
 
 
 def test_empty_tables_give_no_cases(tmp_path):
-    manifest = lb.load_manifest(tmp_path / "nope")
-    tables = lb.build_tables(lb.load_results(tmp_path / "nothing"), manifest)
+    manifest = ld.load_manifest(tmp_path / "nope")
+    tables = lb.build_tables(ld.load_results(tmp_path / "nothing"), manifest)
     assert cs.case_table(tables, manifest, []).empty
     with pytest.raises(ValueError, match="unknown outcome"):
         cs.case_table(tables, manifest, [], outcome="some")
@@ -21,7 +22,7 @@ def test_empty_tables_give_no_cases(tmp_path):
 
 def test_case_table_filters(demo):
     tables = _tables(demo)
-    manifest = lb.load_manifest(demo["data"])
+    manifest = ld.load_manifest(demo["data"])
     runs = ["model-a", "model-b"]
     all_cases = cs.case_table(tables, manifest, runs)
     assert len(all_cases) == 20 and {"model-a", "model-b", "question", "answer"} <= set(all_cases.columns)

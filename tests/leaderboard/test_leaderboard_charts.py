@@ -6,10 +6,11 @@ import pandas as pd
 
 from leaderboard import charts
 from leaderboard import data as lb
+from leaderboard import loading as ld
 
 
 def _tables(demo):
-    return lb.build_tables(lb.load_results(demo["results"]), lb.load_manifest(demo["data"]))
+    return lb.build_tables(ld.load_results(demo["results"]), ld.load_manifest(demo["data"]))
 
 
 def _layers(spec: dict) -> list[dict]:

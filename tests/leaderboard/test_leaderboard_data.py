@@ -9,24 +9,25 @@ import pandas.testing as pdt
 import pytest
 
 from leaderboard import data as lb
+from leaderboard import loading as ld
 import synthetic_runs as synthetic
 from niah.results import Result
 
 
 def _tables(demo):
-    return lb.build_tables(lb.load_results(demo["results"]), lb.load_manifest(demo["data"]))
+    return lb.build_tables(ld.load_results(demo["results"]), ld.load_manifest(demo["data"]))
 
 
 def test_missing_folders_give_empty_tables(tmp_path):
-    manifest = lb.load_manifest(tmp_path / "nope")
+    manifest = ld.load_manifest(tmp_path / "nope")
     assert not manifest.available and "No benchmark" in manifest.message
-    tables = lb.build_tables(lb.load_results(tmp_path / "nothing"), manifest)
+    tables = lb.build_tables(ld.load_results(tmp_path / "nothing"), manifest)
     assert tables.leaderboard.empty and tables.heatmap.empty and tables.run_ids == []
     assert tables.chance_assumed and tables.chance == 100 / lb.ASSUMED_OPTIONS
 
 
 def test_manifest_without_frames_still_opens(demo):
-    manifest = lb.load_manifest(demo["data"])
+    manifest = ld.load_manifest(demo["data"])
     assert manifest.available and not manifest.frames_ok
     assert manifest.fingerprint == demo["fingerprint"]
     assert len(manifest.cases) == 20 and "thumbnails are off" in manifest.message
@@ -77,14 +78,14 @@ def test_depth_one_falls_in_last_decile(tmp_path):
     fp = synthetic.write_manifest(tmp_path / "data", cases)
     synthetic.write_run(tmp_path / "r", "m", synthetic.make_results(cases, "m", 1.0),
                         synthetic.run_info("m", fp, len(cases)))
-    tables = lb.build_tables(lb.load_results(tmp_path / "r"), lb.load_manifest(tmp_path / "data"))
+    tables = lb.build_tables(ld.load_results(tmp_path / "r"), ld.load_manifest(tmp_path / "data"))
     deciles = tables.results.set_index("case_id")["depth_decile"]
     assert deciles["L300-0009"] == 9 and deciles["L300-0000"] == 0
 
 
 def test_fast_and_line_by_line_readers_agree(demo):
-    fast = lb.load_results(demo["results"]).results.sort_values(["run_id", "case_id"]).reset_index(drop=True)
-    slow = lb.load_results(demo["results"], fast=False).results.sort_values(["run_id", "case_id"]).reset_index(drop=True)
+    fast = ld.load_results(demo["results"]).results.sort_values(["run_id", "case_id"]).reset_index(drop=True)
+    slow = ld.load_results(demo["results"], fast=False).results.sort_values(["run_id", "case_id"]).reset_index(drop=True)
     pdt.assert_frame_equal(fast, slow)
 
 
@@ -104,7 +105,7 @@ def test_fast_reader_never_accepts_what_result_refuses(tmp_path, bad):
     (run / "results.jsonl").write_text(json.dumps(dict(GOOD, case_id="c0")) + "\n" + json.dumps(bad) + "\n")
     with pytest.raises(ValueError):
         Result.from_dict(bad)
-    frame, problems = lb.read_run_frame(run)
+    frame, problems = ld.read_run_frame(run)
     assert list(frame["case_id"]) == ["c0"]
     assert len(problems) == 1 and ":2:" in problems[0]
 
@@ -117,7 +118,7 @@ def test_torn_line_duplicate_and_bad_run_json_are_reported(tmp_path):
         handle.write(results[1].to_json() + "\n" + '{"case_id": "L300-00')  # duplicate from shard 1, torn tail
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "run.json").write_text("{not json")
-    loaded = lb.load_results(tmp_path)
+    loaded = ld.load_results(tmp_path)
     assert sorted(loaded.runs["run_id"]) == ["broken", "m"]
     assert len(loaded.results[loaded.results["run_id"] == "m"]) == 4
     problems = loaded.problems["m"]
@@ -133,7 +134,7 @@ def test_no_benchmark_ranks_by_cases_total(tmp_path):
     synthetic.write_run(tmp_path, "full", synthetic.make_results(cases, "full", 0.5), synthetic.run_info("full", "f" * 64, 6))
     synthetic.write_run(tmp_path, "half", synthetic.make_results(cases[:3], "half", 1.0),
                         synthetic.run_info("half", "f" * 64, 6))
-    board = lb.build_tables(lb.load_results(tmp_path), lb.load_manifest(tmp_path / "none")).leaderboard
+    board = lb.build_tables(ld.load_results(tmp_path), ld.load_manifest(tmp_path / "none")).leaderboard
     assert list(board["run"]) == ["full", "half"]
     assert board["rank"].iloc[0] == 1 and pd.isna(board["rank"].iloc[1])
     assert list(board["manifest"]) == ["no benchmark", "no benchmark"]
@@ -165,7 +166,7 @@ def test_difference_verdicts_follow_the_test(tmp_path):
                                                                           if c.case_id == r.case_id)})
                    for r in results]
         synthetic.write_run(tmp_path / "r", name, results, synthetic.run_info(name, fp, len(cases)))
-    tables = lb.build_tables(lb.load_results(tmp_path / "r"), lb.load_manifest(tmp_path / "data"))
+    tables = lb.build_tables(ld.load_results(tmp_path / "r"), ld.load_manifest(tmp_path / "data"))
     n = tables.heatmap.groupby("run_id")["n"].min()
     assert (n >= 29).all()
     good, bad = (tables.leaderboard.set_index("run").loc[r, "accuracy"] for r in ("good", "bad"))
@@ -202,7 +203,7 @@ def test_identical_answers_are_flagged_and_not_ranked(demo):
 
 def test_seed_runs_share_a_group_and_a_rank(tmp_path):
     synthetic.write_demo(tmp_path / "r", tmp_path / "d", partial=0, foreign=0, seeds=3)
-    board = lb.build_tables(lb.load_results(tmp_path / "r"), lb.load_manifest(tmp_path / "d")).leaderboard
+    board = lb.build_tables(ld.load_results(tmp_path / "r"), ld.load_manifest(tmp_path / "d")).leaderboard
     seeds = board[board["model"] == "random"]
     assert sorted(seeds["seed"]) == [0, 1, 2] and seeds["seed_group"].nunique() == 1
     assert seeds["rank"].nunique() == 1 and seeds["rank"].iloc[0] == 4  # one entry after the three models
@@ -215,17 +216,17 @@ def test_problems_name_files_relative_to_the_results_folder(tmp_path):
     run = synthetic.write_run(tmp_path, "m", synthetic.make_results(cases, "m", 1.0), {"model": "m"})
     with open(run / "results.jsonl", "a") as handle:
         handle.write("not json\n")
-    problems = lb.load_results(tmp_path).problems["m"]
+    problems = ld.load_results(tmp_path).problems["m"]
     assert problems[0].startswith("m/results.jsonl:3:") and str(tmp_path) not in problems[0]
     text = f"{tmp_path}/data: no frame store"
     assert lb.public_text(text, {tmp_path: "data-folder"}) == "data-folder/data: no frame store"
 
 
 def test_folder_signature_changes_when_results_grow(demo):
-    before = lb.folder_signature(demo["results"], demo["data"])
+    before = ld.folder_signature(demo["results"], demo["data"])
     path = demo["results"] / "model-c" / "results.jsonl"
     path.write_text(path.read_text() + "\n")
-    assert lb.folder_signature(demo["results"], demo["data"]) != before
+    assert ld.folder_signature(demo["results"], demo["data"]) != before
 
 
 def test_csv_round_trip(demo):
@@ -237,7 +238,7 @@ def test_csv_round_trip(demo):
 def test_run_without_results_lines(tmp_path):
     (tmp_path / "r" / "empty").mkdir(parents=True)
     (tmp_path / "r" / "empty" / "run.json").write_text(json.dumps({"model": "m", "cases_total": 5}))
-    board = lb.build_tables(lb.load_results(tmp_path / "r")).leaderboard
+    board = lb.build_tables(ld.load_results(tmp_path / "r")).leaderboard
     assert board["status"].tolist() == ["partial 0/5"] and board["scored"].tolist() == [0]
     assert pd.isna(board["accuracy"].iloc[0]) and pd.isna(board["rank"].iloc[0])
 

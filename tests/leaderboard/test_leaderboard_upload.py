@@ -7,6 +7,7 @@ import pickle
 import pytest
 
 from leaderboard import data as lb
+from leaderboard import loading as ld
 from leaderboard import upload as up
 import synthetic_runs as synthetic
 from niah.results import list_runs, read_run
@@ -14,7 +15,7 @@ from niah.results import list_runs, read_run
 
 @pytest.fixture
 def setup(demo):
-    manifest = lb.load_manifest(demo["data"])
+    manifest = ld.load_manifest(demo["data"])
     results = synthetic.make_results(demo["cases"], "uploader", 0.8)
     return manifest, results
 
@@ -121,7 +122,7 @@ def test_save_stays_inside_results_and_is_readable(setup, tmp_path):
     assert info["uploaded"] is True and info["model"] == "uploader" and info["settings"] == {"frames": 16}
     assert info["manifest_fingerprint"] == manifest.fingerprint and info["cases_total"] == 20
     assert [p.name for p in list_runs(root)] == ["evil", "evil-2"]
-    board = lb.build_tables(lb.load_results(root), manifest).leaderboard
+    board = lb.build_tables(ld.load_results(root), manifest).leaderboard
     assert list(board["status"]) == ["complete", "complete"] and list(board["uploaded"]) == [True, True]
 
 
