@@ -1,33 +1,56 @@
 # Two commands on a fresh machine:
-#   make demo   install, build the 3,000-case benchmark on the built-in demo source, export one
-#               case, score the chance baseline on it and print the report
-#   make test   install (plus Debian's chromium for the browser test) and run the tests
+#   make demo   install the core (no torch; ~1.2 GB, ~1-2 min), build the 3,000-case benchmark on
+#               the built-in demo source, export one case, score the chance baseline, print the report
+#   make test   install everything (adds the torch stack for the video-LLMs; ~6.7 GB in all,
+#               ~5-8 min the first time), plus Debian's chromium for the browser test, and run the tests
+# `make install` installs everything without running anything. Afterwards run the documented
+# commands with .venv active (`source .venv/bin/activate`) or as `.venv/bin/python -m ...`.
+SHELL := bash
+.SHELLFLAGS := -eo pipefail -c
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+CORE := $(VENV)/.installed-core
+MODELS := $(VENV)/.installed-models
+# pip with its progress shown, less this machine's "Location ... is ignored" lines (its pip
+# configuration names a local package folder that may be absent); pip's exit status is kept.
+PIP = $(PY) -m pip install --progress-bar on
+QUIET = { grep --line-buffered -v "^WARNING: Location '.*' is ignored" || true; }
 
 .PHONY: install demo test bench
 
-$(STAMP): pyproject.toml constraints.txt
+$(CORE): pyproject.toml constraints.txt
+	@echo "== install (1/2): the core into $(VENV): generator, runner, leaderboard, Ray; no torch." \
+	      "About 1.2 GB and 1-2 minutes."
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	# torch/torchvision first: the pinned pair lies on this machine's disk (PyPI's torchvision
-	# does not import beside the local torch 2.13 CPU wheel).
-	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
-	touch $(STAMP)
+	$(PIP) -q --upgrade pip 2>&1 | $(QUIET)
+	$(PIP) -c constraints.txt -e '.[test]' 2>&1 | $(QUIET)
+	touch $(CORE)
+	@echo "== core installed: $$(du -sh $(VENV) | cut -f1) in $(VENV)"
 
-install: $(STAMP)
+# torch/torchvision first, as a pair: the one on this machine's disk (a CUDA build; PyPI's
+# torchvision does not import beside the local torch 2.13 CPU wheel, and transformers' video
+# processors and open_clip need torchvision, so no CPU-only torch can serve the models here).
+$(MODELS): $(CORE)
+	@echo "== install (2/2): torch 2.14.1 + torchvision 0.29.1 (with CUDA libraries), transformers," \
+	      "open_clip for the video-LLMs. About 5.5 GB more and 4-6 minutes; pip is quiet while it unpacks."
+	$(PIP) torch==2.14.1 torchvision==0.29.1 2>&1 | $(QUIET)
+	$(PIP) -c constraints.txt -e '.[test,models]' 2>&1 | $(QUIET)
+	touch $(MODELS)
+	@echo "== everything installed: $$(du -sh $(VENV) | cut -f1) in $(VENV)"
 
-demo: install
+install: $(MODELS)
+
+demo: $(CORE)
 	$(PY) -m generator build
 	$(PY) -m generator export --data data/niah --case L10000-0000 -o data/L10000-0000.mp4
 	$(PY) -m runner score --data data/niah --model random --out results
 	$(PY) -m runner report --out results --data data/niah
+	@echo "== demo done. Next: \`source $(VENV)/bin/activate\`, then e.g." \
+	      "\`python -m generator inspect --data data/niah\` or \`python -m leaderboard\` (README.md)."
 
-test: install
+test: $(MODELS)
 	bash .ci/browser-setup
 	$(PY) -m pytest -q
 
-bench: install
+bench: $(MODELS)
 	$(PY) bench/bench_generator.py

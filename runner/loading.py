@@ -12,6 +12,9 @@ from typing import Any
 
 from niah.errors import InputError
 
+#: The modules of the ``models`` extra (pyproject.toml), missing from a ``make demo`` install.
+MODELS_EXTRA = ("torch", "torchvision", "transformers", "open_clip", "safetensors")
+
 
 def check_model_name(name: str) -> None:
     from runner.models import MODEL_NAMES
@@ -55,6 +58,12 @@ def load_model(name: str, model_path: str | None, device: str, dtype: str, frame
         with hub.allow_downloads(allow_download):
             return models.load_model(name, model_path, device=device, dtype=dtype, frames=frames, **options)
     except InputError:
+        raise
+    except ModuleNotFoundError as exc:  # the light install (`make demo`) has no torch stack
+        if exc.name and exc.name.split(".")[0] in MODELS_EXTRA:
+            raise InputError(f"--model {name}", f"needs {exc.name}, which is not installed here: `make install` "
+                             "(torch + torchvision, transformers, open_clip; ~5.5 GB) or "
+                             "`pip install -e '.[models]'`") from None
         raise
     except TypeError as exc:
         raise InputError(f"--model {name}", f"bad options ({exc})") from None

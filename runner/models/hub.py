@@ -140,7 +140,8 @@ def check_device(device: str) -> str:
         try:
             import torch
         except ImportError:
-            raise InputError("--device", f"{device}: torch is not installed; use --device cpu") from None
+            raise InputError("--device", f"{device}: torch is not installed here (`make install` adds it); "
+                                             "use --device cpu") from None
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         index = int(str(device).partition(":")[2] or 0)
         if index >= count:
