@@ -149,6 +149,7 @@ def section_heatmaps(tables: lb.Tables, fps: float) -> None:
         if view != "Single run":
             st.info("Two runs are needed to compare; showing one.")
         run = st.selectbox("Run", runs, format_func=tables.label, key="hm_a")
+        _warn_unparsed(tables, {"This run": run})
         cells = tables.heatmap[tables.heatmap["run_id"] == run]
         event = st.altair_chart(charts.heatmap(cells, tables.label(run), selectable=True, **draw), key="hm_chart",
                                 on_select="rerun", selection_mode="cell", width="stretch",
@@ -160,6 +161,7 @@ def section_heatmaps(tables: lb.Tables, fps: float) -> None:
     col_a, col_b = st.columns(2)
     run_a = col_a.selectbox("Run A", runs, format_func=tables.label, key="hm_a")
     run_b = col_b.selectbox("Run B", runs, index=1, format_func=tables.label, key="hm_b")
+    _warn_unparsed(tables, {"Run A": run_a, "Run B": run_b})
     if view == "Side by side":
         for col, run in ((col_a, run_a), (col_b, run_b)):
             cells = tables.heatmap[tables.heatmap["run_id"] == run]
@@ -180,6 +182,17 @@ def section_heatmaps(tables: lb.Tables, fps: float) -> None:
                f"{lb.ALPHA * covered:.1f} would by chance alone. Blue: A more accurate; orange: B.")
     (st.warning if covered < len(diff) else st.caption)(message)
     csv_button(diff, "heatmap-difference", "dl_heat")
+
+
+def _warn_unparsed(tables: lb.Tables, runs: dict[str, str]) -> None:
+    """Say so where a run's low accuracy is (partly) answers that could not be parsed
+    (``runs``: how the page refers to each run -> run id)."""
+    board = tables.leaderboard.set_index("run")
+    for role, run in runs.items():
+        share = board.at[run, "unparsed %"]
+        if share > HIGH_UNPARSED_PCT:
+            st.warning(f"{role}: {share:.0f}% of the answers could not be parsed (counted wrong); its cells measure "
+                       "the answer format as much as the model.")
 
 
 def _cell_to_filters(event) -> None:

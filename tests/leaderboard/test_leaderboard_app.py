@@ -174,3 +174,17 @@ def test_thumbnails_timeline_and_stride_from_a_real_benchmark(monkeypatch, real_
             assert shown == [len(g) for g in groups if g]  # before / needle / after, when non-empty
         assert "**Needle**" in [m.value for m in at.markdown]
         assert f"needle {cs.hms(case.needle.start_frame)}" in texts(at.caption)
+
+
+def test_unparsed_runs_are_warned_about(monkeypatch, demo):
+    import json
+    path = demo["results"] / "model-c" / "results.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    path.write_text("".join(json.dumps({**r, "prediction": None, "correct": False, "error": None}) + "\n"
+                            for r in rows))
+    at = run_app(monkeypatch, demo["results"], demo["data"])
+    board = frame_with(at, "95% CI").set_index("run")
+    assert board.loc["model-c", "unparsed"] == "20 (100%)" and board.loc["model-c", "accuracy %"].strip() == "0.0"
+    assert "more than 10% unparsed answers" in texts(at.warning) and "model-c" in texts(at.text)
+    at.selectbox(key="hm_a").set_value("model-c").run()
+    assert "This run: 100% of the answers could not be parsed" in texts(at.warning)

@@ -12,6 +12,7 @@ artefacts.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -116,7 +117,15 @@ def test_page_in_headless_chromium(server, tmp_path):
             expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible()
             expect(page.get_by_text("Wilson 95% interval", exact=False).first).to_be_visible()
             expect(page.get_by_text("Chance is 25.0%", exact=False).first).to_be_visible()
-            expect(page.get_by_text("not ranked", exact=False).first).to_be_visible()
+            expect(page.locator('[data-testid="stCaptionContainer"]').filter(has_text="not ranked").first).to_be_visible()
+            # the grid's accessible cells: intervals overall and per length, partial/other-manifest status
+            grid = page.locator('[data-testid="stDataFrame"]').first.locator('[role="gridcell"]')
+            grid.first.wait_for(state="attached")
+            cells = grid.all_text_contents()
+            assert any(re.fullmatch(r"\d+\.\d–\d+\.\d", c) for c in cells), f"overall 95% CI column: {cells[:40]}"
+            assert any(re.fullmatch(r" *\d+\.\d \(\d+–\d+\)", c) for c in cells), "per-length accuracy (interval)"
+            assert any(c.startswith("partial ") for c in cells) and "complete · other manifest, not ranked" in cells
+            assert not {"None", "nan", "<NA>"} & set(cells)
             page.screenshot(path=str(ARTIFACTS / "leaderboard-table.png"), full_page=True)
 
             # heatmap: length on x (frames and h:mm), depth on y with 0% at the top, counts in cells
@@ -161,12 +170,29 @@ def test_page_in_headless_chromium(server, tmp_path):
             page.wait_for_timeout(500)
             assert page.locator(f'img[src="{TRAP_URL}"]').count() == 0
             page.screenshot(path=str(ARTIFACTS / "leaderboard-upload-markdown-name.png"), full_page=True)
+            # saved, the run is named as plain text in the pickers and legends too, marked uploaded
+            page.get_by_role("button", name="Save run").click()
+            expect(page.get_by_text("Saved the upload as a new run", exact=False)).to_be_visible()
+            page.get_by_role("tab", name="Breakdowns").click()
+            picker = page.locator('[data-testid="stMultiSelect"]').first.locator("input")
+            picker.click()
+            picker.fill("evil")
+            page.keyboard.press("Enter")
+            page.keyboard.press("Escape")
+            expect(page.locator('[data-testid="stMultiSelect"]').first.get_by_text(TRAP_MODEL, exact=False)).to_be_visible()
+            line = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="accuracy % (95% CI)").first
+            expect(line.locator("svg text", has_text=TRAP_MODEL).first).to_be_visible()
+            assert any(t.startswith(TRAP_MODEL) and t.endswith("[uploaded]") for t in svg_texts(line))
+            page.wait_for_timeout(500)
+            assert page.locator(f'img[src="{TRAP_URL}"]').count() == 0
+            page.screenshot(path=str(ARTIFACTS / "leaderboard-uploaded-run-in-legend.png"), full_page=True)
             body = page.locator("body").inner_text()
             assert str(tmp_path) not in body, "no server path on the page"
         finally:
             browser.close()
     assert not [url for url in requested if "example.invalid" in url]
-    assert sorted(p.name for p in server["results"].iterdir()) == sorted(server["runs"])
+    saved = sorted(set(p.name for p in server["results"].iterdir()) - set(server["runs"]))
+    assert len(saved) == 1 and saved[0].startswith("upload-evil-model")
 
 
 @pytest.mark.parametrize("server", ["real_demo"], indirect=True)
