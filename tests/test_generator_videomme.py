@@ -3,6 +3,7 @@ archives (read in place), the ``.MP4`` / ``.mkv`` spellings, and an older card's
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
 import zipfile
 from pathlib import Path
@@ -28,6 +29,8 @@ def test_unextracted_zips_build_the_same_benchmark(release: Path, small_bench: P
     zipped = zip_release(release, tmp_path / "download", compression=compression)
     source = read_source(zipped)
     assert all(isinstance(where, ZipMember) for where in source.video_paths.values())
+    member = source.video_paths["ndl00000000"]
+    assert pickle.loads(pickle.dumps(member)) == member  # goes to Ray workers as it is
     assert len(source.video_paths) == 7 and "subtitle" not in json.dumps([str(w) for w in source.video_paths.values()])
     out = tmp_path / "out"
     proc = run_cli("generator", "build", "--source", str(zipped), "--out", str(out), *SMALL_BUILD)
