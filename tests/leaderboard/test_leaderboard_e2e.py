@@ -141,6 +141,13 @@ def test_page_in_headless_chromium(server, tmp_path):
             assert any("n=1*" in t for t in svg_texts(chart)), "cell counts (starred when few) must be visible"
             assert any(t.endswith("white = chance (25%)") for t in svg_texts(chart)), "scale centred on chance"
             page.screenshot(path=str(ARTIFACTS / "leaderboard-heatmap.png"), full_page=True)
+            # a clicked cell (600 frames, depth 90-100%) filters the case browser
+            cell = chart.locator("g.mark-rect.role-mark path").last
+            cell.click()
+            page.get_by_role("tab", name="Case browser").click()
+            expect(page.get_by_role("combobox", name="Haystack length")).to_have_value("600")
+            expect(page.get_by_role("combobox", name="Depth decile")).to_have_value("90–100%")
+            page.get_by_role("tab", name="Heatmaps").click()
             page.get_by_text("Difference (A − B)").click()
             expect(page.get_by_text("The difference covers", exact=False).first).to_be_visible()
             page.get_by_text("The difference covers", exact=False).first.scroll_into_view_if_needed()
