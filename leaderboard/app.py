@@ -292,7 +292,7 @@ def _case_detail(tables: lb.Tables, manifest: ld.Manifest, runs: list[str], case
         start, end = case["needle_start"] / fps, (case["needle_start"] + case["needle_frames"]) / fps
         st.caption(f"length {case['length']:,} frames ({cs.hms(case['length'] / fps)}) · depth {case['depth']:.3f} · "
                    f"needle {cs.hms(start)}–{cs.hms(end)} (frames {case['needle_start']}–"
-                   f"{case['needle_start'] + case['needle_frames'] - 1}) · task and domain below")
+                   f"{case['needle_start'] + case['needle_frames'] - 1})")
         st.text(f"task: {case['task_type']} · domain: {case['domain']}")
         st.altair_chart(charts.case_timeline(cs.timeline(case["segments"], fps), "The whole case"),
                         width="stretch", height=charts.TIMELINE_FRAME, key="cb_timeline")

@@ -8,6 +8,7 @@ import synthetic_runs as synthetic
 from streamlit.testing.v1 import AppTest
 
 from leaderboard import cases as cs
+from leaderboard import upload as up
 from niah.results import list_runs, read_run
 
 APP = Path(__file__).resolve().parents[2] / "leaderboard" / "app.py"
@@ -45,6 +46,9 @@ def test_empty_state(monkeypatch, tmp_path):
     assert "No benchmark opened" in texts(at.warning)
     assert str(tmp_path) not in markdown_sources(at)  # no server paths on the page
     assert not at.dataframe and not at.tabs
+    # the limit the page states is the widget's (and the validator's)
+    assert at.file_uploader[0].proto.max_upload_size_mb == up.MAX_UPLOAD_MB == up.MAX_UPLOAD_BYTES >> 20
+    assert f"at most {up.MAX_UPLOAD_MB} MB" in texts(at.markdown)
     # uploading without a manifest is refused, with the reason
     at.file_uploader[0].upload("r.jsonl", b'{"case_id": "x"}\n').run()
     assert "Upload refused" in texts(at.error) and "no benchmark manifest is open" in texts(at.code)

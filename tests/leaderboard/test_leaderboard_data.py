@@ -248,6 +248,8 @@ def test_launcher_command():
     cmd = build_command(["--results", "R", "--data", "D", "--port", "9999", "--headless"])
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("leaderboard/app.py")
     assert cmd[cmd.index("--server.port") + 1] == "9999" and "--server.headless" in cmd
+    from leaderboard.upload import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB
+    assert cmd[cmd.index("--server.maxUploadSize") + 1] == str(MAX_UPLOAD_MB) and MAX_UPLOAD_BYTES == MAX_UPLOAD_MB << 20
     assert cmd[cmd.index("--"):] == ["--", "--results", "R", "--data", "D"]
     default = build_command([])
     assert default[default.index("--"):] == ["--", "--results", "results", "--data", "data/niah"]
