@@ -160,9 +160,9 @@ def _cell(rows: pd.DataFrame) -> str:
     """``accuracy % [95 % interval] (cases)``, or ``-`` for no cases."""
     if rows.empty:
         return "-"
-    stats = accuracy.summarise(rows.assign(_all=0), ["_all"]).iloc[0]
-    return (f"{100 * stats['accuracy']:.1f} [{100 * stats['ci_low']:.0f}–{100 * stats['ci_high']:.0f}] "
-            f"({int(stats['n'])})")
+    n, k = len(rows), int(rows["correct"].sum())
+    low, high = accuracy.wilson_interval(k, n)
+    return f"{100 * k / n:.1f} [{100 * low:.0f}–{100 * high:.0f}] ({n})"
 
 
 def markdown(table: pd.DataFrame, index: bool = True) -> str:
