@@ -13,11 +13,13 @@ import signal
 import subprocess
 from typing import Sequence
 
-import imageio_ffmpeg
-
 
 @functools.cache
 def ffmpeg_exe() -> str:
+    """The bundled binary. Imported here, where ffmpeg is about to be spawned, not at module
+    import: reading a frame store (scoring) needs no ffmpeg, and a GPU box set up for scoring
+    alone need not have the wheel."""
+    import imageio_ffmpeg
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
