@@ -176,7 +176,9 @@ def section_heatmaps(tables: lb.Tables, fps: float) -> None:
     covered = int(diff["covered"].sum())
     holm = int(diff["verdict"].str.startswith("beyond").sum())
     loose = int(diff["verdict"].str.startswith("p <").sum())
-    message = (f"The difference covers {covered} of {len(diff)} cells (those both runs scored). "
+    overall, p_overall = lb.overall_difference(tables, run_a, run_b)
+    message = (f"Overall: A − B = {overall:+.1f} points (two-proportion z-test p = {p_overall:.3g}). "
+               f"The difference covers {covered} of {len(diff)} cells (those both runs scored). "
                f"{holm} cell(s) differ beyond noise (two-proportion z-test, Holm-corrected over the {covered} cells, "
                f"5%; marked **); {loose} more pass the test uncorrected (marked *), where about "
                f"{lb.ALPHA * covered:.1f} would by chance alone. Blue: A more accurate; orange: B.")

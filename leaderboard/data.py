@@ -272,6 +272,16 @@ def heatmap_difference(heat: pd.DataFrame, run_a: str, run_b: str) -> pd.DataFra
     return merged.sort_values(["length", "depth_decile"]).reset_index(drop=True)
 
 
+def overall_difference(tables: Tables, run_a: str, run_b: str) -> tuple[float, float]:
+    """``(accuracy(a) - accuracy(b) in points, two-sided p)`` over all the cases each run
+    scored, by the same two-proportion test as the cells."""
+    per_run = tables.results.groupby("run_id")["correct"].agg(["sum", "size"])
+    (ka, na), (kb, nb) = (per_run.loc[r].to_numpy() if r in per_run.index else (0, 0) for r in (run_a, run_b))
+    _, p = accuracy.two_proportion_test(ka, na, kb, nb)
+    diff = 100.0 * (ka / na - kb / nb) if na and nb else float("nan")
+    return diff, float(p)
+
+
 def public_text(text: str, folders: dict[str | Path, str]) -> str:
     """``text`` with each folder's server path replaced by its public name, so messages
     that name files do not show where the server keeps them."""

@@ -100,6 +100,7 @@ def test_heatmap_views_and_difference_coverage(monkeypatch, demo):
     at.radio(key="hm_view").set_value("Difference (A − B)").run()
     at.selectbox(key="hm_b").set_value("model-c").run()
     assert "The difference covers 20 of 20 cells" in texts(at.caption)
+    assert "Overall: A − B = " in texts(at.caption)
     assert "Holm-corrected" in texts(at.caption)
     at.selectbox(key="hm_b").set_value("partial-0").run()
     assert "partial-0 [partial " in at.selectbox(key="hm_b").format_func("partial-0")

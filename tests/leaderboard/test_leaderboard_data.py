@@ -175,6 +175,9 @@ def test_difference_verdicts_follow_the_test(tmp_path):
     assert (diff["verdict"] == "beyond noise (Holm)").all() and (diff["p_holm"] < 0.05).all()
     same = lb.heatmap_difference(tables.heatmap, "good", "good")
     assert (same["verdict"] == "within noise").all() and (same["p"] == 1).all()
+    overall, p = lb.overall_difference(tables, "good", "bad")
+    assert overall == pytest.approx(good - bad) and p < 1e-6
+    assert lb.overall_difference(tables, "good", "good") == (0.0, 1.0)
 
 
 def test_intervals_and_chance_on_every_table(demo):
