@@ -55,9 +55,10 @@ def init_ray(address: str | None, flag: str = "--engine ray") -> tuple[Any, bool
     else:
         kwargs["address"] = address
     where = f"--address {address}" if address else flag
+    expected = (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError)
     # Joining: Ray's stderr kept aside (see the module docstring). Starting: left alone, as the
     # processes a local instance spawns would inherit the spool file.
-    error, logged = _with_stderr_aside(lambda: ray.init(**kwargs)) if address else _plain(lambda: ray.init(**kwargs))
+    error, logged = _run(lambda: ray.init(**kwargs), expected, aside=address is not None)
     if error is None:
         sys.stderr.write(logged)  # Ray's own warnings, as they would have appeared
         return ray, True
@@ -67,25 +68,25 @@ def init_ray(address: str | None, flag: str = "--engine ray") -> tuple[Any, bool
                                  f"({' '.join(str(error).split())[:300]})") from None
 
 
-def _plain(call: Callable[[], object]) -> tuple[Exception | None, str]:
-    try:
-        call()
-    except Exception as exc:  # noqa: BLE001 - reported as one line by the caller
-        return exc, ""
-    return None, ""
-
-
-def _with_stderr_aside(call: Callable[[], object]) -> tuple[Exception | None, str]:
-    """Run ``call`` with file descriptor 2 (Python's and Ray's C++ core's) sent to a temporary
-    file; returns the exception it raised (or ``None``) and what it wrote there."""
+def _run(call: Callable[[], object], expected: tuple[type[BaseException], ...],
+         aside: bool) -> tuple[BaseException | None, str]:
+    """Run ``call``; returns the ``expected`` exception it raised (or ``None``) and, with
+    ``aside``, what it wrote to file descriptor 2 (Python's and Ray's C++ core's), which is
+    sent to a temporary file meanwhile."""
+    if not aside:
+        try:
+            call()
+        except expected as exc:
+            return exc, ""
+        return None, ""
     sys.stderr.flush()
     saved = os.dup(2)
-    error: Exception | None = None
+    error: BaseException | None = None
     with tempfile.TemporaryFile() as spool:
         os.dup2(spool.fileno(), 2)
         try:
             call()
-        except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, AuthenticationError, ...
+        except expected as exc:
             error = exc
         finally:
             sys.stderr.flush()
