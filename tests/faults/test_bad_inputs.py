@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from faults_lib import assert_every_case_once, module, one_line_error
+from faults_lib import module, one_line_error
 from niah.cases import Benchmark
 from niah.ffmpeg import run_ffmpeg
 from niah.results import read_run
