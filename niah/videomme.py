@@ -1,7 +1,8 @@
 """Read a Video-MME release as downloaded, or anything laid out like it (the demo source).
 
-Written for the layout of ``lmms-lab/Video-MME`` on the Hugging Face hub as published since
-June 2024 (:data:`RELEASE_LAYOUT`): ``<root>/videomme/test-00000-of-00001.parquet`` (2,700
+Written for the current layout of the ``lmms-lab/Video-MME`` card on the Hugging Face hub
+(:data:`RELEASE_LAYOUT`; described from the card's file list, as no commit of it could be
+fetched from here to pin): ``<root>/videomme/test-00000-of-00001.parquet`` (2,700
 rows, one per question; ``options`` a list of strings already prefixed ``"A. "``), and the
 videos in ``videos_chunked_01.zip`` ... ``videos_chunked_20.zip``, which unpack to
 ``data/<videoID>.mp4``. ``root`` may hold the zips **unextracted** (their members are read in
@@ -25,7 +26,7 @@ import pyarrow.parquet as pq
 from niah.errors import InputError
 from niah.zipmember import ZipMember, video_members
 
-RELEASE_LAYOUT = ("lmms-lab/Video-MME as published since June 2024: videomme/test-00000-of-00001.parquet "
+RELEASE_LAYOUT = ("the current lmms-lab/Video-MME card: videomme/test-00000-of-00001.parquet "
                   "(2,700 rows) and videos_chunked_NN.zip of data/<videoID>.mp4")
 #: Columns only older revisions of the card have.
 OLD_LAYOUT_COLUMNS = ("language", "Subtitle")
