@@ -131,6 +131,19 @@ def test_ray_build_cli_reports_bad_videos_like_local(release_copy: Path, tmp_pat
     assert (outs["ray"] / "dataset.json").read_bytes() == (outs["local"] / "dataset.json").read_bytes()
 
 
+def test_ray_build_reads_unextracted_zips(release: Path, small_bench: Path, tmp_path: Path) -> None:
+    """Ray workers decode the members of ``videos_chunked_NN.zip`` in place: the frame store and
+    manifest equal the local build of the extracted release."""
+    from videomme_fixture import zip_release
+    zipped = zip_release(release, tmp_path / "download")
+    out = tmp_path / "ray"
+    proc = module("generator", "build", "--source", str(zipped), "--out", str(out), *SMALL_BUILD, "--engine", "ray")
+    assert proc.returncode == 0 and "warning" not in proc.stderr, proc.stderr[-3000:]
+    assert (out / "manifest.jsonl").read_bytes() == (small_bench / "manifest.jsonl").read_bytes()
+    store = {p.name: p.read_bytes() for p in (out / "frames").iterdir()}
+    assert store == {p.name: p.read_bytes() for p in (small_bench / "frames").iterdir()}
+
+
 def test_engine_flags_without_ray_installed(tmp_path: Path, small_bench: Path) -> None:
     """Where `import ray` fails, `--engine ray` is one line and exit 2, and the local engine
     (and every other command) runs as before: ray is imported only by the Ray engine."""
