@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--keyframes", type=int, help="ViLAMP: keyframes K")
     s.add_argument("--tau", type=float, help="ViLAMP: keyframe similarity threshold")
     s.add_argument("--feature-memory", metavar="SIZE",
-                   help="ViLAMP: host memory for SigLIP features reused across cases (default 16GB; "
+                   help="ViLAMP: host memory for SigLIP features reused across cases (default 32GB or half "
+                        "the RAM, whichever is less; "
                         "0 encodes every case frame anew); does not change answers or the run id")
     s.add_argument("--profile", choices=["released", "paper"],
                    help="ViLAMP: released (default: the authors' public inference code) or paper "

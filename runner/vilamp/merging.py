@@ -69,20 +69,26 @@ class Merger(nn.Module):
         """(Dq,) -> (D,): the query in the patch space (once per case)."""
         return self.linear_q(query) if self.learned else query
 
-    def weights(self, patches: torch.Tensor, query: torch.Tensor, refs: torch.Tensor) -> torch.Tensor:
-        """Softmax weights (F, P) for ``patches`` (F, P, D), projected ``query`` (D,), ``refs`` (F, P, D)."""
-        if self.learned:
-            iq, ik, k = self.linear_iq(patches), self.linear_ik(patches), self.linear_k(refs)
-        else:
-            iq = ik = patches
-            k = refs
+    def key(self, refs: torch.Tensor) -> torch.Tensor:
+        """Reference patches as the redundancy term sees them (``linear_k`` or identity). A case
+        has at most K reference frames: computing this once per reference, not once per merged
+        frame, saves a D x D product per patch of every frame at real size."""
+        return self.linear_k(refs) if self.learned else refs
+
+    def weights(self, patches: torch.Tensor, query: torch.Tensor, refs: torch.Tensor | None = None,
+                ref_keys: torch.Tensor | None = None) -> torch.Tensor:
+        """Softmax weights (F, P) for ``patches`` (F, P, D), projected ``query`` (D,) and either
+        ``refs`` (F or 1, P, D) or their :meth:`key` ``ref_keys``."""
+        k = self.key(refs) if ref_keys is None else ref_keys
+        iq, ik = (self.linear_iq(patches), self.linear_ik(patches)) if self.learned else (patches, patches)
         to_query = F.cosine_similarity(iq.float(), query.float().view(1, 1, -1), dim=-1)
         to_ref = F.cosine_similarity(ik.float(), k.float(), dim=-1)
         return torch.softmax((to_query - to_ref) / self.tau.float(), dim=-1)
 
-    def forward(self, patches: torch.Tensor, query: torch.Tensor, refs: torch.Tensor) -> torch.Tensor:
+    def forward(self, patches: torch.Tensor, query: torch.Tensor, refs: torch.Tensor | None = None,
+                ref_keys: torch.Tensor | None = None) -> torch.Tensor:
         """One token per frame: (F, P, D) -> (F, D), in ``patches``' dtype."""
-        w = self.weights(patches, query, refs)
+        w = self.weights(patches, query, refs, ref_keys)
         return torch.einsum("fp,fpd->fd", w.to(patches.dtype), patches)
 
 

@@ -72,9 +72,17 @@ from runner.vilamp.profiles import Profile, profile_named
 CONFIG_NAME = "vilamp_config.json"
 MERGER_NAME = "vilamp_merger.safetensors"
 DEFAULT_CHUNK = 64
-#: Host memory for SigLIP features reused across cases (``feature_memory=``): 9.5K real-size
-#: frames (1.7 MB each in fp16), a few cases' worth of haystack.
-DEFAULT_FEATURE_MEMORY = "16GB"
+
+
+def default_feature_memory() -> int:
+    """Host memory for SigLIP features reused across cases (``feature_memory=``) when not given:
+    32 GB (19K real-size frames of 1.7 MB in fp16: the whole demo haystack pool), or half the
+    machine's RAM if that is less."""
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        ram = 2 * 32 * 10 ** 9
+    return min(32 * 10 ** 9, ram // 2)
 
 
 def default_cache_dir() -> Path:
@@ -90,7 +98,7 @@ class ViLAMP(Model):
                  keyframe_pool: str | None = None, pool_stride: int | None = None,
                  clip_path: str | None = None, cache_dir: str | Path | None = None,
                  chunk: int = DEFAULT_CHUNK, max_new_tokens: int | None = None,
-                 vision_tower: str | None = None, feature_memory: str | int = DEFAULT_FEATURE_MEMORY,
+                 vision_tower: str | None = None, feature_memory: str | int | None = None,
                  **options: Any) -> None:
         if options:
             raise InputError("--model-option", f"unknown option(s) for vilamp: {', '.join(sorted(options))}")
@@ -197,7 +205,8 @@ class ViLAMP(Model):
         self.cache_root = None if str(root).lower() in ("none", "off", "") else Path(root)
         self._clip_caches: dict[str, FeatureCache] = {}
         # SigLIP features reused across cases (not part of settings: reuse does not change answers)
-        self.frame_features = FrameFeatures(parse_bytes(feature_memory))
+        self.frame_features = FrameFeatures(default_feature_memory() if feature_memory is None
+                                            else parse_bytes(feature_memory), pin=self.device.startswith("cuda"))
         self.last: dict[str, Any] = {}
 
     # ----- Model interface ---------------------------------------------------------
@@ -326,15 +335,23 @@ class ViLAMP(Model):
             keys = [(store_fp, refs[indices[p]].video_id, refs[indices[p]].frame) for p in positions]
             found = [memory.get(k) for k in keys]
             memory.case_frames += len(keys)
+            hits = [f for f in found if f is not None]
+            moved: list[torch.Tensor] = []
+            if hits:  # to the device before any put below may reuse a slot
+                on_device = torch.empty((len(hits), *hits[0].shape), dtype=hits[0].dtype, device=self.device)
+                for row, slot in zip(on_device, hits):
+                    row.copy_(slot, non_blocking=memory.pin)
+                moved = list(on_device)
             missing = list(dict.fromkeys(k for k, f in zip(keys, found) if f is None))
             fresh: dict[tuple[str, str, int], torch.Tensor] = {}
             if missing:
                 computed = self.vision_features(self._read_frames(bench, missing))
                 memory.encoded += len(missing)
-                for key, value in zip(missing, computed):
-                    fresh[key] = value
-                    memory.put(key, value.to("cpu", copy=True))
-            feats = torch.stack([fresh[k] if f is None else f.to(self.device) for k, f in zip(keys, found)])
+                fresh = dict(zip(missing, computed))
+                for key, value in fresh.items():
+                    memory.put(key, value)
+            moved.reverse()
+            feats = torch.stack([fresh[k] if f is None else moved.pop() for k, f in zip(keys, found)])
             with torch.no_grad():
                 yield positions, self.vlm.model.multi_modal_projector(feats.to(self.dtype))
 
@@ -346,24 +363,23 @@ class ViLAMP(Model):
         keys = self.keyframes(case, bench, indices)
         key_set = set(keys)
         refs = reference_frames(keys, len(indices), self.profile.merge_reference)
-        # reference frames other than the frame itself: at most K of them, kept once seen
+        # reference frames other than the frame itself: at most K, their keys computed once
         needed = {r for p, r in enumerate(refs) if r != p and p not in key_set}
-        kept: dict[int, torch.Tensor] = {}
+        ref_keys: dict[int, torch.Tensor] = {}
         query = self._merge_query(case)
         tokens: list[torch.Tensor] = []
         merged = 0
         for positions, feats in self._frame_chunks(case, bench, indices):
-            base = positions[0]
             for j, p in enumerate(positions):
                 if p in needed:
-                    kept[p] = feats[j].clone()
+                    ref_keys[p] = self.merger.key(feats[j])
             plain = [j for j, p in enumerate(positions) if p not in key_set]
             if plain:
-                ref_patches = torch.stack([feats[j] if refs[positions[j]] == positions[j]
-                                           else (feats[refs[positions[j]] - base]
-                                                 if refs[positions[j]] >= base else kept[refs[positions[j]]])
-                                           for j in plain])
-                merged_rows = iter(self.merger(feats[plain], query, ref_patches))
+                own = [j for j in plain if refs[positions[j]] == positions[j]]  # before the first keyframe
+                own_keys = dict(zip(own, self.merger.key(feats[own]))) if own else {}
+                stacked = torch.stack([own_keys[j] if j in own_keys else ref_keys[refs[positions[j]]]
+                                       for j in plain])
+                merged_rows = iter(self.merger(feats[plain], query, ref_keys=stacked))
                 merged += len(plain)
             for j, p in enumerate(positions):
                 if p in key_set:
