@@ -4,14 +4,17 @@ Measures, side by side in one run, per case length:
 
 * ``frames-store``   : reading every case frame from the frame store (what the runner does);
 * ``frames-moviepy`` : the naive way: export the case to MP4, decode it with moviepy at 1 FPS;
-* ``vilamp-naive``   : full ViLAMP with frames from moviepy and no feature cache;
-* ``vilamp-uncached``: full ViLAMP, frame store reader, empty feature cache (first run);
-* ``vilamp-cached``  : the same cases again in a fresh process with the warm feature cache;
+* ``vilamp-uncached``: full ViLAMP, empty CLIP cache, every case frame through SigLIP
+  (``feature_memory=0``: the per-case schedule);
+* ``vilamp-cached``  : the same cases in a fresh process with the warm CLIP cache, still
+  every case frame through SigLIP;
+* ``vilamp-reuse``   : warm CLIP cache and SigLIP features reused across the cases of the
+  length (the runner's default), cases in locality order;
 
 and prints cases/hour, peak memory (peak RSS of the process; with ``--device cuda`` also
 ``torch.cuda.max_memory_allocated``; each configuration runs in its own process, so peaks do
-not mix) and the ratios side by side: store vs moviepy decoding, ViLAMP's pipeline (frame
-store + cache) vs the naive per-case MP4 decode, and cached vs uncached CLIP features. Models are the tiny random-weight LLaVA-OneVision + CLIP from
+not mix) and the ratios side by side: store vs moviepy decoding, cached vs uncached CLIP features, and
+reused vs per-case SigLIP features (with the vision encodes per case frame). Models are the tiny random-weight LLaVA-OneVision + CLIP from
 ``tests/runner_models/tiny_models.py``, so numbers measure the pipeline (decode, cache,
 streaming, merging), not a 7B LLM.
 
@@ -39,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "runner_models")]
 
-CONFIGS = ["frames-store", "frames-moviepy", "vilamp-naive", "vilamp-uncached", "vilamp-cached"]
+CONFIGS = ["frames-store", "frames-moviepy", "vilamp-uncached", "vilamp-cached", "vilamp-reuse"]
 
 
 def peak_rss_mb() -> float:
@@ -64,38 +67,20 @@ def moviepy_frames(bench, case, tmp: Path):
 
 def child(args: argparse.Namespace) -> dict:
     """One configuration on the cases of one length, in this (fresh) process."""
-    import numpy as np
     import torch
     from niah.cases import Benchmark
+    from niah.schedule import locality_order
     from runner.models import load_model
-    from runner.vilamp.model import ViLAMP
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     bench = Benchmark.open(args.data)
-    cases = [c for c in bench.cases if c.length == args.length][: args.cases]
+    cases = locality_order([c for c in bench.cases if c.length == args.length][: args.cases])
     tmp = Path(tempfile.mkdtemp(prefix="bench-runner-"))
-    base = peak_rss_mb()
     model = None
     if args.config.startswith("vilamp"):
-        cache = "none" if args.config == "vilamp-naive" else args.cache_dir
-        model = load_model("vilamp", args.model, device=args.device, cache_dir=cache, chunk=args.chunk)
-        if args.config == "vilamp-naive":
-            class Naive(ViLAMP):
-                def iter_frames(self, case, bench):
-                    return moviepy_frames(bench, case, tmp)
-
-                def clip_embeddings(self, case, bench, indices):
-                    out = []
-                    batch = []
-                    for frame in self.iter_frames(case, bench):
-                        batch.append(frame)
-                        if len(batch) == self.chunk:
-                            out.append(self.clip.encode_images(np.stack(batch)))
-                            batch = []
-                    if batch:
-                        out.append(self.clip.encode_images(np.stack(batch)))
-                    return np.concatenate(out)[indices]
-            model.__class__ = Naive
+        memory = "4GB" if args.config == "vilamp-reuse" else 0
+        model = load_model("vilamp", args.model, device=args.device, cache_dir=args.cache_dir, chunk=args.chunk,
+                           feature_memory=memory)
     base = peak_rss_mb()
     start = time.perf_counter()
     frames = 0
@@ -169,7 +154,7 @@ def main() -> int:
     rows = []
     for length in lengths:
         cache_dir = work / f"cache-{length}-{time.time_ns()}"
-        for config in CONFIGS:   # vilamp-uncached fills cache_dir, vilamp-cached reads it
+        for config in CONFIGS:   # vilamp-uncached fills cache_dir, the later ones read it
             row = run_child(config, length, ns, cache_dir)
             rows.append(row)
             if row["cases"] == 0:
@@ -198,14 +183,18 @@ def main() -> int:
         print(f"| {length} | " + " | ".join(f"{by[c]['cases_per_hour']:.0f} ({by[c]['peak_rss_mb']:.0f})"
                                            for c in CONFIGS) + " |")
     print()
-    print("| length | store / moviepy frames | uncached / naive ViLAMP | cached / uncached ViLAMP | cached / naive |")
+    print("| length | store / moviepy frames | cached / uncached CLIP | reuse / per-case SigLIP | "
+          "vision encodes per case frame (reuse) |")
     print("|---|---|---|---|---|")
     for length in lengths:
-        by = {r["config"]: r["cases_per_hour"] for r in rows if r["length"] == length}
+        by = {r["config"]: r for r in rows if r["length"] == length}
+
         def ratio(a, b):
-            return f"{by[a] / by[b]:.2f}x" if by.get(b) else "n/a"
-        print(f"| {length} | {ratio('frames-store', 'frames-moviepy')} | {ratio('vilamp-uncached', 'vilamp-naive')} | "
-              f"{ratio('vilamp-cached', 'vilamp-uncached')} | {ratio('vilamp-cached', 'vilamp-naive')} |")
+            return f"{by[a]['cases_per_hour'] / by[b]['cases_per_hour']:.2f}x" if by[b]["cases_per_hour"] else "n/a"
+        st = by["vilamp-reuse"].get("stats", {})
+        x = st.get("vision_frames_encoded", 0) / max(st.get("case_frames", 0), 1)
+        print(f"| {length} | {ratio('frames-store', 'frames-moviepy')} | {ratio('vilamp-cached', 'vilamp-uncached')} | "
+              f"{ratio('vilamp-reuse', 'vilamp-cached')} | {x:.3f} |")
     return 0
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from niah.accuracy import needle_duration_bin
 from niah.cases import Benchmark
 
 
@@ -14,9 +15,8 @@ def case_table(bench: Benchmark) -> pd.DataFrame:
         "length": [c.length for c in bench.cases],
         "depth_decile": [c.depth_decile for c in bench.cases],
         "task_type": [c.task_type for c in bench.cases],
-        "needle_seconds": pd.cut([c.needle.num_frames / c.fps for c in bench.cases],
-                                 bins=[0, 60, 90, 120, float("inf")], right=True,
-                                 labels=["<=60s", "61-90s", "91-120s", ">120s"]),
+        # the leaderboard's and `runner report`'s bins, from the one definition
+        "needle_seconds": needle_duration_bin([c.needle.num_frames / c.fps for c in bench.cases]),
     })
 
 

@@ -262,15 +262,15 @@ class RayEngine:
         """Score ``cases`` on the actors; yields each case's result exactly once, in
         completion order."""
         ray = self.ray
-        pending = deque(cases)
+        pending = _Runs(cases, len(self._slots))
         attempts: dict[str, int] = {}
         errors: dict[str, str] = {}
         inflight: dict[Any, _Slot] = {}
         yielded: set[str] = set()
         while pending or inflight:
-            for slot in self._slots:
+            for number, slot in enumerate(self._slots):
                 if slot.ready and slot.case is None and pending:
-                    slot.case = pending.popleft()
+                    slot.case = pending.take(number)
                     inflight[slot.handle.score.remote(slot.case.case_id)] = slot
             live = [s for s in self._slots if s.handle is not None]
             if not live:
@@ -305,7 +305,7 @@ class RayEngine:
                 if attempts[case.case_id] >= self.max_case_attempts:
                     result = _died_result(case, self.model_name, attempts[case.case_id], message)
                 else:
-                    pending.appendleft(case)
+                    pending.put_back(self._slots.index(slot), case)
                     result = None
                 if not self._replace(slot):
                     self.warn("warning: --engine ray: no more actor replacements; going on with "
@@ -318,6 +318,26 @@ class RayEngine:
                 continue
             yielded.add(result.case_id)
             yield result
+
+
+class _Runs:
+    """The cases (in the runner's locality order) cut into one contiguous run per actor, so
+    each actor's feature memory sees neighbouring cases that share source frames; an actor
+    whose run is done takes from the end of the longest run left (work stealing)."""
+
+    def __init__(self, cases: Sequence[Case], actors: int) -> None:
+        n = max(1, actors)
+        self.runs = [deque(cases[i * len(cases) // n:(i + 1) * len(cases) // n]) for i in range(n)]
+
+    def __len__(self) -> int:
+        return sum(len(run) for run in self.runs)
+
+    def take(self, actor: int) -> Case:
+        own = self.runs[actor]
+        return own.popleft() if own else max(self.runs, key=len).pop()
+
+    def put_back(self, actor: int, case: Case) -> None:
+        self.runs[actor].appendleft(case)
 
 
 def _died_result(case: Case, model_name: str, times: int, message: str) -> Result:

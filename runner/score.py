@@ -228,17 +228,21 @@ def select_cases(bench: Benchmark, case_ids: Sequence[str] | None = None,
                  shard: tuple[int, int] | None = None, limit: int | None = None) -> list[Case]:
     """The cases this process scores, in manifest order.
 
-    The shard of a case depends only on its manifest index, never on ``--cases`` or
-    ``--limit``; ``--limit`` keeps the first N cases of what remains.
+    Shards are contiguous runs of the whole manifest in locality order
+    (:func:`niah.schedule.locality_order`), so each shard's feature memory sees neighbouring
+    cases; the shard of a case depends only on the manifest, never on ``--cases`` or
+    ``--limit``. ``--limit`` keeps the first N cases of what remains.
     """
     wanted = None
     if case_ids:
         wanted = {bench.case(cid).case_id for cid in case_ids}  # unknown id -> InputError
+    rank = {case.case_id: i for i, case in enumerate(locality_order(bench.cases))} if shard else {}
+    total = len(bench.cases)
     picked = []
-    for index, case in enumerate(bench.cases):
+    for case in bench.cases:
         if wanted is not None and case.case_id not in wanted:
             continue
-        if shard is not None and index % shard[1] != shard[0] - 1:
+        if shard is not None and rank[case.case_id] * shard[1] // total != shard[0] - 1:
             continue
         picked.append(case)
     if limit is not None:

@@ -2,7 +2,7 @@
 
 * ``niah/`` is the foundation: it imports none of ``generator``, ``runner``, ``leaderboard``;
 * those three stand on ``niah/`` and never import each other;
-* no module of the packages or benches imports a ``__main__`` (each package's command line
+* no module of the packages, benches or tests imports a ``__main__`` (each package's command line
   lives in an importable module);
 * no two modules import each other, directly or round a longer circle (lazy imports inside
   functions included: they are circles all the same, only deferred).
@@ -68,7 +68,8 @@ def test_niah_is_the_foundation_and_products_do_not_import_each_other() -> None:
 
 def test_nothing_imports_a_main_module() -> None:
     scanned = dict(_modules())
-    scanned.update({str(p.relative_to(ROOT)): p for p in (ROOT / "bench").rglob("*.py")})
+    for folder in ("bench", "tests"):
+        scanned.update({str(p.relative_to(ROOT)): p for p in (ROOT / folder).rglob("*.py")})
     known = set(_modules())
     wrong = sorted(f"{name} imports {target}" for name, path in scanned.items()
                    for target in _imports(path, name, known) if target.split(".")[-1] == "__main__")

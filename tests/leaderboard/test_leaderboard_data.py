@@ -247,7 +247,7 @@ def test_run_without_results_lines(tmp_path):
 
 
 def test_launcher_command():
-    from leaderboard.__main__ import build_command
+    from leaderboard.launch import build_command
     cmd = build_command(["--results", "R", "--data", "D", "--port", "9999", "--headless"])
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("leaderboard/app.py")
     assert cmd[cmd.index("--server.port") + 1] == "9999" and "--server.headless" in cmd
