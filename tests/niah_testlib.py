@@ -15,6 +15,14 @@ def run_cli(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.Co
     return subprocess.run([sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
+def demo_bench(out: Path, lengths: str, cases: int):
+    """``python -m generator build`` on the built-in demo source into ``out``, opened."""
+    from niah.cases import Benchmark
+    proc = run_cli("generator", "build", "--lengths", lengths, "--cases", str(cases), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return Benchmark.open(out)
+
+
 def one_line_error(proc: subprocess.CompletedProcess[str], *needles: str,
                    ignore: Callable[[str], bool] | None = None) -> str:
     """Assert a CLI's bad-input contract: exit 2, exactly one ``error:`` line on stderr (lines

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from niah.cases import Benchmark
 from niah.schedule import locality_order, simulate_reuse
 from niah.schema import Case, Needle, Segment
 from runner.models import load_model
 from runner.vilamp.frame_features import FrameFeatures, parse_bytes
+from niah_testlib import demo_bench
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,11 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def bench32(tmp_path_factory):
     """32 cases of 100 and 200 frames on the demo source."""
-    out = tmp_path_factory.mktemp("bench32") / "niah"
-    proc = subprocess.run([sys.executable, "-m", "generator", "build", "--lengths", "100,200", "--cases", "32",
-                           "--out", str(out)], cwd=REPO, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return Benchmark.open(out)
+    return demo_bench(tmp_path_factory.mktemp("bench32") / "niah", "100,200", 32)
 
 
 @pytest.fixture(scope="module")
