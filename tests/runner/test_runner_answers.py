@@ -70,6 +70,12 @@ TABLE = [
     ("E", None),
     ("Answer: E", None),
     ("Because", None),
+    # two different letters joined by "and"/"or" name two options: unparsed
+    ("A and B", None),
+    ("I'm not sure, maybe A or C.", None),
+    # a lone lower-case letter after "it's" / "is" is that option
+    ("I think it's b", "B"),
+    ("it is c.", "C"),
 ]
 
 

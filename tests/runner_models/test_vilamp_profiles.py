@@ -3,8 +3,10 @@
 The ``released`` reference is a plain-Python statement of the authors' inference as the
 fidelity issue describes it (walk with strict suppression, ``distribute_frames`` fill, merge
 against video frame ``j`` after the ``j``-th keyframe); the project must give identical
-keyframes on hundreds of random inputs and the same merged tokens within 1e-5 in fp32.
+keyframes on hundreds of random inputs, and merged tokens (fp32) within 1e-5 of the reference
+computed in float64.
 """
+import copy
 import math
 import random
 
@@ -156,11 +158,11 @@ def test_fill_distribute_equals_the_reference_on_random_selections():
 
 
 # ----- merging: released reference vs the project ---------------------------------------
-def test_released_merge_equals_the_reference_within_1e5():
+def test_released_merge_equals_the_reference_within_1e5_on_200_random_inputs():
     torch.manual_seed(0)
     rng = random.Random(3)
-    for _ in range(25):
-        n, p, d, q = rng.randint(2, 20), rng.choice([4, 9]), 6, 5
+    for _ in range(200):
+        n, p, d, q = rng.randint(2, 12), rng.choice([4, 9]), 6, 5
         merger = Merger(d, query_dim=q, learned=True, alpha=rng.choice([0.01, 0.1, 1.0]))
         for lin in (merger.linear_iq, merger.linear_ik, merger.linear_q, merger.linear_k):
             torch.nn.init.normal_(lin.weight, std=0.5)
@@ -170,9 +172,10 @@ def test_released_merge_equals_the_reference_within_1e5():
         keys = sorted(rng.sample(range(n), rng.randint(1, n)))
         with torch.no_grad():
             got = merge_video(patches, query, keys, merger, "keyframe-ordinal")
-            expected = ref_merge(patches, query, keys, merger)
+            # the reference in float64: the project's fp32 result must be within 1e-5 of the exact one
+            expected = ref_merge(patches.double(), query.double(), keys, copy.deepcopy(merger).double())
         plain = [f for f in range(n) if f not in keys]
-        assert torch.allclose(got[plain], expected[plain], atol=1e-5, rtol=0)
+        assert torch.allclose(got[plain].double(), expected[plain], atol=1e-5, rtol=0)
 
 
 def test_reference_frames_hand_example():
