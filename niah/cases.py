@@ -111,7 +111,10 @@ class Benchmark:
                   size: tuple[int, int] | None = None) -> np.ndarray:
         """The case frames at ``indices`` (any order, e.g. uniform sampling) as (N, H, W, 3)."""
         case_refs = self.frame_refs(case)
-        refs = [case_refs[i] for i in indices]
+        return self.frames_of([case_refs[i] for i in indices], size)
+
+    def frames_of(self, refs: Sequence[FrameRef], size: tuple[int, int] | None = None) -> np.ndarray:
+        """The source frames ``refs`` (any videos, any order) as (N, H, W, 3)."""
         out: list[np.ndarray] = []
         for video_id, run in groupby(refs, key=lambda ref: ref.video_id):  # one decoder per run of a video
             out.extend(self.store.read_indices(video_id, [ref.frame for ref in run], size))

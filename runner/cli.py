@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="weights dtype (default auto: bfloat16 on CUDA, float32 on CPU)")
     s.add_argument("--limit", type=int, help="score only the first N selected cases")
     s.add_argument("--cases", help="comma-separated case ids to score")
-    s.add_argument("--shard", help="I/N: score the I-th of N interleaved shards (1-based)")
+    s.add_argument("--shard", help="I/N: score the I-th of N shards (1-based; contiguous runs of the locality order)")
     s.add_argument("--frames", type=int, help="frames given to the model (uniform sampling models)")
     s.add_argument("--keyframes", type=int, help="ViLAMP: keyframes K")
     s.add_argument("--tau", type=float, help="ViLAMP: keyframe similarity threshold")
@@ -141,20 +141,19 @@ def cmd_score(args: argparse.Namespace) -> int:
                         extra_info={"device": device, "data": str(bench.root)},
                         engine=engine.run if engine is not None else None)
         print(summary.line(), file=sys.stderr if summary.interrupted else sys.stdout, flush=True)
-        _write_reuse_stats(model, summary.run_dir)
-        stats = "" if summary.interrupted else _model_stats(model)  # interrupted: the one summary line only
+        stats = _model_stats(model)
+        _write_reuse_stats(stats, summary.run_dir)
     finally:
         if engine is not None:
             engine.close()
-    if stats:
-        print(f"model stats: {stats}", flush=True)
+    if stats and not summary.interrupted:  # interrupted: the one summary line only
+        print(f"model stats: {json.dumps(stats, sort_keys=True, default=str)}", flush=True)
     return 130 if summary.interrupted else 0
 
 
-def _write_reuse_stats(model: Any, run_dir: Path) -> None:
+def _write_reuse_stats(stats: dict[str, Any], run_dir: Path) -> None:
     """For models that count vision encodes (ViLAMP): print the run's encodes per case frame
     and write the counts of this invocation to ``<run>/stats.json``."""
-    stats = model.stats() if hasattr(model, "stats") else {}
     if "vision_frames_encoded" not in stats:
         return
     encoded, frames = int(stats["vision_frames_encoded"]), int(stats["case_frames"])
@@ -163,12 +162,12 @@ def _write_reuse_stats(model: Any, run_dir: Path) -> None:
           f"({encoded} of {frames})", flush=True)
 
 
-def _model_stats(model: Any) -> str:
+def _model_stats(model: Any) -> dict[str, Any]:
+    """The model's statistics, asked once (on Ray a round trip to every actor); {} if it has none."""
     try:
-        stats = model.stats() if hasattr(model, "stats") else {}
-        return json.dumps(stats, sort_keys=True, default=str) if stats else ""
+        return model.stats() if hasattr(model, "stats") else {}
     except Exception:  # noqa: BLE001 - statistics must never fail a finished run
-        return ""
+        return {}
 
 
 def cmd_report(args: argparse.Namespace) -> int:

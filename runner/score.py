@@ -12,8 +12,9 @@
   ``results-shard{i}of{N}.jsonl``) with a single ``write`` + ``fsync``, so a killed run
   loses at most the case in flight. A rerun skips cases present in any results file of the
   run; a torn last line of this process's file is cut off (and rescored), never trusted.
-* ``--shard i/N`` takes the cases whose manifest index is ``i-1`` mod ``N``: every case in
-  exactly one shard, and shards interleave lengths so they cost about the same.
+* ``--shard i/N`` takes the ``i``-th of ``N`` contiguous runs of the cases in locality order
+  (:func:`niah.schedule.locality_order`): every case in exactly one shard, and a shard's cases
+  share source frames, so its feature memory reuses them.
 * A case that fails (decode error, model exception, out of memory) is recorded with
   ``error`` set and ``correct=False``; the run goes on. Ctrl-C stops after the case in
   flight is abandoned and returns a summary marked interrupted.

@@ -172,7 +172,7 @@ class FeatureCache:
                 vals.append(value)
             for video_id, (frames, vals) in per_video.items():
                 self.put(video_id, frames, np.stack(vals))
-        return np.stack([np.asarray(v, self.dtype) for v in found]) if found else np.zeros((0,), self.dtype)
+        return np.stack([np.asarray(v) for v in found]) if found else np.zeros((0,), self.dtype)
 
     def stats(self) -> dict[str, float | int]:
         total = self.hits + self.misses

@@ -55,7 +55,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from niah.cases import Benchmark
+from niah.cases import Benchmark, FrameRef
 from niah.errors import InputError
 from niah.schema import Case
 from runner.models import hub, llava_checkpoint
@@ -311,17 +311,6 @@ class ViLAMP(Model):
             feats = torch.cat([out.hidden_states[i] for i in layer], dim=-1)
         return feats[:, 1:] if self.select_strategy == "default" else feats
 
-    def _read_frames(self, bench: Benchmark, keys: list[tuple[str, str, int]]) -> np.ndarray:
-        """Decode the frames ``(store_fp, video, frame)`` in the given order, grouped by video."""
-        by_video: dict[str, list[int]] = {}
-        for i, (_, video, _) in enumerate(keys):
-            by_video.setdefault(video, []).append(i)
-        out: list[np.ndarray | None] = [None] * len(keys)
-        for video, rows in by_video.items():
-            for row, frame in zip(rows, bench.store.read_indices(video, [keys[r][2] for r in rows])):
-                out[row] = frame
-        return np.stack(out)
-
     def _frame_chunks(self, case: Case, bench: Benchmark, indices: list[int]) -> Iterator[tuple[list[int], torch.Tensor]]:
         """(positions, projected patch features (c, P, D)) in time order, ``chunk`` frames at a time.
 
@@ -345,7 +334,7 @@ class ViLAMP(Model):
             missing = list(dict.fromkeys(k for k, f in zip(keys, found) if f is None))
             fresh: dict[tuple[str, str, int], torch.Tensor] = {}
             if missing:
-                computed = self.vision_features(self._read_frames(bench, missing))
+                computed = self.vision_features(bench.frames_of([FrameRef(v, f) for _, v, f in missing]))
                 memory.encoded += len(missing)
                 fresh = dict(zip(missing, computed))
                 for key, value in fresh.items():
