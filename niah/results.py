@@ -17,7 +17,9 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Iterator
 
-RESULTS_SCHEMA_VERSION = 1
+RESULTS_SCHEMA_VERSION = 2
+#: fields a version-1 line lacks; a reader fills them with ``None`` ("not recorded")
+OPTIONAL_FIELDS = ("error", "answer_rule", "prediction_strict", "view", "rotations", "input_cut")
 RUN_INFO_NAME = "run.json"
 RESULTS_GLOB = "results*.jsonl"
 
@@ -26,9 +28,18 @@ RESULTS_GLOB = "results*.jsonl"
 class Result:
     """The outcome of one model on one case.
 
-    ``prediction`` is the parsed option letter, or ``None`` when the output could not be
-    parsed (counted as wrong, and separately as unparsed); ``error`` is set when the case
-    failed to run at all (decode error, out of memory), which also counts as wrong.
+    ``prediction`` is the option letter under ``answer_rule`` (``"official"``: Video-MME's
+    extraction, :mod:`niah.answers`), or ``None`` when the output gives none (counted as
+    wrong, and separately as unparsed); ``prediction_strict`` is the project's stricter
+    parser's reading of the same output. A version-1 line has no ``answer_rule``: its
+    ``prediction`` is the strict parser's. ``error`` is set when the case failed to run at
+    all (decode error, out of memory), which also counts as wrong.
+
+    Diagnostics (``None`` = not recorded): ``view`` is what the model looked at
+    (``{"full_frames": [case-frame indices given full tokens], ...}``, model-specific keys
+    beside it); ``rotations`` the per-rotation outputs of a circular run
+    (``[{"raw_output", "prediction", "prediction_strict"}]``, rotation 0 first);
+    ``input_cut`` the number of LLM input tokens cut at the model's maximum length.
     """
 
     case_id: str
@@ -41,6 +52,11 @@ class Result:
     task_type: str
     seconds: float
     error: str | None = None
+    answer_rule: str | None = None
+    prediction_strict: str | None = None
+    view: dict[str, Any] | None = None
+    rotations: list[dict[str, Any]] | None = None
+    input_cut: int | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -54,11 +70,13 @@ class Result:
             "case_id": (str,), "model": (str,), "prediction": (str, type(None)),
             "raw_output": (str,), "correct": (bool,), "length": (int,),
             "depth": (int, float), "task_type": (str,), "seconds": (int, float),
-            "error": (str, type(None)),
+            "error": (str, type(None)), "answer_rule": (str, type(None)),
+            "prediction_strict": (str, type(None)), "view": (dict, type(None)),
+            "rotations": (list, type(None)), "input_cut": (int, type(None)),
         }
         for f in fields(cls):
             if f.name not in raw:
-                if f.name == "error":
+                if f.name in OPTIONAL_FIELDS:
                     continue
                 raise ValueError(f"missing field {f.name!r}")
             value = raw[f.name]

@@ -37,12 +37,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from niah import atomic
+from niah.answers import DEFAULT_RULE, official_answer, parse_answer
 from niah.cases import Benchmark
 from niah.errors import InputError
 from niah.results import RESULTS_SCHEMA_VERSION, RUN_INFO_NAME, Result, read_run
 from niah.schedule import locality_order
 from niah.schema import SCHEMA_VERSION, Case
-from runner.answers import parse_answer
+from runner.models.base import Answer
 
 RUN_SCHEMA_VERSION = 1
 #: run.json keys that must agree for results to share a folder
@@ -322,11 +323,17 @@ class ResultsFile:
 def score_case(model: Any, case: Case, bench: Benchmark, model_name: str) -> Result:
     """Run the model on one case; any exception becomes a Result with ``error`` set."""
     start = time.perf_counter()
-    raw, prediction, error = "", None, None
+    raw, prediction, strict, error, view, cut = "", None, None, None, None, None
     try:
         out = model.answer(case, bench)
-        raw = "" if out is None else str(out)
-        prediction = parse_answer(raw, case.options)
+        if isinstance(out, Answer):
+            raw, cut = out.text, out.input_cut
+            if out.full_frames is not None:
+                view = {"full_frames": sorted(int(i) for i in out.full_frames), **(out.diagnostics or {})}
+        else:
+            raw = "" if out is None else str(out)
+        prediction = official_answer(raw, case.options)
+        strict = parse_answer(raw, case.options)
     except Exception as exc:  # noqa: BLE001 - one bad case must not stop the run
         message = " ".join(f"{type(exc).__name__}: {exc}".split())
         error = message[:_MAX_ERROR]
@@ -334,7 +341,8 @@ def score_case(model: Any, case: Case, bench: Benchmark, model_name: str) -> Res
     seconds = round(time.perf_counter() - start, 3)
     return Result(case_id=case.case_id, model=model_name, prediction=prediction, raw_output=raw,
                   correct=error is None and prediction == case.answer, length=case.length,
-                  depth=case.depth, task_type=case.task_type, seconds=seconds, error=error)
+                  depth=case.depth, task_type=case.task_type, seconds=seconds, error=error,
+                  answer_rule=DEFAULT_RULE, prediction_strict=strict, view=view, input_cut=cut)
 
 
 def _free_accelerator_memory() -> None:

@@ -8,10 +8,28 @@ can change an answer (frames, K, tau, alpha, dtype, model path and revision, pro
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any
 
 from niah.cases import Benchmark
 from niah.schema import Case
+
+
+@dataclass
+class Answer:
+    """What a model returns when it has more to say than the text.
+
+    ``full_frames``: the case-frame indices the model saw at full resolution (uniform
+    models: the sampled frames; ViLAMP: its keyframes; the oracle: the needle's; chance:
+    none -> ``[]``). ``diagnostics``: model-specific, JSON-serialisable extras recorded
+    beside them in the result's ``view``. ``input_cut``: LLM input tokens cut at the
+    model's maximum length (0 when nothing was cut).
+    """
+
+    text: str
+    full_frames: list[int] | None = None
+    diagnostics: dict[str, Any] | None = None
+    input_cut: int = 0
 
 
 class Model(ABC):
@@ -25,8 +43,9 @@ class Model(ABC):
         """Everything that changes answers, JSON-serialisable (goes into ``run.json``)."""
 
     @abstractmethod
-    def answer(self, case: Case, bench: Benchmark) -> str:
-        """The raw generated text for ``case`` (frames read from ``bench``)."""
+    def answer(self, case: Case, bench: Benchmark) -> "str | Answer":
+        """The raw generated text for ``case`` (frames read from ``bench``), or an
+        :class:`Answer` carrying it with what the model saw."""
 
     def stats(self) -> dict[str, Any]:
         """Optional run statistics (e.g. feature-cache hits/misses, reuse ratio). Not settings."""

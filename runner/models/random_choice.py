@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from runner.answers import option_letters
+from niah.answers import option_letters
 from runner.models.base import Model
 
 

@@ -1,7 +1,7 @@
 """The multiple-choice answer parser on a table of real-looking model outputs."""
 import pytest
 
-from runner.answers import option_letters, parse_answer
+from niah.answers import option_letters, parse_answer
 
 OPTIONS = [
     "A. A man is cooking in the kitchen.",

@@ -102,7 +102,7 @@ def test_every_case_once_with_right_fields(fake_bench, tmp_path):
     assert info["settings"] == {"style": "sentence"}
     assert info["manifest_fingerprint"] == fake_bench.fingerprint
     assert info["cases_total"] == len(fake_bench.cases)
-    assert info["schema_versions"]["manifest"] == 1 and info["schema_versions"]["results"] == 1
+    assert info["schema_versions"]["manifest"] == 1 and info["schema_versions"]["results"] == 2
     assert info["code_version"]
     # a rerun scores nothing and the model is never asked
     again = FakeModel(style="sentence")

@@ -1,4 +1,9 @@
-"""Read the chosen option letter out of a model's free-text answer.
+"""Read the chosen option letter out of a model's free-text answer, under two named rules.
+
+* ``official`` (the default everywhere): Video-MME's own extraction, the rule behind its
+  published numbers and lmms-eval's Video-MME task (:func:`official_answer`).
+* ``strict``: this project's parser (:func:`parse_answer`), which also reads option text and
+  refuses ambiguous outputs; kept as a second reading and stored beside the official one.
 
     parse_answer("The answer is (B).", case.options)  -> "B"
     parse_answer("I am not sure.", case.options)       -> None   (wrong, counted as unparsed)
@@ -178,3 +183,35 @@ def parse_answer(text: str | None, options: Sequence[str]) -> str | None:
         if letter is not None:
             return letter
     return None
+
+
+# ----- Video-MME's official extraction ---------------------------------------------------
+#: prefixes Video-MME's ``eval_your_results.py`` removes before looking for a letter
+OFFICIAL_PREFIXES = ("The best answer is", "The correct answer is", "The answer is", "The answer",
+                     "The best option is", "The correct option is", "Best answer:", "Best option:")
+
+
+def official_answer(text: str | None, options: Sequence[str]) -> str | None:
+    """Video-MME's rule: drop the listed prefixes, then the first capital option letter
+    anywhere in the text; over 10 words without one -> no answer.
+
+    Written from the rule's description, not its code: ``"A and B"`` -> A, ``"(D)"`` -> D,
+    ``"answer: b"`` -> None (lower case never counts), ``"Based on the video"`` -> B (the
+    rule looks at characters, not words). Letters are those of the case's options (A-D for
+    Video-MME), so a 5-option case may answer E.
+    """
+    if not text:
+        return None
+    letters = sorted(option_letters(options))
+    if not letters:
+        return None
+    stripped = text.strip()
+    for prefix in OFFICIAL_PREFIXES:
+        stripped = stripped.replace(prefix, "")
+    found = re.search("[" + "".join(letters) + "]", stripped)
+    return found.group(0) if found else None
+
+
+#: answer rules by name; ``official`` is the default reading of every run
+ANSWER_RULES = {"official": official_answer, "strict": parse_answer}
+DEFAULT_RULE = "official"
