@@ -107,3 +107,29 @@ def test_nested_option_texts_pick_the_longest():
     opts = ["A. red", "B. red and blue", "C. green", "D. none"]
     assert parse_answer("It is red and blue.", opts) == "B"
     assert parse_answer("Red.", opts) == "A"
+
+
+# Video-MME's official extraction: (output, expected letter) as that rule reads it
+OFFICIAL_TABLE = [
+    ("The", None), ("Based on the video", "B"), ("The best answer is C.", "C"), ("A and B", "A"),
+    ("answer: b", None), ("(D)", "D"), ("", None),
+    ("this output has eleven words and not one single option letter here", None),
+    ("The answer is A", "A"), ("Best option: (C) red", "C"),
+]
+
+
+@pytest.mark.parametrize("text,expected", OFFICIAL_TABLE)
+def test_official_rule_table(text, expected):
+    from niah.answers import official_answer
+    assert official_answer(text, ["A. red", "B. blue", "C. green", "D. the sea"]) == expected
+
+
+def test_prediction_under_reads_version_1_lines_as_strict_and_rescores_official():
+    from niah.answers import prediction_under
+    options = ["A. red", "B. blue", "C. green", "D. the sea"]
+    # a v1 line: the strict parser read "the sea" as D; the official rule finds no capital letter
+    assert prediction_under("strict", "the sea", options, "D", None, None) == "D"
+    assert prediction_under("official", "the sea", options, "D", None, None) is None
+    # a v2 line stores both
+    assert prediction_under("official", "A and B", options, "A", "official", None) == "A"
+    assert prediction_under("strict", "A and B", options, "A", "official", None) is None
