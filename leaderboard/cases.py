@@ -57,7 +57,7 @@ def case_table(tables: Tables, manifest: Manifest | None, run_ids: list[str], *,
                     | base["question"].str.lower().str.contains(needle, regex=False)]
     sub = res[res["case_id"].isin(base["case_id"])]
     answers = sub.assign(shown=np.where(sub["error"].notna(), "error",
-                                        sub["prediction"].fillna("?") + np.where(sub["correct"], " ✓", " ✗")))
+                                        sub["letter"].fillna("?") + np.where(sub["correct"], " ✓", " ✗")))
     pivot = answers.pivot(index="case_id", columns="run_id", values="shown") if len(answers) else None
     correct = sub.pivot(index="case_id", columns="run_id", values="correct") if len(sub) else None
     out = base.reset_index(drop=True)

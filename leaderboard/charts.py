@@ -8,6 +8,9 @@ Charts render as SVG so their text (axis titles, chance labels) is in the page's
 """
 from __future__ import annotations
 
+import colorsys
+import hashlib
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -15,7 +18,9 @@ import pandas as pd
 from leaderboard.cases import hmm
 
 BELOW, AT, ABOVE = "#c2410c", "#f7f7f7", "#1d4ed8"  # below chance, chance, above chance
-EMPTY = "#e5e7eb"  # a cell with no scored case
+EMPTY = "#bdbdbd"  # a cell with no scored case: visibly grey, never "at chance"
+WHISKER = "#111827"  # interval whiskers: dark on every bar colour
+MUTED_OPACITY = 0.35  # a cell whose interval contains chance: drawn faint, so noise never looks like a finding
 SVG = {"embedOptions": {"renderer": "svg"}}
 INK = alt.condition("datum.ink == 'white'", alt.value("white"), alt.value("black"))
 LEGEND = alt.Legend(labelLimit=0, orient="right", title=None)  # whole run names: seeds stay distinguishable
@@ -28,6 +33,25 @@ PLOT = 320  # plot height of the line and bar charts
 HEATMAP_FRAME = ROW * 10 + 140
 CHART_FRAME = PLOT + 110
 TIMELINE_FRAME = 170
+
+
+def _unit(text: str) -> float:
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:4], "big") / 2**32
+
+
+def run_colour(model: str, seed: object = None) -> str:
+    """A run's colour from its identity: the hue from the model's name, the lightness from
+    the seed (seeds of one model share a hue). The same on every reload, in every view,
+    whatever other runs are listed."""
+    hue = _unit(str(model))
+    lightness = 0.42 if seed is None or seed != seed else 0.28 + 0.34 * _unit(f"seed:{seed}")
+    r, g, b = colorsys.hls_to_rgb(hue, lightness, 0.72)
+    return "#{:02x}{:02x}{:02x}".format(round(r * 255), round(g * 255), round(b * 255))
+
+
+def colour_scale(labels: list[str], colours: dict[str, str]) -> alt.Scale:
+    """The colour scale of a chart showing runs by ``labels`` (each run's fixed colour)."""
+    return alt.Scale(domain=labels, range=[colours.get(label, "#6b7280") for label in labels])
 
 
 def length_label(length: int, fps: float = 1.0) -> str:
@@ -51,30 +75,42 @@ def heat_cells(cells: pd.DataFrame, chance: float, fps: float, min_cases: int) -
     few = (out["n"] > 0) & (out["n"] < min_cases)
     out["few"] = few
     out["text"] = [f"{a:.0f}\nn={n}{'*' if f else ''}" if n else "–" for a, n, f in zip(acc, out["n"], few)]
+    # noise: the cell's interval contains chance (drawn faint; black text stays readable)
+    out["muted"] = (out["n"] > 0) & (out["ci_low"] <= chance) & (out["ci_high"] >= chance)
+    out.loc[out["muted"], "ink"] = "black"
+    out["scored"] = out["n"] > 0
     return out
 
 
-def _axes(lengths: list[int], fps: float) -> tuple[alt.X, alt.Y]:
+def _axes(lengths: list[int], fps: float, y_field: str = "depth_range", y_title: str = Y_DEPTH_TITLE,
+          y_sort: list[str] | None = None, narrow: bool = False) -> tuple[alt.X, alt.Y]:
+    """Length on x (every label kept, never dropped for overlap; slanted when ``narrow``,
+    as in a side-by-side pair), the second key on y."""
     x = alt.X("length_label:O", title=X_LENGTH_TITLE, sort=[length_label(n, fps) for n in lengths],
-              axis=alt.Axis(labelAngle=0, orient="bottom"))
-    y = alt.Y("depth_range:O", title=Y_DEPTH_TITLE, sort=[f"{d * 10}–{d * 10 + 10}%" for d in range(10)])
+              axis=alt.Axis(labelAngle=-40 if narrow else 0, orient="bottom", labelOverlap=False, labelLimit=0,
+                            labelAlign="right" if narrow else "center"))
+    y = alt.Y(f"{y_field}:O", title=y_title,
+              sort=y_sort if y_sort is not None else [f"{d * 10}–{d * 10 + 10}%" for d in range(10)])
     return x, y
 
 
 def heatmap(cells: pd.DataFrame, title: str, *, chance: float, lengths: list[int], fps: float = 1.0,
-            min_cases: int = 10, selectable: bool = False) -> alt.LayerChart:
-    """Accuracy per (length, depth decile) of one run, every cell of the grid drawn."""
+            min_cases: int = 10, selectable: bool = False, y_field: str = "depth_range",
+            y_title: str = Y_DEPTH_TITLE, y_sort: list[str] | None = None, narrow: bool = False) -> alt.LayerChart:
+    """Accuracy per (length, depth decile) of one run (or per length and ``y_field``),
+    every cell of the grid drawn: unscored cells grey, cells within noise of chance faint."""
     data = heat_cells(cells, chance, fps, min_cases)
-    x, y = _axes(lengths, fps)
+    x, y = _axes(lengths, fps, y_field, y_title, y_sort, narrow)
     scale = alt.Scale(domain=[0, chance, 100], range=[BELOW, AT, ABOVE], interpolate="rgb")
     base = alt.Chart(data).encode(x=x, y=y)
     rect = base.mark_rect(stroke="white", strokeWidth=1).encode(
-        color=alt.condition("datum.n > 0", alt.Color("accuracy:Q", scale=scale,
+        opacity=alt.condition("datum.muted", alt.value(MUTED_OPACITY), alt.value(1.0)),
+        color=alt.condition("datum.scored", alt.Color("accuracy:Q", scale=scale,
                                                       title=["accuracy %", f"white = chance ({chance:.0f}%)"],
                                                       legend=alt.Legend(orient="right", gradientLength=160,
                                                                          values=[0, round(chance), 50, 100])),
                             alt.value(EMPTY)),
-        tooltip=[alt.Tooltip("length:Q", title="length (frames)"), alt.Tooltip("depth_range:N", title="depth"),
+        tooltip=[alt.Tooltip("length:Q", title="length (frames)"), alt.Tooltip(f"{y_field}:N"),
                  alt.Tooltip("accuracy:Q", title="accuracy %", format=".1f"),
                  alt.Tooltip("ci_low:Q", title="95% CI low", format=".1f"),
                  alt.Tooltip("ci_high:Q", title="95% CI high", format=".1f"),
@@ -84,7 +120,8 @@ def heatmap(cells: pd.DataFrame, title: str, *, chance: float, lengths: list[int
         rect = rect.add_params(cell)
     text = base.mark_text(fontSize=11, lineHeight=13, lineBreak="\n").encode(
         text="text:N", color=INK)
-    return (rect + text).properties(title=title, height=ROW * 10, usermeta=SVG)
+    rows = len(y_sort) if y_sort is not None else 10
+    return (rect + text).properties(title=title, height=ROW * rows, usermeta=SVG)
 
 
 def difference(diff: pd.DataFrame, title: str, *, lengths: list[int], fps: float = 1.0) -> alt.LayerChart:
@@ -100,11 +137,12 @@ def difference(diff: pd.DataFrame, title: str, *, lengths: list[int], fps: float
     scale = alt.Scale(domain=[-100, 0, 100], range=[BELOW, AT, ABOVE], interpolate="rgb")
     base = alt.Chart(data).encode(x=x, y=y)
     rect = base.mark_rect(stroke="white", strokeWidth=1).encode(
+        opacity=alt.condition("datum.verdict == 'within noise'", alt.value(MUTED_OPACITY), alt.value(1.0)),
         color=alt.condition("datum.covered", alt.Color("difference:Q", scale=scale, title=["A − B", "(points)"]),
                             alt.value(EMPTY)),
         tooltip=[alt.Tooltip("length:Q", title="length (frames)"), alt.Tooltip("depth_range:N", title="depth"),
-                 alt.Tooltip("accuracy_a:Q", title="A %", format=".1f"), alt.Tooltip("n_a:Q", title="cases A"),
-                 alt.Tooltip("accuracy_b:Q", title="B %", format=".1f"), alt.Tooltip("n_b:Q", title="cases B"),
+                 alt.Tooltip("accuracy_a:Q", title="A %", format=".1f"),
+                 alt.Tooltip("accuracy_b:Q", title="B %", format=".1f"), alt.Tooltip("n:Q", title="common cases"),
                  alt.Tooltip("difference:Q", title="A − B", format="+.1f"), alt.Tooltip("p:Q", format=".3f"),
                  alt.Tooltip("p_holm:Q", title="p (Holm)", format=".3f"), alt.Tooltip("verdict:N")])
     text = base.mark_text(fontSize=11).encode(text="text:N", color=INK)
@@ -119,32 +157,48 @@ def _chance_rule(chance: float) -> alt.LayerChart:
     return rule + text
 
 
-def by_length(frame: pd.DataFrame, lengths: list[int], chance: float, fps: float = 1.0) -> alt.LayerChart:
-    """Accuracy against length, one line per run, 95 % intervals as whiskers (each run
-    offset within its length so they do not hide each other), chance as a dashed rule."""
+def by_length(frame: pd.DataFrame, lengths: list[int], chance: float, fps: float = 1.0,
+              colours: dict[str, str] | None = None, holds: pd.DataFrame | None = None) -> alt.LayerChart:
+    """Accuracy against length, one line per run, 95 % intervals as dark whiskers centred on
+    each run's point (runs offset within their length so they do not hide each other),
+    chance as a dashed rule, and a triangle at the length each run holds up to."""
     data = frame.assign(length_label=[length_label(int(n), fps) for n in frame["length"]])
+    labels = list(dict.fromkeys(data["run_label"]))
     x = alt.X("length_label:O", title=X_LENGTH_TITLE, sort=[length_label(n, fps) for n in lengths],
               scale=alt.Scale(domain=[length_label(n, fps) for n in lengths]), axis=alt.Axis(labelAngle=0))
     y = alt.Y("accuracy:Q", title="accuracy % (95% CI)", scale=alt.Scale(domain=[0, 100]))
-    base = alt.Chart(data).encode(x=x, xOffset=alt.XOffset("run_label:N"),
-                                  color=alt.Color("run_label:N", legend=LEGEND))
+    offset = alt.XOffset("run_label:N", bandPosition=0.5, sort=labels)
+    colour = alt.Color("run_label:N", legend=LEGEND, scale=colour_scale(labels, colours or {}))
+    base = alt.Chart(data).encode(x=x, xOffset=offset)
     line = base.mark_line(point=True).encode(
-        y=y, tooltip=["run_label", "length", alt.Tooltip("accuracy:Q", format=".1f"),
-                      alt.Tooltip("ci_low:Q", format=".1f"), alt.Tooltip("ci_high:Q", format=".1f"), "n"])
-    whiskers = base.mark_rule(strokeWidth=2, opacity=0.7).encode(y="ci_low:Q", y2="ci_high:Q")
-    return (whiskers + line + _chance_rule(chance)).properties(height=PLOT, usermeta=SVG)
+        y=y, color=colour, tooltip=["run_label", "length", alt.Tooltip("accuracy:Q", format=".1f"),
+                                    alt.Tooltip("ci_low:Q", format=".1f"), alt.Tooltip("ci_high:Q", format=".1f"), "n"])
+    whiskers = base.mark_rule(strokeWidth=1.5, color=WHISKER).encode(y="ci_low:Q", y2="ci_high:Q",
+                                                                     detail="run_label:N")
+    layers = whiskers + line + _chance_rule(chance)
+    if holds is not None and len(holds):
+        marks = holds.assign(length_label=[length_label(int(n), fps) for n in holds["holds_up_to"]])
+        held = alt.Chart(marks).mark_point(shape="triangle-down", size=120, filled=True, yOffset=-14).encode(
+            x=x, xOffset=offset, y=y, color=colour,
+            tooltip=["run_label", alt.Tooltip("holds_up_to:Q", title="holds up to (frames)")])
+        layers = layers + held
+    return layers.properties(height=PLOT, usermeta=SVG)
 
 
-def grouped_bars(frame: pd.DataFrame, category: str, order: list[str], chance: float) -> alt.LayerChart:
-    """Accuracy per category, a bar per run, its 95 % interval, chance as a rule."""
-    x = alt.X(f"{category}:N", title=category.replace("_", " "), sort=order, axis=alt.Axis(labelAngle=0))
-    base = alt.Chart(frame).encode(x=x, xOffset=alt.XOffset("run_label:N"), color=alt.Color("run_label:N",
-                                                                                              legend=LEGEND))
+def grouped_bars(frame: pd.DataFrame, category: str, order: list[str], chance: float,
+                 colours: dict[str, str] | None = None) -> alt.LayerChart:
+    """Accuracy per category, a bar per run, its 95 % interval as a dark whisker centred on
+    the bar, chance as a rule."""
+    labels = list(dict.fromkeys(frame["run_label"]))
+    x = alt.X(f"{category}:N", title=category.replace("_", " "), sort=order,
+              axis=alt.Axis(labelAngle=0, labelOverlap=False, labelLimit=0))
+    base = alt.Chart(frame).encode(x=x, xOffset=alt.XOffset("run_label:N", bandPosition=0.5, sort=labels))
     bars = base.mark_bar().encode(
+        color=alt.Color("run_label:N", legend=LEGEND, scale=colour_scale(labels, colours or {})),
         y=alt.Y("accuracy:Q", title="accuracy % (95% CI)", scale=alt.Scale(domain=[0, 100])),
         tooltip=["run_label", category, alt.Tooltip("accuracy:Q", format=".1f"),
                  alt.Tooltip("ci_low:Q", format=".1f"), alt.Tooltip("ci_high:Q", format=".1f"), "n"])
-    errors = base.mark_rule(color="black").encode(y="ci_low:Q", y2="ci_high:Q")
+    errors = base.mark_rule(color=WHISKER, strokeWidth=1.5).encode(y="ci_low:Q", y2="ci_high:Q")
     return (bars + errors + _chance_rule(chance)).properties(height=PLOT, usermeta=SVG)
 
 

@@ -26,7 +26,9 @@ from niah.schema import DATASET_NAME, MANIFEST_NAME, Case
 
 #: Columns of the long results frame, one row per (run, case).
 RESULT_COLUMNS = ["run_id", "case_id", "model", "prediction", "raw_output", "correct", "length",
-                  "depth", "task_type", "seconds", "error"]
+                  "depth", "task_type", "seconds", "error", "answer_rule", "prediction_strict"]
+#: Optional fields of a schema-2 line the page does not read; allowed, then dropped.
+_UNREAD_FIELDS = {"view": ("struct", "null"), "rotations": ("list", "null"), "input_cut": ("int64", "null")}
 #: The settings shown as their own leaderboard columns: (run.json key, column name).
 SETTING_COLUMNS = [("frames", "frames"), ("keyframes_k", "K"), ("tau", "τ")]
 
@@ -122,7 +124,7 @@ def load_manifest(data_dir: str | Path) -> Manifest:
 
 # ----- results ----------------------------------------------------------------------
 _STRING = ("case_id", "model", "raw_output", "task_type")
-_OPTIONAL_STRING = ("prediction", "error")
+_OPTIONAL_STRING = ("prediction", "error", "answer_rule", "prediction_strict")
 
 
 def _fast_read_file(path: Path) -> pd.DataFrame | None:
@@ -134,16 +136,24 @@ def _fast_read_file(path: Path) -> pd.DataFrame | None:
     schema = pa.schema([("case_id", pa.string()), ("model", pa.string()), ("prediction", pa.string()),
                         ("raw_output", pa.string()), ("correct", pa.bool_()), ("length", pa.int64()),
                         ("depth", pa.float64()), ("task_type", pa.string()), ("seconds", pa.float64()),
-                        ("error", pa.string())])
+                        ("error", pa.string()), ("answer_rule", pa.string()),
+                        ("prediction_strict", pa.string())])
     size = path.stat().st_size
     try:
         table = pa_json.read_json(
             path,
             read_options=pa_json.ReadOptions(use_threads=True, block_size=max(1 << 20, min(size + 1, 64 << 20))),
-            parse_options=pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error",
+            parse_options=pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer",
                                                newlines_in_values=False))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, UnicodeDecodeError):
         return None
+    # schema-2 diagnostics (view, rotations, input_cut) are allowed with their types; any
+    # other field, or one of these with another type, goes to the line-by-line reader
+    for name in set(table.column_names) - set(schema.names):
+        kinds = _UNREAD_FIELDS.get(name)
+        if kinds is None or not any(str(table.schema.field(name).type).startswith(k) for k in kinds):
+            return None
+        table = table.drop_columns([name])
     if table.num_rows == 0:
         return None if size and path.read_bytes().strip() else _empty_results()
     required = [n for n in schema.names if n not in _OPTIONAL_STRING]
@@ -165,14 +175,14 @@ def _empty_results() -> pd.DataFrame:
                          [("case_id", object), ("model", object), ("prediction", object),
                           ("raw_output", object), ("correct", bool), ("length", "int64"),
                           ("depth", "float64"), ("task_type", object), ("seconds", "float64"),
-                          ("error", object)]})
+                          ("error", object), ("answer_rule", object), ("prediction_strict", object)]})
 
 
 def _slow_read_run(run_dir: Path) -> tuple[pd.DataFrame, list[str]]:
     _, results, problems = read_run(run_dir)
     if not results:
         return _empty_results(), problems
-    frame = pd.DataFrame([r.__dict__ for r in results.values()])
+    frame = pd.DataFrame([r.__dict__ for r in results.values()])[_empty_results().columns]
     frame["depth"] = frame["depth"].astype("float64")
     frame["seconds"] = frame["seconds"].astype("float64")
     frame["correct"] = frame["correct"].astype(bool)
@@ -225,6 +235,8 @@ class Loaded:
 
 RUN_COLUMNS = ["run_id", "model", "model_path", "revision", "code_version", "manifest_fingerprint",
                "cases_total", "uploaded", "settings", "frames", "K", "τ", "seed", "seed_group", "info"]
+#: The uploads folder inside a results folder unless ``--uploads`` names another.
+UPLOADS_DIR = "uploads"
 
 
 def _seed_group(info: dict[str, Any], settings: dict[str, Any]) -> tuple[Any, str | None]:
@@ -240,17 +252,30 @@ def _seed_group(info: dict[str, Any], settings: dict[str, Any]) -> tuple[Any, st
     return _fmt_setting(seed), json.dumps(same, sort_keys=True, default=str)
 
 
-def load_results(results_root: str | Path, fast: bool = True) -> Loaded:
-    """Read every run folder under ``results_root`` (missing root: no runs)."""
+def _run_dirs(results_root: Path, uploads_root: Path | None) -> list[tuple[Path, str, bool]]:
+    """``(folder, run id, from the uploads folder)`` of every run: the project's runs, then
+    the uploads (an upload whose name a project run already uses is ``uploads/<name>``)."""
+    own = [(d, d.name, False) for d in list_runs(results_root)]
+    taken = {name for _, name, _ in own}
+    uploads = [(d, f"uploads/{d.name}" if d.name in taken else d.name, True)
+               for d in (list_runs(uploads_root) if uploads_root is not None else [])]
+    return own + uploads
+
+
+def load_results(results_root: str | Path, fast: bool = True, uploads_root: str | Path | None = None) -> Loaded:
+    """Read every run folder under ``results_root`` and ``uploads_root`` (missing roots: no
+    runs). A run in the uploads folder is an upload whatever its ``run.json`` says."""
     rows, frames, problems = [], [], {}
-    for run_dir in list_runs(results_root):
-        run_id = run_dir.name
+    uploads = Path(uploads_root) if uploads_root is not None else None
+    for run_dir, run_id, from_uploads in _run_dirs(Path(results_root), uploads):
         info, info_problem = _read_info(run_dir)
         frame, run_problems = read_run_frame(run_dir, fast=fast)
         if info_problem:
             run_problems = [info_problem, *run_problems]
         if run_problems:  # named relative to the results folder: no server paths on the page
             problems[run_id] = [m.replace(f"{Path(results_root)}{os.sep}", "") for m in run_problems]
+            if uploads is not None:
+                problems[run_id] = [m.replace(f"{uploads}{os.sep}", "uploads/") for m in problems[run_id]]
         settings = info.get("settings") if isinstance(info.get("settings"), dict) else {}
         model = info.get("model")
         if not isinstance(model, str) or not model:
@@ -266,7 +291,7 @@ def load_results(results_root: str | Path, fast: bool = True) -> Loaded:
             if isinstance(info.get("manifest_fingerprint"), str) else None,
             "cases_total": cases_total if isinstance(cases_total, int) and not isinstance(cases_total, bool)
             else None,
-            "uploaded": bool(info.get("uploaded", False)),
+            "uploaded": from_uploads or info.get("uploaded", False) is True,
             "settings": json.dumps(settings, sort_keys=True) if settings else "",
             **{col: _fmt_setting(settings.get(key)) for key, col in SETTING_COLUMNS},
             "seed": seed, "seed_group": seed_group,
@@ -283,18 +308,18 @@ def load_results(results_root: str | Path, fast: bool = True) -> Loaded:
         results.insert(0, "run_id", pd.Series(dtype=object))
     results = results[RESULT_COLUMNS].copy()
     # one representation whichever reader produced a file: str columns as objects, None for missing
-    for col in ("run_id", "case_id", "model", "prediction", "raw_output", "task_type", "error"):
+    for col in ("run_id", "case_id", "model", "prediction", "raw_output", "task_type", "error", "answer_rule",
+                "prediction_strict"):
         values = results[col].astype(object)
         results[col] = values.where(values.notna(), None)
     return Loaded(runs, results, problems)
 
 
-def folder_signature(results_root: str | Path, data_dir: str | Path) -> tuple:
+def folder_signature(results_root: str | Path, data_dir: str | Path, uploads_root: str | Path | None = None) -> tuple:
     """Cheap identity of everything the tables depend on (names, sizes, mtimes), used as the
     cache key so new or grown results files are picked up on the next page run."""
     sig: list[tuple] = []
-    root = Path(results_root)
-    for run_dir in list_runs(root):
+    for run_dir, _, _ in _run_dirs(Path(results_root), Path(uploads_root) if uploads_root is not None else None):
         for path in [run_dir / RUN_INFO_NAME, *sorted(run_dir.glob(RESULTS_GLOB))]:
             try:
                 st = path.stat()

@@ -123,3 +123,54 @@ def summarise(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     out["accuracy"] = out["correct"] / out["n"]
     out["ci_low"], out["ci_high"] = wilson_interval(out["correct"], out["n"])
     return out[columns]
+
+
+def paired_sign_test(differences: ArrayLike) -> tuple[int, int, float]:
+    """Exact two-sided sign test of per-case differences ``a - b`` (cases both answered):
+    ``(cases a did better on, cases b did better on, p)``, p from ``scipy.stats.binomtest``
+    on the discordant cases at 1/2. For two single runs the differences are -1, 0 or 1, and
+    this is exactly McNemar's exact test; for seed groups (per-case mean correctness) it is
+    the sign test of the same question. Paired, so it uses that both runs answered the same
+    cases, which the unpaired two-proportion test throws away. No discordant case: p = 1."""
+    from scipy.stats import binomtest  # scipy is slow to import; only paired views need it
+
+    d = np.asarray(differences, dtype="float64")
+    better, worse = int((d > 0).sum()), int((d < 0).sum())
+    if better + worse == 0:
+        return better, worse, 1.0
+    return better, worse, float(binomtest(better, better + worse, 0.5).pvalue)
+
+
+def mcnemar_exact(correct_a: ArrayLike, correct_b: ArrayLike) -> tuple[int, int, float]:
+    """Exact McNemar test of two runs' correctness on the same cases: ``(a right and b
+    wrong, b right and a wrong, two-sided p)`` (the binomial test on the discordant pairs)."""
+    a = np.asarray(correct_a, dtype="float64")
+    b = np.asarray(correct_b, dtype="float64")
+    return paired_sign_test(a - b)
+
+
+def holds_up_to(lengths: Sequence[int], correct: Sequence[int], n: Sequence[int], alpha: float = 0.05) -> int | None:
+    """The longest haystack length up to which accuracy is not significantly below the
+    accuracy at the shortest length: every length from the shortest to it passes a
+    one-sided Fisher exact test (``scipy.stats.fisher_exact``, alternative "less") at
+    ``alpha``. Lengths are different cases, so the test is unpaired. ``None`` without a
+    scored shortest length. One number for "how long can it go", as TimeScope and RULER
+    give, read against the run's own short-haystack accuracy."""
+    from scipy.stats import fisher_exact
+
+    order = np.argsort(np.asarray(lengths))
+    lengths = [int(lengths[i]) for i in order]
+    correct = [int(correct[i]) for i in order]
+    n = [int(n[i]) for i in order]
+    if not n or n[0] == 0:
+        return None
+    k0, n0 = correct[0], n[0]
+    held = lengths[0]
+    for length, k, m in zip(lengths[1:], correct[1:], n[1:]):
+        if m == 0:
+            break
+        p = fisher_exact([[k, m - k], [k0, n0 - k0]], alternative="less").pvalue
+        if p < alpha:
+            break
+        held = length
+    return held
