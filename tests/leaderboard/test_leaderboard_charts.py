@@ -35,10 +35,13 @@ def test_heatmap_axes_scale_and_cell_text(demo):
 
 def test_text_is_white_only_on_the_dark_ends_of_the_scale():
     cells = pd.DataFrame({"length": [300] * 4, "depth_decile": range(4), "depth_range": ["a", "b", "c", "d"],
-                          "accuracy": [0.0, 25.0, 40.0, 100.0], "n": [30, 30, 30, 0]})
+                          "accuracy": [0.0, 25.0, 40.0, 100.0], "ci_low": [0.0, 12.0, 24.0, 88.0],
+                          "ci_high": [11.0, 43.0, 58.0, 100.0], "n": [30, 30, 30, 0]})
     drawn = charts.heat_cells(cells, chance=25.0, fps=1.0, min_cases=10)
     assert list(drawn["ink"]) == ["white", "black", "black", "white"]
     assert list(drawn["text"][:3]) == ["0\nn=30", "25\nn=30", "40\nn=30"]
+    # cells whose interval contains chance are muted (noise); unscored cells are not "scored"
+    assert list(drawn["muted"]) == [False, True, True, False] and list(drawn["scored"]) == [True, True, True, False]
 
 
 def test_line_and_bars_carry_intervals_and_chance(demo):
@@ -53,19 +56,45 @@ def test_line_and_bars_carry_intervals_and_chance(demo):
     assert chance[1]["encoding"]["text"]["field"] == "label"
     datasets = spec["datasets"].values()
     assert any(row.get("label") == "chance 25%" for rows in datasets for row in rows)
-    legend = _layers(spec)[0]["encoding"]["color"]["legend"]
+    assert whiskers["xOffset"]["bandPosition"] == 0.5 and _layers(spec)[0]["mark"]["color"] == charts.WHISKER
+    legend = _layers(spec)[1]["encoding"]["color"]["legend"]
     assert legend["labelLimit"] == 0  # whole run names
     bars = charts.grouped_bars(tables.by_task.assign(run_label=tables.by_task["run_id"]), "task_type", [],
                                tables.chance).to_dict()
     assert _layers(bars)[1]["encoding"]["y"]["field"] == "ci_low"
+    assert _layers(bars)[1]["encoding"]["xOffset"]["bandPosition"] == 0.5
 
 
 def test_difference_marks_significant_cells(demo):
     tables = _tables(demo)
-    diff = lb.heatmap_difference(tables.heatmap, "model-a", "partial-0")
+    diff = lb.paired_difference(tables, "model-a", "partial-0").cells
     diff.loc[diff.index[0], ["verdict", "covered", "difference"]] = ["beyond noise (Holm)", True, 50.0]
     spec = charts.difference(diff, "d", lengths=tables.lengths).to_dict()
     rows = next(iter(spec["datasets"].values()))
     texts = [r["text"] for r in rows]
     assert texts[0] == "+50**" and "–" in texts  # uncovered cells shown empty
     assert np.isclose(_layers(spec)[0]["encoding"]["color"]["condition"]["scale"]["domain"][1], 0)
+
+
+def test_whiskers_are_drawn_at_the_centre_of_their_bars(demo):
+    """Rendered (vl-convert, as the SVG export does): each whisker's x is its bar's centre."""
+    import re
+
+    import vl_convert
+    tables = _tables(demo)
+    frame = tables.by_task.assign(run_label=tables.by_task["run_id"])
+    frame = frame[frame["run_id"].isin(["model-a", "model-b"])]
+    svg = vl_convert.vegalite_to_svg(charts.grouped_bars(frame, "task_type", [], tables.chance).to_dict())
+    bars = re.findall(r'aria-roledescription="bar"[^>]*d="M([\d.]+),[\d.]+h([\d.]+)', svg)
+    rules = re.findall(r'aria-roledescription="rule mark" transform="translate\(([\d.]+),', svg)
+    centres = sorted(round(float(x) + float(w) / 2, 3) for x, w in bars)
+    assert len(bars) == len(frame) and sorted(round(float(x), 3) for x in rules[:len(bars)]) == centres
+
+
+def test_run_colours_come_from_identity_and_seeds_share_a_hue():
+    import colorsys
+    a, a_again = charts.run_colour("model-a"), charts.run_colour("model-a")
+    assert a == a_again != charts.run_colour("model-b")
+    hues = {round(colorsys.rgb_to_hls(*(int(c[i:i + 2], 16) / 255 for i in (1, 3, 5)))[0], 2)
+            for c in (charts.run_colour("random", s) for s in range(3))}
+    assert len(hues) == 1 and len({charts.run_colour("random", s) for s in range(3)}) == 3

@@ -146,12 +146,16 @@ def test_heatmap_is_the_full_grid_and_a_difference_says_what_it_covers(demo):
     grid = tables.heatmap[tables.heatmap["run_id"] == "partial-0"]
     assert len(grid) == len(tables.lengths) * 10 and (grid["n"] == 0).any()  # unscored cells kept, empty
     assert grid.loc[grid["n"] == 0, "accuracy"].isna().all()
-    diff = lb.heatmap_difference(tables.heatmap, "model-a", "model-b")
+    diff = lb.paired_difference(tables, "model-a", "model-b").cells
     assert len(diff) == 20 and diff["covered"].all()
     assert np.allclose(diff["difference"], diff["accuracy_a"] - diff["accuracy_b"])
-    partial = lb.heatmap_difference(tables.heatmap, "model-a", "partial-0")
+    paired = lb.paired_difference(tables, "model-a", "partial-0")
+    partial = paired.cells
     assert len(partial) == 20 and partial["covered"].sum() == (grid["n"] > 0).sum() < 20
     assert set(partial.loc[~partial["covered"], "verdict"]) == {"not in both runs"}
+    # compared on the common cases only, and says how many were left out
+    scored = int(tables.leaderboard.set_index("run").at["partial-0", "scored"])
+    assert paired.common == scored and paired.only_a == 20 - scored and paired.only_b == 0
 
 
 def test_difference_verdicts_follow_the_test(tmp_path):
@@ -171,13 +175,17 @@ def test_difference_verdicts_follow_the_test(tmp_path):
     assert (n >= 29).all()
     good, bad = (tables.leaderboard.set_index("run").loc[r, "accuracy"] for r in ("good", "bad"))
     assert good > 90 and bad < 10
-    diff = lb.heatmap_difference(tables.heatmap, "good", "bad")
+    paired = lb.paired_difference(tables, "good", "bad")
+    diff = paired.cells
     assert (diff["verdict"] == "beyond noise (Holm)").all() and (diff["p_holm"] < 0.05).all()
-    same = lb.heatmap_difference(tables.heatmap, "good", "good")
-    assert (same["verdict"] == "within noise").all() and (same["p"] == 1).all()
-    overall, p = lb.overall_difference(tables, "good", "bad")
-    assert overall == pytest.approx(good - bad) and p < 1e-6
-    assert lb.overall_difference(tables, "good", "good") == (0.0, 1.0)
+    same = lb.paired_difference(tables, "good", "good")
+    assert (same.cells["verdict"] == "within noise").all() and (same.cells["p"] == 1).all()
+    overall = paired.overall.iloc[0]
+    assert overall["difference"] == pytest.approx(good - bad) and overall["p"] < 1e-6
+    assert (same.overall.iloc[0]["difference"], same.overall.iloc[0]["p"]) == (0.0, 1.0)
+    # margins: every length and decile, each with its own exact test
+    assert list(paired.by_length["length"]) == [300] and (paired.by_decile["p_holm"] < 0.05).all()
+    assert paired.by_decile["n"].sum() == paired.common == 300
 
 
 def test_intervals_and_chance_on_every_table(demo):
@@ -199,9 +207,10 @@ def test_identical_answers_are_flagged_and_not_ranked(demo):
     import shutil
     shutil.copytree(demo["results"] / "model-b", demo["results"] / "model-b-copy")
     board = _tables(demo).leaderboard.set_index("run")
-    assert board.loc["model-b-copy", "duplicate_of"] == "model-b" and pd.isna(board.loc["model-b-copy", "rank"])
-    assert board.loc["model-b", "rank"] == 1 and board.loc["model-b", "duplicate_of"] == ""
-    assert board.loc["model-b", "digest"] == board.loc["model-b-copy", "digest"] != board.loc["model-a", "digest"]
+    assert board.loc["model-b-copy", "near_copy_of"] == "model-b" and pd.isna(board.loc["model-b-copy", "rank"])
+    assert "near copy of model-b" in board.loc["model-b-copy", "marks"]
+    assert "100.0% the same answers as model-b" in board.loc["model-b-copy", "reason"]
+    assert board.loc["model-b", "rank"] == 1 and board.loc["model-b", "near_copy_of"] == ""
 
 
 def test_seed_runs_share_a_group_and_a_rank(tmp_path):
@@ -212,6 +221,76 @@ def test_seed_runs_share_a_group_and_a_rank(tmp_path):
     assert seeds["rank"].nunique() == 1 and seeds["rank"].iloc[0] == 4  # one entry after the three models
     others = board[board["model"] != "random"]
     assert others["seed_group"].isna().all() and list(others["rank"]) == [1, 2, 3]
+
+
+def test_a_partial_seed_stays_out_of_its_group_mean_and_the_group_keeps_its_rank(tmp_path):
+    info = synthetic.write_demo(tmp_path / "r", tmp_path / "d", partial=0, foreign=0, seeds=3)
+    cases = info["cases"]
+    extra = {**synthetic.run_info("random", info["fingerprint"], len(cases)), "settings": {"seed": 9},
+             "model_path": None}
+    synthetic.write_run(tmp_path / "r", "random-seed9", synthetic.make_results(cases, "random", 1.0, 9, 0.4), extra)
+    board = lb.build_tables(ld.load_results(tmp_path / "r"), ld.load_manifest(tmp_path / "d")).leaderboard
+    by_run = board.set_index("run")
+    complete = [f"random-seed{k}" for k in range(3)]
+    assert (by_run.loc[complete, "rank"] == 4).all() and pd.isna(by_run.loc["random-seed9", "rank"])
+    assert by_run.loc[complete[0], "entry_accuracy"] == pytest.approx(by_run.loc[complete, "accuracy"].mean())
+    reason = by_run.loc["random-seed9", "reason"]
+    assert reason.startswith("partial ") and "not in its seed group's mean (over its 3 complete seed(s))" in reason
+
+
+def test_paired_columns_are_exact_mcnemar_with_holm(demo):
+    """The table's tests against an independent count of discordant cases."""
+    from scipy.stats import binomtest
+    tables = _tables(demo)
+    board = tables.leaderboard.set_index("run")
+    res = tables.results.pivot(index="case_id", columns="run_id", values="correct")
+    order = ["model-b", "model-c", "model-a"]
+    p = {}
+    for run in order[1:]:
+        for other, col in ((order[order.index(run) - 1], "above"), ("model-b", "first")):
+            b = int((res[run] & ~res[other]).sum())
+            c = int((~res[run] & res[other]).sum())
+            p[(run, col)] = binomtest(b, b + c, 0.5).pvalue if b + c else 1.0
+            assert board.loc[run, f"p_{col}"] == pytest.approx(p[(run, col)])
+            assert board.loc[run, f"n_{col}"] == 20
+    # Holm over the 4 tests of the table
+    values = sorted(p.values())
+    holm = [min(1.0, max((4 - i) * values[i] for i in range(j + 1))) for j in range(4)]
+    assert sorted(board.loc[order[1:], ["p_above_holm", "p_first_holm"]].to_numpy().ravel()) == pytest.approx(holm)
+    assert bool(board.loc["model-c", "tied_first"]) == (board.loc["model-c", "p_first_holm"] >= 0.05)
+
+
+def test_holds_up_to_is_the_last_length_not_significantly_below_the_shortest():
+    from niah import accuracy
+    # 90% at 1k, 85% at 2k (not significantly lower at n=100), 40% at 3k (is), 88% at 4k (after the drop)
+    assert accuracy.holds_up_to([1000, 2000, 3000, 4000], [90, 85, 40, 88], [100] * 4) == 2000
+    assert accuracy.holds_up_to([1000, 2000], [90, 89], [100, 100]) == 2000
+    assert accuracy.holds_up_to([1000, 2000], [0, 0], [0, 100]) is None
+
+
+def test_answer_rule_changes_what_counts_as_correct(tmp_path):
+    """A version-1 line (strict prediction) read under the official rule is re-extracted
+    from its raw output, as niah.answers.prediction_under reads it, row by row."""
+    from niah import answers
+    cases = synthetic.make_cases((300,), 20)
+    fp = synthetic.write_manifest(tmp_path / "d", cases)
+    results = synthetic.make_results(cases, "m", 0.9)
+    # "The best answer is B, not A" style outputs: the rules disagree on some
+    results = [r.__class__(**{**r.__dict__, "raw_output": f"Answer: {c.answer.lower()} ... or B"})
+               for r, c in zip(results, cases)]
+    synthetic.write_run(tmp_path / "r", "m", results, synthetic.run_info("m", fp, len(cases)))
+    loaded, manifest = ld.load_results(tmp_path / "r"), ld.load_manifest(tmp_path / "d")
+    for rule in sorted(answers.ANSWER_RULES):
+        tables = lb.build_tables(loaded, manifest, rule)
+        gold = {c.case_id: c for c in cases}
+        for row in tables.results.itertuples():
+            case = gold[row.case_id]
+            letter = answers.prediction_under(rule, row.raw_output, case.options, row.prediction, row.answer_rule,
+                                              row.prediction_strict)
+            assert row.letter == letter and row.correct == (row.error is None and letter == case.answer)
+    strict, official = (lb.build_tables(loaded, manifest, r).leaderboard["accuracy"].iloc[0]
+                        for r in ("strict", "official"))
+    assert strict != official
 
 
 def test_problems_name_files_relative_to_the_results_folder(tmp_path):

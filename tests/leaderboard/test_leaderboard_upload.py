@@ -90,11 +90,40 @@ def test_pickle_is_not_loaded(setup):
     assert problems[0].startswith("line 1:")
 
 
-def test_many_problems_are_capped(setup):
-    manifest, _ = setup
+def test_many_problems_are_capped_and_summarised_per_kind(setup):
+    manifest, results = setup
     check = up.validate_upload(b"nope\n" * 500, manifest.cases)
     assert len(check.problems) == up.MAX_PROBLEMS and check.truncated == 500 - up.MAX_PROBLEMS
-    assert "450 more" in check.summary()
+    assert check.summary() == "not valid JSON: 500 lines (first: line 1: not valid JSON (Expecting value at column 1))"
+    # 50 identical "missing field" lines and one other problem: two summary lines
+    lines = [json.dumps({k: v for k, v in json.loads(r.to_json()).items() if k != "correct"}) for r in results[:15]]
+    lines.append(json.dumps({**json.loads(results[15].to_json()), "case_id": "L999-0000"}))
+    summary = up.validate_upload("\n".join(lines).encode(), manifest.cases).summary().splitlines()
+    assert summary == ["missing field 'correct': 15 lines (first: line 1)",
+                       "line 16: case 'L999-0000': unknown case id (not in the benchmark manifest)"]
+
+
+def test_a_json_array_says_json_lines_are_expected(setup):
+    manifest, results = setup
+    body = ("[" + ",".join(r.to_json() for r in results) + "]").encode()
+    problems = _problems(body, manifest)
+    assert len(problems) == 1 and "expected JSON Lines" in problems[0]
+    assert up.validate_upload(up.example_line(manifest.cases).encode(), manifest.cases).ok
+
+
+def test_uploads_folder_caps_count_and_size(setup, tmp_path):
+    manifest, results = setup
+    check = up.validate_upload(_body(results), manifest.cases)
+    kw = dict(filename="x.jsonl", manifest_fingerprint=manifest.fingerprint, cases_total=len(results))
+    uploads = tmp_path / "uploads"
+    up.save_upload(check, uploads, "one", max_uploads=2, **kw)
+    up.save_upload(check, uploads, "two", max_uploads=2, **kw)
+    with pytest.raises(up.UploadsFull, match=r"^the uploads folder is full \(2 of 2 uploads, .*nothing was saved$"):
+        up.save_upload(check, uploads, "three", max_uploads=2, **kw)
+    size = up.uploads_usage(uploads)[1]
+    with pytest.raises(up.UploadsFull):
+        up.save_upload(check, uploads, "four", max_uploads=10, max_total_bytes=size + 100, **kw)
+    assert sorted(p.name for p in uploads.iterdir()) == ["one", "two"]  # nothing else written
 
 
 @pytest.mark.parametrize("name, expected", [
