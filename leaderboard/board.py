@@ -20,6 +20,9 @@ from leaderboard.data import ALPHA, Tables
 from leaderboard.ranking import SECTIONS
 
 
+SECTION_TITLES = {"project": "Project runs", "uploaded": "Uploaded runs (ranked among themselves, unverified)"}
+
+
 def _pct(value: float) -> str:
     return f"{value:5.1f}" if value == value else ""
 

@@ -29,6 +29,8 @@ ASSUMED_OPTIONS = 4
 MIN_CASES = 10
 #: Significance level of every test the page shows.
 ALPHA = ranking.ALPHA
+#: A run with more unparsed answers than this (%) is warned about: its accuracy measures its answer format too.
+HIGH_UNPARSED_PCT = 10.0
 _PCT = ["accuracy", "ci_low", "ci_high", "chance"]
 
 

@@ -97,10 +97,8 @@ def build_site(tables: lb.Tables, manifest: ld.Manifest, out: Path) -> Path:
     parts = [f"<h1>Video NIAH leaderboard</h1><p class=caption>Answers read under the '{tables.rule}' rule. "
              f"Chance {tables.chance:.1f}%. Accuracy % with its Wilson 95% interval; per length: accuracy "
              "(interval).</p>"]
-    from leaderboard.tab_leaderboard import SECTION_TITLES
-
     for section in bd.sections(tables):
-        parts.append(f"<h2>{html.escape(SECTION_TITLES[section])}</h2>")
+        parts.append(f"<h2>{html.escape(bd.SECTION_TITLES[section])}</h2>")
         parts.append(_table_html(bd.compact(tables, combine_seeds=True, section=section), f"board-{section}"))
     parts.append(f"<p class=caption>{html.escape(bd.significance_note(tables))}</p>")
     parts.append("<p class=caption>Columns: " + " ".join(

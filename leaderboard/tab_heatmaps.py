@@ -123,12 +123,10 @@ def _grid(page: Page, run: str, frame, y_field: str, y_title: str, order: list[s
 def _warn_unparsed(tables: lb.Tables, runs: dict[str, str]) -> None:
     """Say so where a run's low accuracy is (partly) answers that could not be parsed
     (``runs``: how the page refers to each run -> run id)."""
-    from leaderboard.tab_leaderboard import HIGH_UNPARSED_PCT
-
     board = tables.leaderboard.set_index("run")
     for role, run in runs.items():
         share = board.at[run, "unparsed %"]
-        if share > HIGH_UNPARSED_PCT:
+        if share > lb.HIGH_UNPARSED_PCT:
             st.warning(f"{role}: {share:.0f}% of the answers could not be parsed (counted wrong); its cells measure "
                        "the answer format as much as the model.")
 

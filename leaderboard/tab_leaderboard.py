@@ -6,12 +6,11 @@ from __future__ import annotations
 import streamlit as st
 
 from leaderboard import board as bd
+from leaderboard import data as lb
 from leaderboard import export
 from leaderboard.page import Page, csv_button
 
 TITLE = "Leaderboard"
-HIGH_UNPARSED_PCT = 10.0  # a run above this is warned about: its accuracy measures its answer format too
-SECTION_TITLES = {"project": "Project runs", "uploaded": "Uploaded runs (ranked among themselves, unverified)"}
 
 
 def render(page: Page) -> None:
@@ -22,7 +21,7 @@ def render(page: Page) -> None:
                           disabled=not has_seeds)
     help_of = {c.header: c.help for c in bd.columns(tables)}
     for section in bd.sections(tables):
-        st.subheader(SECTION_TITLES[section])
+        st.subheader(bd.SECTION_TITLES[section])
         table = bd.compact(tables, combine_seeds=combine, section=section)
         st.dataframe(table, hide_index=True, key=f"board_{section}",
                      column_config={h: st.column_config.TextColumn(h, help=t) for h, t in help_of.items()})
@@ -31,9 +30,9 @@ def render(page: Page) -> None:
     if has_seeds and combine:
         with st.expander("Seeds behind the combined rows"):
             st.dataframe(bd.seed_runs(tables), hide_index=True, key="board_seeds")
-    high = board[board["unparsed %"] > HIGH_UNPARSED_PCT]
+    high = board[board["unparsed %"] > lb.HIGH_UNPARSED_PCT]
     if len(high):
-        st.warning(f"{len(high)} run(s) have more than {HIGH_UNPARSED_PCT:.0f}% unparsed answers, counted as wrong: "
+        st.warning(f"{len(high)} run(s) have more than {lb.HIGH_UNPARSED_PCT:.0f}% unparsed answers, counted as wrong: "
                    "their accuracy measures the answer format as much as the model.")
         st.text(", ".join(high["run"]))
     with st.expander("Run card: provenance from run.json"):

@@ -15,9 +15,21 @@ APP = Path(__file__).resolve().parents[2] / "leaderboard" / "app.py"
 MARKDOWN_TRAP = "evil`model ![x](http://example.invalid/x.png) **bold**"
 
 
-def run_app(monkeypatch, results, data) -> AppTest:
-    monkeypatch.setattr(sys, "argv", ["app.py", "--results", str(results), "--data", str(data)])
+def run_app(monkeypatch, results, data, *extra: str, tab: str | None = None, **params: str) -> AppTest:
+    """The page as a fresh visit to ``?tab=...&<params>`` (a permalink)."""
+    monkeypatch.setattr(sys, "argv", ["app.py", "--results", str(results), "--data", str(data), *extra])
     at = AppTest.from_file(str(APP), default_timeout=60)
+    for key, value in ({"tab": tab} if tab else {}).items() | params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def show(at: AppTest, **params: str) -> AppTest:
+    """Open a tab / view through the URL, as a permalink does (only the open tab runs)."""
+    for key, value in params.items():
+        at.query_params[key] = value
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -53,27 +65,43 @@ def test_empty_state(monkeypatch, tmp_path):
     at.file_uploader[0].upload("r.jsonl", b'{"case_id": "x"}\n').run()
     assert "Upload refused" in texts(at.error) and "no benchmark manifest is open" in texts(at.code)
     assert not (tmp_path / "results").exists()
+    # read-only: no upload form at all
+    ro = run_app(monkeypatch, tmp_path / "results", tmp_path / "data", "--read-only")
+    assert not ro.file_uploader and "upload" not in texts(ro.info).lower()
 
 
 def test_compact_table_marks_partial_foreign_and_uploaded_runs(monkeypatch, demo):
     at = run_app(monkeypatch, demo["results"], demo["data"])
     board = frame_with(at, "95% CI").set_index("run")
-    assert list(board.columns) == ["rank", "model", "accuracy %", "95% CI", "@300", "@600", "cases", "unparsed",
-                                   "status"]
+    assert list(board.columns) == ["rank", "model", "accuracy %", "95% CI", "vs above", "vs #1", "holds up to",
+                                   "@300", "@600", "cases", "unparsed", "why not ranked"]
     assert not board.isna().any().any() and not board.isin(["None", "nan", "<NA>"]).any().any()
-    ranked = board[board["rank"] != ""]
-    assert list(ranked.index) == ["model-b", "model-c", "model-a"] and [int(r) for r in ranked["rank"]] == [1, 2, 3]
-    assert board.loc["partial-0", "status"].startswith("partial ") and board.loc["partial-0", "rank"] == ""
-    assert board.loc["foreign-0", "status"] == "complete · other manifest, not ranked"
-    assert list(board.index[-2:]) == ["partial-0", "foreign-0"]
+    ranked = board[board["rank"] != "—"]
+    assert list(ranked.index) == ["model-b", "model-c", "model-a"]
+    assert [int(r.split()[0]) for r in ranked["rank"]] == [1, 2, 3]
+    partial = next(r for r in board.index if r.endswith("partial-0"))
+    assert partial.startswith("[partial ") and board.loc[partial, "rank"] == "—"  # the mark in the name cell
+    assert board.loc[partial, "why not ranked"].startswith("partial ")
+    assert board.loc["[other manifest] foreign-0", "why not ranked"] == "scored on another manifest"
+    assert list(board.index[-2:]) == [partial, "[other manifest] foreign-0"]
+    assert (board["model"] == "").all()  # every run's name already says its model
     low, high = (float(x) for x in board.loc["model-b", "95% CI"].split("–"))
     assert low < float(board.loc["model-b", "accuracy %"]) < high
-    assert "Chance is 25.0%" in texts(at.caption) and "not ranked" in texts(at.caption)
+    assert "(p=" in board.loc["model-c", "vs #1"] and "20 cases" in board.loc["model-c", "vs #1"]
+    assert "Chance is 25.0%" in texts(at.caption) and "'official' rule" in texts(at.caption)
+    assert "exact McNemar" in texts(at.caption) and "Holm" in texts(at.caption)
     details = frame_with(at, "model_path").set_index("run")
     assert details.loc["model-a", "model_path"] == "…/models/model-a"  # not the absolute path
     assert "thumbnails are off" in texts(at.warning)
     labels = [b.label for b in at.get("download_button")]
-    assert "Download leaderboard.csv" in labels and "Download cases.csv" in labels
+    assert "Download leaderboard-official--model-b--model-c--model-a--partial-0--1-more.csv" in labels
+    assert "Download leaderboard-official.tex (booktabs)" in labels
+    card = frame_with(at, "field").set_index("field")["value"]
+    assert card["checkpoint"] == "…/models/model-b" and card["code version"] == "test"
+    assert card["device"] == "not recorded"
+    # the strict rule, from the URL (the page control is bound to it)
+    strict = run_app(monkeypatch, demo["results"], demo["data"], rule="strict")
+    assert "'strict' rule" in texts(strict.caption)
 
 
 def test_seeds_combine_into_one_row_and_expand(monkeypatch, tmp_path):
@@ -83,7 +111,7 @@ def test_seeds_combine_into_one_row_and_expand(monkeypatch, tmp_path):
     board = frame_with(at, "95% CI")
     combined = board[board["run"].str.contains("3 seeds")]
     assert len(combined) == 1 and combined["run"].iloc[0] == "random · 3 seeds (0, 1, 2)"
-    assert combined["status"].iloc[0].startswith("mean of 3 seeds, SD ")
+    assert combined["95% CI"].iloc[0].startswith("seeds ") and ", SD " in combined["95% CI"].iloc[0]
     assert not board["run"].str.startswith("random-seed").any()
     seeds = [df.value for df in at.dataframe if "random-seed0" in set(df.value.get("run", []))]
     assert seeds and sorted(seeds[0]["run"]) == ["random-seed0", "random-seed1", "random-seed2"]
@@ -92,24 +120,29 @@ def test_seeds_combine_into_one_row_and_expand(monkeypatch, tmp_path):
 
 
 def test_heatmap_views_and_difference_coverage(monkeypatch, demo):
-    at = run_app(monkeypatch, demo["results"], demo["data"])
-    assert len(at.get("vega_lite_chart")) >= 4  # heatmap, line, task bars, duration bars
-    for view in ["Side by side", "Difference (A − B)", "Single run"]:
-        at.radio(key="hm_view").set_value(view).run()
-        assert not at.exception, [e.value for e in at.exception]
-    at.radio(key="hm_view").set_value("Difference (A − B)").run()
-    at.selectbox(key="hm_b").set_value("model-c").run()
-    assert "The difference covers 20 of 20 cells" in texts(at.caption)
-    assert "Overall: A − B = " in texts(at.caption)
-    assert "Holm-corrected" in texts(at.caption)
-    at.selectbox(key="hm_b").set_value("partial-0").run()
-    assert "partial-0 [partial " in at.selectbox(key="hm_b").format_func("partial-0")
+    at = run_app(monkeypatch, demo["results"], demo["data"], tab="Heatmaps")
+    for view in ["Side by side", "Task type × length", "Needle duration × length", "Difference (A − B)",
+                 "Single run"]:
+        show(at, view=view)
+        assert at.get("vega_lite_chart"), view
+    show(at, tab="Breakdowns")
+    assert len(at.get("vega_lite_chart")) >= 3  # line, task bars, duration bars
+    assert "Showing 5 series from 5 of 5 runs" in texts(at.caption)
+    show(at, tab="Heatmaps", view="Difference (A − B)", a="model-b", b="model-c")
+    assert "the difference covers 20 of 20 cells" in texts(at.caption)
+    assert "on the 20 cases both answered (exact McNemar test" in texts(at.success)
+    assert "Holm" in texts(at.caption)
+    assert frame_with(at, "length")["n"].sum() == 20 and frame_with(at, "depth_range")["n"].sum() == 20
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download difference-cells--model-b--model-c.csv" in labels
+    at.selectbox(key="b").set_value("partial-0").run()
+    assert "partial-0 [partial " in at.selectbox(key="b").format_func("partial-0")
     warning = texts(at.warning)
-    assert "The difference covers " in warning and "The difference covers 20 of 20" not in warning
+    assert "Partial comparison" in warning and "(partial run: partial-0 [partial" in warning
 
 
 def test_case_browser_filters_and_plain_question(monkeypatch, demo):
-    at = run_app(monkeypatch, demo["results"], demo["data"])
+    at = run_app(monkeypatch, demo["results"], demo["data"], tab="Case browser")
     at.selectbox(key="cb_length").set_value(600).run()
     at.selectbox(key="cb_decile").set_value(9).run()
     table = frame_with(at, "depth_decile")
@@ -132,7 +165,8 @@ def _upload(at: AppTest, name: str, body: bytes) -> None:
 
 
 def test_upload_refuses_bad_file_and_saves_good_one(monkeypatch, demo):
-    at = run_app(monkeypatch, demo["results"], demo["data"])
+    at = run_app(monkeypatch, demo["results"], demo["data"], tab="Upload")
+    assert '"case_id":"L300-0000"' in texts(at.code)  # the example line
     before = [p.name for p in list_runs(demo["results"])]
     bad = synthetic.make_results(demo["cases"], "up", 0.5)[0].to_json() + "\n" + '{"case_id": "L300-0001", "x": 1}\n'
     _upload(at, "../../bad.jsonl", bad.encode())
@@ -151,24 +185,28 @@ def test_upload_refuses_bad_file_and_saves_good_one(monkeypatch, demo):
     at.button(key="upload_save").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert "evil-name (20 results)" in texts(at.text)
-    run_dir = demo["results"] / "evil-name"
+    run_dir = demo["results"] / "uploads" / "evil-name"  # its own folder, not among the project's runs
     info, results, problems = read_run(run_dir)
     assert info["uploaded"] is True and info["settings"] == {"frames": 16} and len(results) == 20
-    board = frame_with(at, "95% CI").set_index("run")
-    assert board.loc["evil-name", "status"] == "complete · uploaded"
-    assert MARKDOWN_TRAP not in markdown_sources(at)
+    assert [p.name for p in list_runs(demo["results"])] == before
+    fresh = run_app(monkeypatch, demo["results"], demo["data"])
+    uploaded = [df.value for df in fresh.dataframe if "rank" in df.value.columns][1].set_index("run")
+    assert list(uploaded.index) == ["[uploaded] evil-name"] and uploaded["rank"].iloc[0].strip() == "1"
+    assert "Uploaded runs" in texts(fresh.subheader)
+    assert MARKDOWN_TRAP not in markdown_sources(fresh)
 
-    # the same answers again, under another file name: refused by content hash
+    # the same answers again, under another file name: refused by its answers
+    show(at, tab="Upload")
     _upload(at, "again.jsonl", good.encode())
-    assert "Upload refused" in texts(at.error) and "exactly the answers of run evil-name" in texts(at.code)
-    assert sorted(p.name for p in list_runs(demo["results"])) == sorted([*before, "evil-name"])
+    assert "Upload refused" in texts(at.error) and "same answers as run evil-name on all 20 cases" in texts(at.code)
 
 
 def test_thumbnails_timeline_and_stride_from_a_real_benchmark(monkeypatch, real_demo):
     at = run_app(monkeypatch, real_demo["results"], real_demo["data"])
     assert not at.warning
     board = frame_with(at, "95% CI").set_index("run")
-    assert board.loc["gamma-partial", "status"].startswith("partial ")
+    assert board.index[-1].startswith("[partial ") and board.index[-1].endswith("gamma-partial")
+    show(at, tab="Case browser")
     for case in (real_demo["bench"].cases[0], real_demo["bench"].cases[-1]):
         at.selectbox(key="cb_case").set_value(case.case_id).run()
         for stride in (1, 30):
@@ -185,11 +223,13 @@ def test_unparsed_runs_are_warned_about(monkeypatch, demo):
     import json
     path = demo["results"] / "model-c" / "results.jsonl"
     rows = [json.loads(line) for line in path.read_text().splitlines()]
-    path.write_text("".join(json.dumps({**r, "prediction": None, "correct": False, "error": None}) + "\n"
+    path.write_text("".join(json.dumps({**r, "prediction": None, "correct": False, "error": None,
+                                       "raw_output": "I cannot tell."}) + "\n"
                             for r in rows))
     at = run_app(monkeypatch, demo["results"], demo["data"])
     board = frame_with(at, "95% CI").set_index("run")
     assert board.loc["model-c", "unparsed"] == "20 (100%)" and board.loc["model-c", "accuracy %"].strip() == "0.0"
     assert "more than 10% unparsed answers" in texts(at.warning) and "model-c" in texts(at.text)
-    at.selectbox(key="hm_a").set_value("model-c").run()
+    show(at, tab="Heatmaps")
+    at.selectbox(key="a").set_value("model-c").run()
     assert "This run: 100% of the answers could not be parsed" in texts(at.warning)

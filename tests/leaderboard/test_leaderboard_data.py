@@ -335,3 +335,9 @@ def test_launcher_command():
     assert cmd[cmd.index("--"):] == ["--", "--results", "R", "--data", "D"]
     default = build_command([])
     assert default[default.index("--"):] == ["--", "--results", "results", "--data", "data/niah"]
+    # this machine only unless --address says otherwise; --read-only reaches the page
+    assert default[default.index("--server.address") + 1] == "127.0.0.1"
+    shared = build_command(["--address", "0.0.0.0", "--read-only", "--max-uploads", "5"])
+    assert shared[shared.index("--server.address") + 1] == "0.0.0.0"
+    assert shared[shared.index("--"):] == ["--", "--results", "results", "--data", "data/niah", "--read-only",
+                                           "--max-uploads", "5"]
