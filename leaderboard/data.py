@@ -86,28 +86,35 @@ def _percent(frame: pd.DataFrame) -> pd.DataFrame:
 # ----- answers under a rule ----------------------------------------------------------------
 def letters_under(results: pd.DataFrame, options: pd.Series, rule: str) -> pd.Series:
     """Per row, :func:`niah.answers.prediction_under` ``(rule, raw_output, options, prediction,
-    answer_rule, prediction_strict)``. What a line already stores under ``rule`` is taken as
-    it is (vectorised); only the rest is extracted again, once per distinct input."""
+    answer_rule, prediction_strict)``; ``options``: per row, the case's options. What a line
+    already stores under ``rule`` is taken as it is (vectorised); only the rest is extracted
+    again, once per distinct (output, options) pair."""
+    codes, values = pd.factorize(options.map(tuple))
+    return _letters(results, codes, list(values), rule)
+
+
+def _letters(results: pd.DataFrame, option_codes: np.ndarray, option_values: list[tuple], rule: str) -> pd.Series:
+    """:func:`letters_under` with the options given as a code per row into ``option_values``."""
     if rule not in answers.ANSWER_RULES:
         raise ValueError(f"unknown answer rule {rule!r}; known: {', '.join(answers.ANSWER_RULES)}")
     stored_rule = results["answer_rule"].where(results["answer_rule"].notna(), "strict")
     out = pd.Series(None, index=results.index, dtype=object)
-    same = stored_rule == rule
+    same = (stored_rule == rule).to_numpy()
     out[same] = results.loc[same, "prediction"]
-    strict = (~same) & (rule == "strict") & results["prediction_strict"].notna()
+    strict = (~same) & (rule == "strict") & results["prediction_strict"].notna().to_numpy()
     out[strict] = results.loc[strict, "prediction_strict"]
     rest = ~(same | strict)
     if rest.any():
-        keys = pd.DataFrame({"raw": results.loc[rest, "raw_output"], "options": options[rest]})
+        # one extraction per distinct (output, options) pair: outputs repeat a lot
+        raw_codes, raws = pd.factorize(results.loc[rest, "raw_output"])
+        width = len(option_values) + 1
+        pair = raw_codes.astype("int64") * width + (np.asarray(option_codes)[rest] + 1)
+        unique_pairs, inverse = np.unique(pair, return_inverse=True)
         extractor = answers.ANSWER_RULES[rule]
-        cache: dict[tuple, str | None] = {}
-        values = []
-        for raw, opts in zip(keys["raw"], keys["options"]):
-            key = (raw, opts)
-            if key not in cache:
-                cache[key] = extractor(raw, list(opts))
-            values.append(cache[key])
-        out[rest] = values
+        choices = [(), *option_values]
+        letters = np.array([extractor(raws[p // width], list(choices[p % width])) for p in unique_pairs],
+                           dtype=object)
+        out[rest] = letters[inverse]
     return out.where(out.notna(), None)
 
 
@@ -152,29 +159,32 @@ def prepare_results(loaded: Loaded, manifest: Manifest | None, rule: str) -> tup
     results["depth_decile"] = accuracy.depth_decile(results["depth"])
     results["failed"] = results["error"].notna()
     if have_manifest:
-        cases = manifest.cases.set_index("case_id")
-        results["in_manifest"] = results["case_id"].isin(cases.index)
-        options = results["case_id"].map(cases["options"])
-        options = options.map(lambda o: o if isinstance(o, tuple) else ())
-        chance = float(manifest.cases["chance"].mean()) if len(manifest.cases) else 1 / ASSUMED_OPTIONS
-        results["chance"] = results["case_id"].map(cases["chance"]).astype("float64").fillna(1 / ASSUMED_OPTIONS)
-        gold = results["case_id"].map(cases["answer"])
+        cases = manifest.cases
+        row = pd.Index(cases["case_id"]).get_indexer(results["case_id"])  # -1: not in the manifest
+        known = row >= 0
+        results["in_manifest"] = known
+        case_options, option_values = pd.factorize(cases["options"].map(tuple))
+        option_codes = np.where(known, case_options[row], -1)
+        chance = float(cases["chance"].mean()) if len(cases) else 1 / ASSUMED_OPTIONS
+        results["chance"] = np.where(known, cases["chance"].to_numpy(dtype="float64")[row], 1 / ASSUMED_OPTIONS)
+        gold = np.where(known, cases["answer"].to_numpy(dtype=object)[row], None)
+        option_values = list(option_values)
     else:
         results["in_manifest"] = False
-        options = pd.Series([()] * len(results), index=results.index, dtype=object)
+        option_codes, option_values = np.full(len(results), -1), []
         chance = 1 / ASSUMED_OPTIONS
         results["chance"] = chance
         gold = None
-    default = letters_under(results, options, answers.DEFAULT_RULE)
-    letter = default if rule == answers.DEFAULT_RULE else letters_under(results, options, rule)
+    default = _letters(results, option_codes, option_values, answers.DEFAULT_RULE)
+    letter = default if rule == answers.DEFAULT_RULE else _letters(results, option_codes, option_values, rule)
     results["letter"] = letter
     results["code"] = copies.answer_codes(default, results["failed"])
     if gold is not None:
-        results["correct"] = (~results["failed"]) & (letter.to_numpy() == gold.to_numpy())
+        results["correct"] = (~results["failed"]).to_numpy() & (letter.to_numpy() == gold)
     results["correct"] = results["correct"].astype(bool)
     results["unparsed"] = results["letter"].isna() & ~results["failed"]
-    model_of = dict(zip(runs["run_id"], runs["model"]))
-    results["model"] = results["run_id"].map(model_of).astype(object).fillna(results["model"])
+    model_of = np.asarray(runs["model"], dtype=object)  # run.json's model names every row of its run
+    results["model"] = model_of[results["run_id"].cat.codes.to_numpy()] if len(model_of) else results["model"]
     return results, chance, have_manifest
 
 

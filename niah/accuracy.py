@@ -108,18 +108,44 @@ def chance_of(options: Sequence[Sequence[str]]) -> np.ndarray:
 
 def summarise(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Per group of ``keys``: cases, correct, accuracy, Wilson 95 % interval, unparsed and
-    failed counts, and (if the frame has a ``chance`` column) the group's chance level."""
+    failed counts, and (if the frame has a ``chance`` column) the group's chance level.
+
+    Groups are the key combinations present, sorted by key (categorical keys in their
+    category order). Counted with one ``np.bincount`` per column over the factorised keys,
+    which is several times faster than a pandas groupby on the leaderboard's 60,000 rows."""
     has_chance = "chance" in frame.columns
     columns = [*keys, *SUMMARY_COLUMNS, *(["chance"] if has_chance else [])]
     if frame.empty:
         return pd.DataFrame(columns=columns)
-    aggs = {"n": ("correct", "size"), "correct": ("correct", "sum"), "unparsed": ("unparsed", "sum"),
-            "failed": ("failed", "sum")}
+    codes, uniques = [], []
+    for key in keys:
+        values = frame[key]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            code, levels = values.cat.codes.to_numpy(), values.cat.categories
+        else:
+            code, levels = pd.factorize(values, sort=True)
+        codes.append(code.astype("int64"))
+        uniques.append(levels)
+    sizes = [len(u) for u in uniques]
+    group = np.ravel_multi_index(codes, sizes) if len(keys) > 1 else codes[0]
+    valid = np.all([c >= 0 for c in codes], axis=0)  # NaN keys are dropped, as a groupby does
+    group = group[valid]
+    present, inverse = np.unique(group, return_inverse=True)
+    count = lambda col: np.bincount(inverse, weights=frame[col].to_numpy()[valid].astype("float64"),  # noqa: E731
+                                    minlength=len(present))
+    n = np.bincount(inverse, minlength=len(present))
+    out = pd.DataFrame({key: np.asarray(uniques[i])[idx] for i, (key, idx) in
+                        enumerate(zip(keys, np.unravel_index(present, sizes)))})
+    for key in keys:
+        if isinstance(frame[key].dtype, pd.CategoricalDtype):
+            out[key] = pd.Categorical(out[key], categories=frame[key].cat.categories)
+        elif frame[key].dtype != object and not isinstance(frame[key].dtype, pd.StringDtype):
+            out[key] = out[key].astype(frame[key].dtype)
+    out["n"] = n.astype("int64")
+    for col in ("correct", "unparsed", "failed"):
+        out[col] = np.rint(count(col)).astype("int64")
     if has_chance:
-        aggs["chance"] = ("chance", "mean")
-    out = frame.groupby(keys, observed=True, sort=True).agg(**aggs).reset_index()
-    for col in ("n", "correct", "unparsed", "failed"):
-        out[col] = out[col].astype("int64")
+        out["chance"] = count("chance") / n
     out["accuracy"] = out["correct"] / out["n"]
     out["ci_low"], out["ci_high"] = wilson_interval(out["correct"], out["n"])
     return out[columns]
@@ -132,13 +158,23 @@ def paired_sign_test(differences: ArrayLike) -> tuple[int, int, float]:
     this is exactly McNemar's exact test; for seed groups (per-case mean correctness) it is
     the sign test of the same question. Paired, so it uses that both runs answered the same
     cases, which the unpaired two-proportion test throws away. No discordant case: p = 1."""
-    from scipy.stats import binomtest  # scipy is slow to import; only paired views need it
-
     d = np.asarray(differences, dtype="float64")
     better, worse = int((d > 0).sum()), int((d < 0).sum())
-    if better + worse == 0:
-        return better, worse, 1.0
-    return better, worse, float(binomtest(better, better + worse, 0.5).pvalue)
+    return better, worse, sign_test_p(better, worse)
+
+
+def sign_test_p(better: int, worse: int) -> float:
+    """Two-sided p of the exact binomial test of ``better`` successes in ``better + worse``
+    trials at 1/2: the value ``scipy.stats.binomtest(better, better + worse).pvalue`` gives
+    (at 1/2 the distribution is symmetric, so it is twice the smaller tail, capped at 1),
+    from ``scipy.stats.binom.cdf`` directly, which is ~50x faster than ``binomtest``'s
+    search for the other tail. No trial: p = 1."""
+    from scipy.stats import binom  # scipy is slow to import; only paired views need it
+
+    n = better + worse
+    if n == 0:
+        return 1.0
+    return float(min(1.0, 2.0 * binom.cdf(min(better, worse), n, 0.5)))
 
 
 def mcnemar_exact(correct_a: ArrayLike, correct_b: ArrayLike) -> tuple[int, int, float]:

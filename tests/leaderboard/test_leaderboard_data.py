@@ -341,3 +341,24 @@ def test_launcher_command():
     assert shared[shared.index("--server.address") + 1] == "0.0.0.0"
     assert shared[shared.index("--"):] == ["--", "--results", "results", "--data", "data/niah", "--read-only",
                                            "--max-uploads", "5"]
+
+
+def test_sign_test_p_is_scipy_binomtest():
+    """The table's fast p against scipy.stats.binomtest itself."""
+    from scipy.stats import binomtest
+
+    from niah import accuracy
+    for n in (1, 2, 7, 30, 101, 400):
+        for k in range(0, n + 1, max(1, n // 13)):
+            assert accuracy.sign_test_p(k, n - k) == pytest.approx(binomtest(k, n, 0.5).pvalue, rel=1e-9)
+    assert accuracy.sign_test_p(0, 0) == 1.0
+
+
+def test_summarise_matches_a_groupby(demo):
+    from niah import accuracy
+    res = _tables(demo).results
+    fast = accuracy.summarise(res, ["run_id", "length", "depth_decile"])
+    slow = res.groupby(["run_id", "length", "depth_decile"], sort=True).agg(
+        n=("correct", "size"), correct=("correct", "sum"), unparsed=("unparsed", "sum")).reset_index()
+    assert list(fast["n"]) == list(slow["n"]) and list(fast["correct"]) == list(slow["correct"])
+    assert list(fast["run_id"]) == list(slow["run_id"]) and list(fast["unparsed"]) == list(slow["unparsed"])
