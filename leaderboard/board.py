@@ -86,13 +86,13 @@ COLUMNS: list[Column] = [
                           "shortest length's (one-sided Fisher exact test, 5%); blank: not above chance at the "
                           "shortest length.",
            lambda r: "" if pd.isna(r["holds_up_to"]) else f"{int(r['holds_up_to']):,}"),
+    Column("why not ranked", "Why a run has no rank (in view beside the numbers).", lambda r: r["reason"]),
 ]
 TAIL: list[Column] = [
     Column("cases", "Cases scored / cases in the benchmark.",
            lambda r: f"{r['scored']}/{int(r['cases'])}" if pd.notna(r["cases"]) else str(r["scored"])),
     Column("unparsed", "Answers with no option letter under the rule (counted wrong).",
            lambda r: f"{r['unparsed']} ({r['unparsed %']:.0f}%)" if r["scored"] else ""),
-    Column("why not ranked", "Why a run has no rank.", lambda r: r["reason"]),
 ]
 
 

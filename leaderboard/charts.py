@@ -28,6 +28,9 @@ X_LENGTH_TITLE = "haystack length: frames · h:mm at 1 FPS"
 Y_DEPTH_TITLE = "needle depth (0% = start of haystack)"
 ROW = 36  # pixels per depth row of a heatmap: room for two lines of text
 PLOT = 320  # plot height of the line and bar charts
+#: Plot width of the line and bar charts where nothing stretches them (the SVG export; the
+#: page stretches them to its width).
+WIDTH = 720
 #: The frames st.altair_chart must be given (plot, title, axis and legend), or Streamlit
 #: squeezes the plots.
 HEATMAP_FRAME = ROW * 10 + 140
@@ -52,6 +55,33 @@ def run_colour(model: str, seed: object = None) -> str:
 def colour_scale(labels: list[str], colours: dict[str, str]) -> alt.Scale:
     """The colour scale of a chart showing runs by ``labels`` (each run's fixed colour)."""
     return alt.Scale(domain=labels, range=[colours.get(label, "#6b7280") for label in labels])
+
+
+#: Slots on each side of a run's whisker slot (see :func:`_offsets`).
+WHISKER_SPACERS = 15
+
+
+def _offsets(labels: list[str]) -> tuple[alt.XOffset, alt.XOffset]:
+    """``(bars, whiskers)`` offset channels that put each whisker on its bar's centre.
+
+    Renderers disagree on where a rule sits in an offset band (the page's Vega-Lite draws
+    it at the band's start, which left whiskers half hidden at the bars' left edges; vl-convert
+    at its centre), but every renderer fills a band with a bar. So a whisker is a thin bar in
+    its own offset scale, the middle one of ``2 * WHISKER_SPACERS + 1`` equal slots per run
+    (no padding): centred on the run's bar by construction. A stroke keeps it visible where
+    the slot is under a pixel wide."""
+    bars = alt.XOffset("run_label:N", sort=labels, scale=alt.Scale(domain=labels, paddingInner=0, paddingOuter=0))
+    slots = []
+    for i, label in enumerate(labels):
+        slots += [f"\u2063{i}<{j}" for j in range(WHISKER_SPACERS)] + [label]
+        slots += [f"\u2063{i}>{j}" for j in range(WHISKER_SPACERS)]
+    whiskers = alt.XOffset("run_label:N", scale=alt.Scale(domain=slots, paddingInner=0, paddingOuter=0))
+    return bars, whiskers
+
+
+def _whiskers(data: pd.DataFrame, x: alt.X, offset: alt.XOffset) -> alt.Chart:
+    return alt.Chart(data).mark_bar(color=WHISKER, stroke=WHISKER, strokeWidth=1.5).encode(
+        x=x, xOffset=offset, y="ci_low:Q", y2="ci_high:Q")
 
 
 def length_label(length: int, fps: float = 1.0) -> str:
@@ -79,6 +109,9 @@ def heat_cells(cells: pd.DataFrame, chance: float, fps: float, min_cases: int) -
     out["muted"] = (out["n"] > 0) & (out["ci_low"] <= chance) & (out["ci_high"] >= chance)
     out.loc[out["muted"], "ink"] = "black"
     out["scored"] = out["n"] > 0
+    # Vega-Lite drops marks whose colour value is missing (they showed as white, "at chance"):
+    # unscored cells get a placeholder value, and the condition on "scored" paints them grey
+    out["shade"] = acc.fillna(chance)
     return out
 
 
@@ -105,7 +138,7 @@ def heatmap(cells: pd.DataFrame, title: str, *, chance: float, lengths: list[int
     base = alt.Chart(data).encode(x=x, y=y)
     rect = base.mark_rect(stroke="white", strokeWidth=1).encode(
         opacity=alt.condition("datum.muted", alt.value(MUTED_OPACITY), alt.value(1.0)),
-        color=alt.condition("datum.scored", alt.Color("accuracy:Q", scale=scale,
+        color=alt.condition("datum.scored", alt.Color("shade:Q", scale=scale,
                                                       title=["accuracy %", f"white = chance ({chance:.0f}%)"],
                                                       legend=alt.Legend(orient="right", gradientLength=160,
                                                                          values=[0, round(chance), 50, 100])),
@@ -133,12 +166,13 @@ def difference(diff: pd.DataFrame, title: str, *, lengths: list[int], fps: float
                      np.where(data["verdict"].str.startswith("p <"), "*", ""))
     data["text"] = [f"{d:+.0f}{s}" if c else "–" for d, s, c in zip(data["difference"], stars, data["covered"])]
     data["ink"] = _ink(data["difference"].abs() / 100)
+    data["shade"] = data["difference"].fillna(0.0)  # uncovered cells are painted grey by the condition
     x, y = _axes(lengths, fps)
     scale = alt.Scale(domain=[-100, 0, 100], range=[BELOW, AT, ABOVE], interpolate="rgb")
     base = alt.Chart(data).encode(x=x, y=y)
     rect = base.mark_rect(stroke="white", strokeWidth=1).encode(
         opacity=alt.condition("datum.verdict == 'within noise'", alt.value(MUTED_OPACITY), alt.value(1.0)),
-        color=alt.condition("datum.covered", alt.Color("difference:Q", scale=scale, title=["A − B", "(points)"]),
+        color=alt.condition("datum.covered", alt.Color("shade:Q", scale=scale, title=["A − B", "(points)"]),
                             alt.value(EMPTY)),
         tooltip=[alt.Tooltip("length:Q", title="length (frames)"), alt.Tooltip("depth_range:N", title="depth"),
                  alt.Tooltip("accuracy_a:Q", title="A %", format=".1f"),
@@ -167,14 +201,13 @@ def by_length(frame: pd.DataFrame, lengths: list[int], chance: float, fps: float
     x = alt.X("length_label:O", title=X_LENGTH_TITLE, sort=[length_label(n, fps) for n in lengths],
               scale=alt.Scale(domain=[length_label(n, fps) for n in lengths]), axis=alt.Axis(labelAngle=0))
     y = alt.Y("accuracy:Q", title="accuracy % (95% CI)", scale=alt.Scale(domain=[0, 100]))
-    offset = alt.XOffset("run_label:N", bandPosition=0.5, sort=labels)
+    offset, whisker_offset = _offsets(labels)
     colour = alt.Color("run_label:N", legend=LEGEND, scale=colour_scale(labels, colours or {}))
     base = alt.Chart(data).encode(x=x, xOffset=offset)
     line = base.mark_line(point=True).encode(
         y=y, color=colour, tooltip=["run_label", "length", alt.Tooltip("accuracy:Q", format=".1f"),
                                     alt.Tooltip("ci_low:Q", format=".1f"), alt.Tooltip("ci_high:Q", format=".1f"), "n"])
-    whiskers = base.mark_rule(strokeWidth=1.5, color=WHISKER).encode(y="ci_low:Q", y2="ci_high:Q",
-                                                                     detail="run_label:N")
+    whiskers = _whiskers(data, x, whisker_offset)
     layers = whiskers + line + _chance_rule(chance)
     if holds is not None and len(holds):
         marks = holds.assign(length_label=[length_label(int(n), fps) for n in holds["holds_up_to"]])
@@ -182,7 +215,7 @@ def by_length(frame: pd.DataFrame, lengths: list[int], chance: float, fps: float
             x=x, xOffset=offset, y=y, color=colour,
             tooltip=["run_label", alt.Tooltip("holds_up_to:Q", title="holds up to (frames)")])
         layers = layers + held
-    return layers.properties(height=PLOT, usermeta=SVG)
+    return layers.resolve_scale(xOffset="independent").properties(height=PLOT, width=WIDTH, usermeta=SVG)
 
 
 def grouped_bars(frame: pd.DataFrame, category: str, order: list[str], chance: float,
@@ -192,14 +225,16 @@ def grouped_bars(frame: pd.DataFrame, category: str, order: list[str], chance: f
     labels = list(dict.fromkeys(frame["run_label"]))
     x = alt.X(f"{category}:N", title=category.replace("_", " "), sort=order,
               axis=alt.Axis(labelAngle=0, labelOverlap=False, labelLimit=0))
-    base = alt.Chart(frame).encode(x=x, xOffset=alt.XOffset("run_label:N", bandPosition=0.5, sort=labels))
+    offset, whisker_offset = _offsets(labels)
+    base = alt.Chart(frame).encode(x=x, xOffset=offset)
     bars = base.mark_bar().encode(
         color=alt.Color("run_label:N", legend=LEGEND, scale=colour_scale(labels, colours or {})),
         y=alt.Y("accuracy:Q", title="accuracy % (95% CI)", scale=alt.Scale(domain=[0, 100])),
         tooltip=["run_label", category, alt.Tooltip("accuracy:Q", format=".1f"),
                  alt.Tooltip("ci_low:Q", format=".1f"), alt.Tooltip("ci_high:Q", format=".1f"), "n"])
-    errors = base.mark_rule(color=WHISKER, strokeWidth=1.5).encode(y="ci_low:Q", y2="ci_high:Q")
-    return (bars + errors + _chance_rule(chance)).properties(height=PLOT, usermeta=SVG)
+    errors = _whiskers(frame, x, whisker_offset)
+    return (bars + errors + _chance_rule(chance)).resolve_scale(xOffset="independent").properties(
+        height=PLOT, width=WIDTH, usermeta=SVG)
 
 
 def case_timeline(segments: pd.DataFrame, title: str) -> alt.LayerChart:

@@ -74,7 +74,7 @@ def test_compact_table_marks_partial_foreign_and_uploaded_runs(monkeypatch, demo
     at = run_app(monkeypatch, demo["results"], demo["data"])
     board = frame_with(at, "95% CI").set_index("run")
     assert list(board.columns) == ["rank", "model", "accuracy %", "95% CI", "vs above", "vs #1", "holds up to",
-                                   "@300", "@600", "cases", "unparsed", "why not ranked"]
+                                   "why not ranked", "@300", "@600", "cases", "unparsed"]
     assert not board.isna().any().any() and not board.isin(["None", "nan", "<NA>"]).any().any()
     ranked = board[board["rank"] != "—"]
     assert list(ranked.index) == ["model-b", "model-c", "model-a"]

@@ -51,18 +51,21 @@ def test_line_and_bars_carry_intervals_and_chance(demo):
     marks = [layer.get("mark", {}).get("type") if isinstance(layer.get("mark"), dict) else layer.get("mark")
              for layer in _layers(spec)]
     whiskers = _layers(spec)[0]["encoding"]
-    assert marks[0] == "rule" and whiskers["y"]["field"] == "ci_low" and whiskers["y2"]["field"] == "ci_high"
+    assert marks[0] == "bar" and whiskers["y"]["field"] == "ci_low" and whiskers["y2"]["field"] == "ci_high"
     chance = _layers(spec)[2]["layer"]
     assert chance[1]["encoding"]["text"]["field"] == "label"
     datasets = spec["datasets"].values()
     assert any(row.get("label") == "chance 25%" for rows in datasets for row in rows)
-    assert whiskers["xOffset"]["bandPosition"] == 0.5 and _layers(spec)[0]["mark"]["color"] == charts.WHISKER
+    assert _layers(spec)[0]["mark"]["color"] == charts.WHISKER
+    slots = whiskers["xOffset"]["scale"]["domain"]
+    middle = charts.WHISKER_SPACERS
+    assert slots[middle::2 * middle + 1] == _layers(spec)[1]["encoding"]["xOffset"]["scale"]["domain"]
     legend = _layers(spec)[1]["encoding"]["color"]["legend"]
     assert legend["labelLimit"] == 0  # whole run names
     bars = charts.grouped_bars(tables.by_task.assign(run_label=tables.by_task["run_id"]), "task_type", [],
                                tables.chance).to_dict()
     assert _layers(bars)[1]["encoding"]["y"]["field"] == "ci_low"
-    assert _layers(bars)[1]["encoding"]["xOffset"]["bandPosition"] == 0.5
+    assert _layers(bars)[1]["mark"]["color"] == charts.WHISKER
 
 
 def test_difference_marks_significant_cells(demo):
@@ -85,10 +88,12 @@ def test_whiskers_are_drawn_at_the_centre_of_their_bars(demo):
     frame = tables.by_task.assign(run_label=tables.by_task["run_id"])
     frame = frame[frame["run_id"].isin(["model-a", "model-b"])]
     svg = vl_convert.vegalite_to_svg(charts.grouped_bars(frame, "task_type", [], tables.chance).to_dict())
-    bars = re.findall(r'aria-roledescription="bar"[^>]*d="M([\d.]+),[\d.]+h([\d.]+)', svg)
-    rules = re.findall(r'aria-roledescription="rule mark" transform="translate\(([\d.]+),', svg)
-    centres = sorted(round(float(x) + float(w) / 2, 3) for x, w in bars)
-    assert len(bars) == len(frame) and sorted(round(float(x), 3) for x in rules[:len(bars)]) == centres
+    drawn = [(float(x), float(w)) for x, w in
+             re.findall(r'aria-roledescription="bar"[^>]*d="M([\d.]+),[\d.]+h([\d.]+)', svg)]
+    widest = max(w for _, w in drawn)
+    bars = sorted(round(x + w / 2, 2) for x, w in drawn if w == widest)
+    whiskers = sorted(round(x + w / 2, 2) for x, w in drawn if w < widest)
+    assert len(bars) == len(whiskers) == len(frame) and bars == whiskers
 
 
 def test_run_colours_come_from_identity_and_seeds_share_a_hue():
@@ -98,3 +103,18 @@ def test_run_colours_come_from_identity_and_seeds_share_a_hue():
     hues = {round(colorsys.rgb_to_hls(*(int(c[i:i + 2], 16) / 255 for i in (1, 3, 5)))[0], 2)
             for c in (charts.run_colour("random", s) for s in range(3))}
     assert len(hues) == 1 and len({charts.run_colour("random", s) for s in range(3)}) == 3
+
+
+def test_unscored_cells_are_drawn_grey(demo):
+    """Rendered: a cell with no case is painted grey (Vega-Lite drops a mark whose colour
+    value is missing, which showed it white, the colour of chance)."""
+    import re
+
+    import vl_convert
+    tables = _tables(demo)
+    cells = tables.heatmap[tables.heatmap["run_id"] == "partial-0"]
+    svg = vl_convert.vegalite_to_svg(charts.heatmap(cells, "t", chance=tables.chance, lengths=tables.lengths).to_dict())
+    rects = re.findall(r'aria-roledescription="rect"[^>]*fill="([^"]+)"', svg) or \
+        re.findall(r'<path[^>]*fill="([^"]+)"[^>]*aria-roledescription="rect"', svg)
+    grey = svg.count(f'fill="{charts.EMPTY}"')
+    assert grey == int((cells["n"] == 0).sum()) > 0, (grey, rects[:3])

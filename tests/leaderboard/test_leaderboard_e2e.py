@@ -114,6 +114,9 @@ def scenario(tmp_path_factory):
     cases, fp = demo["cases"], demo["fingerprint"]
     info = {**synthetic.run_info("random", fp, len(cases)), "settings": {"seed": 3}, "model_path": None}
     synthetic.write_run(demo["results"], "random-seed3", synthetic.make_results(cases, "random", None, 3, 0.5), info)
+    short = [c for c in cases if c.length == 300]  # a partial run with a whole length unscored
+    synthetic.write_run(demo["results"], "partial-short", synthetic.make_results(short, "partial-short", 0.9),
+                        synthetic.run_info("partial-short", fp, len(cases)))
     synthetic.write_run(demo["results"] / "uploads", LONG_NAME, synthetic.make_results(cases, LONG_NAME, 0.5, 7),
                         {**synthetic.run_info(LONG_NAME, fp, len(cases)), "uploaded": True})
     proc, url, log = start_server(demo, root / "streamlit.log")
@@ -205,36 +208,45 @@ def test_scenario_ranks_marks_significance_and_uploads(scenario, tmp_path):
             # ranks from complete runs only; the group mean over its 3 complete seeds; marks in the name cell
             assert "random · 3 seeds (0, 1, 2)" in cells and not any("seed3" in c and "3 seeds" in c for c in cells)
             partial = [c for c in cells if c.startswith("[partial ")]
-            assert sorted(p.split("] ")[1] for p in partial) == ["partial-0", "random-seed3"]
+            assert sorted(p.split("] ")[1] for p in partial) == ["partial-0", "partial-short", "random-seed3"]
             assert any("not in its seed group's mean" in c for c in cells)
             name = page.locator('[data-testid="stDataFrame"]').first.get_by_role("gridcell", name=partial[0])
             box = name.bounding_box() if name.count() else None
             assert box is None or box["x"] + 40 < 1280, "the mark starts inside the viewport"
             # uploads: their own section, below the project's runs
-            expect(page.get_by_role("heading", name="Uploaded runs", exact=False)).to_be_visible()
+            expect(page.get_by_role("heading", name="Uploaded runs", exact=False)).to_be_visible(timeout=60_000)
             uploads = page.locator('[data-testid="stDataFrame"]').nth(1).locator('[role="gridcell"]')
             assert any(c.startswith("[uploaded] " + LONG_NAME) for c in uploads.all_text_contents())
-            expect(page.get_by_text("exact McNemar", exact=False).first).to_be_visible()
+            expect(page.get_by_text("exact McNemar", exact=False).first).to_be_visible(timeout=60_000)
             page.screenshot(path=str(ARTIFACTS / "leaderboard-table.png"), full_page=True)
             # colours before any upload
             page.goto(scenario["url"] + "/?tab=Breakdowns", wait_until="domcontentloaded")
             chart = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="accuracy % (95% CI)").first
-            expect(chart.locator("svg").first).to_be_visible()
+            expect(chart.locator("svg").first).to_be_visible(timeout=60_000)
             colour = charts.run_colour("model-a")
             assert chart.locator(f'path[stroke="{colour}"]').count() >= 1
-            expect(page.get_by_text("Showing ", exact=False).first).to_be_visible()
+            expect(page.get_by_text("Showing ", exact=False).first).to_be_visible(timeout=60_000)
             # whiskers centred on their bars (task chart, as drawn)
-            bars_chart = page.locator('[data-testid="stVegaLiteChart"]').nth(1)
-            bars = [b for b in (p.bounding_box() for p in bars_chart.locator("g.mark-rect path").all()) if b]
-            rules = [b for b in (r.bounding_box() for r in bars_chart.locator("g.mark-rule line").all()) if b]
-            centres = [b["x"] + b["width"] / 2 for b in bars if b["width"] > 1]
-            whiskers = [r["x"] + r["width"] / 2 for r in rules if r["height"] > 0 and r["width"] < 3]
-            assert centres and all(min(abs(w - c) for c in centres) < 1.0 for w in whiskers[:len(centres)])
+            bars_chart = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="task type").first
+            bars_chart.scroll_into_view_if_needed()
+            boxes = [b for b in (p.bounding_box() for p in bars_chart.locator("g.mark-rect path").all()) if b]
+            widest = max(b["width"] for b in boxes)
+            centres = [b["x"] + b["width"] / 2 for b in boxes if b["width"] > widest - 0.5]
+            whiskers = [b["x"] + b["width"] / 2 for b in boxes if b["width"] < widest - 0.5]
+            assert centres and len(whiskers) == len(centres), sorted({round(b["width"], 2) for b in boxes})
+            assert all(min(abs(w - c) for c in centres) < 1.0 for w in whiskers), (centres, whiskers)
             page.screenshot(path=str(ARTIFACTS / "leaderboard-breakdowns.png"), full_page=True)
             # heatmap permalink: a partial run's unscored cells are grey
-            page.goto(scenario["url"] + "/?tab=Heatmaps&a=partial-0", wait_until="domcontentloaded")
+            from urllib.parse import quote
+
+            from leaderboard import data as lb
+            from leaderboard import loading as ld
+            tables = lb.build_tables(ld.load_results(scenario["results"]), ld.load_manifest(scenario["data"]))
+            label = tables.label("partial-short")  # a permalink names a run as its pickers do
+            page.goto(scenario["url"] + f"/?tab=Heatmaps&a={quote(label)}", wait_until="domcontentloaded")
             heat = page.locator('[data-testid="stVegaLiteChart"]').first
-            expect(heat.locator("svg text", has_text="partial-0").first).to_be_visible()
+            expect(heat.locator("svg").first).to_be_visible(timeout=60_000)
+            assert any("partial-short" in t for t in svg_texts(heat)), svg_texts(heat)[:5]
             assert heat.locator(f'g.mark-rect path[fill="{charts.EMPTY}"]').count() >= 1
             top, bottom = (heat.locator("svg text", has_text=label).first for label in ("0–10%", "90–100%"))
             assert centre(top)[1] < centre(bottom)[1], "depth 0% must be at the top"
@@ -244,18 +256,18 @@ def test_scenario_ranks_marks_significance_and_uploads(scenario, tmp_path):
             page.goto(scenario["url"] + "/?tab=Upload", wait_until="domcontentloaded")
             uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]').first
             uploader.set_input_files(str(trap))
-            expect(page.get_by_text("valid results", exact=False)).to_be_visible()
+            expect(page.get_by_text("valid results", exact=False)).to_be_visible(timeout=60_000)
             page.get_by_role("button", name="Save run").click()
-            expect(page.get_by_text("Saved the upload as a new run", exact=False)).to_be_visible()
+            expect(page.get_by_text("Saved the upload as a new run", exact=False)).to_be_visible(timeout=60_000)
             uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]').first
             uploader.set_input_files(str(copy))
-            expect(page.locator('[data-testid="stCode"]').filter(has_text="same answers as run model-a")).to_be_visible()
+            expect(page.locator('[data-testid="stCode"]').filter(has_text="same answers as run model-a")).to_be_visible(timeout=60_000)
             page.screenshot(path=str(ARTIFACTS / "leaderboard-upload-copy-refused.png"), full_page=True)
             assert page.locator(f'img[src="{TRAP_URL}"]').count() == 0
             # colours unchanged after the upload
             page.goto(scenario["url"] + "/?tab=Breakdowns", wait_until="domcontentloaded")
             chart = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="accuracy % (95% CI)").first
-            expect(chart.locator("svg").first).to_be_visible()
+            expect(chart.locator("svg").first).to_be_visible(timeout=60_000)
             assert chart.locator(f'path[stroke="{colour}"]').count() >= 1
             assert str(scenario["root"]) not in page.locator("body").inner_text(), "no server path on the page"
         finally:
@@ -281,11 +293,15 @@ def test_export_renders_offline_with_the_live_numbers(scenario, tmp_path):
         browser = _browser(pw)
         try:
             context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
-            context.route("**/*", lambda route: (requested.append(route.request.url), route.abort()))
+            def guard(route):  # the page itself is a file; anything else would be a request leaving it
+                requested.append(route.request.url)
+                route.continue_() if route.request.url == out.joinpath("index.html").as_uri() else route.abort()
+
+            context.route("**/*", guard)
             static = context.new_page()
             static.goto(out.joinpath("index.html").as_uri())
-            expect(static.locator("#board-project")).to_be_visible()
-            assert [u for u in requested if not u.startswith("file://")] == []
+            expect(static.locator("#board-project")).to_be_visible(timeout=60_000)
+            assert [u for u in requested if u != out.joinpath("index.html").as_uri()] == []
             assert static.locator("svg").count() >= 3 and static.locator("script").count() == 0
             project = _table(static, "project")
             static.screenshot(path=str(ARTIFACTS / "leaderboard-export.png"), full_page=True)
@@ -301,7 +317,7 @@ def test_export_renders_offline_with_the_live_numbers(scenario, tmp_path):
                                 [f"random-seed{k}" for k in range(3)])
     ranked = [r for r in project if r["rank"] != "—"]
     names = [r["run"].split(" · ")[0] for r in ranked]
-    assert names == order
+    assert names == order, (names, order)
     assert {n for n, r in zip(names, ranked) if "≈#1" in r["rank"]} == tied
     assert "\\toprule" in out.joinpath("leaderboard-official.tex").read_text()
 
