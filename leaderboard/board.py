@@ -127,7 +127,8 @@ def compact(tables: Tables, combine_seeds: bool = True, section: str | None = No
         elif group not in done:
             done.add(group)
             rows.append(_group_row(cols, board[grouped & (board["seed_group"] == group)]))
-    return pd.DataFrame(rows, columns=[c.header for c in cols])
+    out = pd.DataFrame(rows, columns=[c.header for c in cols])
+    return out.drop(columns="model") if (out["model"] == "").all() else out
 
 
 def _group_row(cols: list[Column], members: pd.DataFrame) -> dict[str, str]:

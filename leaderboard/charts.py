@@ -27,6 +27,7 @@ LEGEND = alt.Legend(labelLimit=0, orient="right", title=None)  # whole run names
 X_LENGTH_TITLE = "haystack length: frames · h:mm at 1 FPS"
 Y_DEPTH_TITLE = "needle depth (0% = start of haystack)"
 ROW = 36  # pixels per depth row of a heatmap: room for two lines of text
+STEP = 84  # pixels per length column of a heatmap where the page does not stretch it
 PLOT = 320  # plot height of the line and bar charts
 #: Plot width of the line and bar charts where nothing stretches them (the SVG export; the
 #: page stretches them to its width).
@@ -154,7 +155,8 @@ def heatmap(cells: pd.DataFrame, title: str, *, chance: float, lengths: list[int
     text = base.mark_text(fontSize=11, lineHeight=13, lineBreak="\n").encode(
         text="text:N", color=INK)
     rows = len(y_sort) if y_sort is not None else 10
-    return (rect + text).properties(title=title, height=ROW * rows, usermeta=SVG)
+    # a step per length where nothing stretches the chart (the SVG export); the page stretches it
+    return (rect + text).properties(title=title, height=ROW * rows, width=alt.Step(STEP), usermeta=SVG)
 
 
 def difference(diff: pd.DataFrame, title: str, *, lengths: list[int], fps: float = 1.0) -> alt.LayerChart:
@@ -180,7 +182,7 @@ def difference(diff: pd.DataFrame, title: str, *, lengths: list[int], fps: float
                  alt.Tooltip("difference:Q", title="A − B", format="+.1f"), alt.Tooltip("p:Q", format=".3f"),
                  alt.Tooltip("p_holm:Q", title="p (Holm)", format=".3f"), alt.Tooltip("verdict:N")])
     text = base.mark_text(fontSize=11).encode(text="text:N", color=INK)
-    return (rect + text).properties(title=title, height=ROW * 10, usermeta=SVG)
+    return (rect + text).properties(title=title, height=ROW * 10, width=alt.Step(STEP), usermeta=SVG)
 
 
 def _chance_rule(chance: float) -> alt.LayerChart:

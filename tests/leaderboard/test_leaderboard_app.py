@@ -73,7 +73,7 @@ def test_empty_state(monkeypatch, tmp_path):
 def test_compact_table_marks_partial_foreign_and_uploaded_runs(monkeypatch, demo):
     at = run_app(monkeypatch, demo["results"], demo["data"])
     board = frame_with(at, "95% CI").set_index("run")
-    assert list(board.columns) == ["rank", "model", "accuracy %", "95% CI", "vs above", "vs #1", "holds up to",
+    assert list(board.columns) == ["rank", "accuracy %", "95% CI", "vs above", "vs #1", "holds up to",
                                    "why not ranked", "@300", "@600", "cases", "unparsed"]
     assert not board.isna().any().any() and not board.isin(["None", "nan", "<NA>"]).any().any()
     ranked = board[board["rank"] != "—"]
@@ -84,7 +84,7 @@ def test_compact_table_marks_partial_foreign_and_uploaded_runs(monkeypatch, demo
     assert board.loc[partial, "why not ranked"].startswith("partial ")
     assert board.loc["[other manifest] foreign-0", "why not ranked"] == "scored on another manifest"
     assert list(board.index[-2:]) == [partial, "[other manifest] foreign-0"]
-    assert (board["model"] == "").all()  # every run's name already says its model
+    # every run's name already says its model: no model column
     low, high = (float(x) for x in board.loc["model-b", "95% CI"].split("–"))
     assert low < float(board.loc["model-b", "accuracy %"]) < high
     assert "(p=" in board.loc["model-c", "vs #1"] and "20 cases" in board.loc["model-c", "vs #1"]
