@@ -113,7 +113,14 @@ def main(argv: list[str] | None = None) -> int:
         manifest = ld.load_manifest(root / "data")
         parts["load_manifest"], _ = timed(lambda: ld.load_manifest(root / "data"), args.repeat)
         parts["load_results"], loaded = timed(lambda: ld.load_results(root / "results"), args.repeat)
-        parts["build_tables"], _ = timed(lambda: lb.build_tables(loaded, manifest), args.repeat)
+        parts["build_tables"], built = timed(lambda: lb.build_tables(loaded, manifest), args.repeat)
+        # inside build_tables: the ranking with its paired tests (exact McNemar vs above and vs #1, Holm)
+        from leaderboard import ranking
+        board = built.leaderboard.drop(columns=ranking.RANK_COLUMNS)
+        matrix = built.results.pivot(index="run_id", columns="case_id", values="correct").astype("float64")
+        parts["of which rank + paired tests"], _ = timed(lambda: ranking.rank(board, matrix), args.repeat)
+        runs = list(built.leaderboard["run"][:2])
+        parts["difference view (2 runs)"], _ = timed(lambda: lb.paired_difference(built, *runs), args.repeat)
         print(f"median of {args.repeat}:")
         print(f"  fast load + aggregate (page, cache miss): {t_fast * 1000:8.0f} ms   "
               + "  ".join(f"{k} {v * 1000:.0f} ms" for k, v in parts.items()))

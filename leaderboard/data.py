@@ -328,15 +328,7 @@ def _case_matrix(results: pd.DataFrame, board: pd.DataFrame) -> pd.DataFrame:
 def _full_grid(results: pd.DataFrame, keys: list[str], levels: dict[str, list], run_ids: list[str]) -> pd.DataFrame:
     """Every (run, *keys) cell, scored or not (``n`` = 0, accuracy NaN), so a partial run's
     missing lengths show as empty cells instead of disappearing."""
-    cells = _percent(accuracy.summarise(results, ["run_id", *keys]))
-    grid = pd.MultiIndex.from_product([run_ids, *[levels[k] for k in keys]], names=["run_id", *keys])
-    cells = cells.assign(run_id=cells["run_id"].astype(object))
-    for key in keys:
-        cells[key] = cells[key].astype("int64") if key in ("length", "depth_decile") else cells[key].astype(object)
-    full = cells.set_index(["run_id", *keys]).reindex(grid).reset_index()
-    for col in ("n", "correct", "unparsed", "failed"):
-        full[col] = full[col].fillna(0).astype("int64")
-    return full
+    return _percent(accuracy.summarise_grid(results, {"run_id": run_ids, **{k: levels[k] for k in keys}}))
 
 
 # ----- two runs --------------------------------------------------------------------------------

@@ -151,6 +151,36 @@ def summarise(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return out[columns]
 
 
+def summarise_grid(frame: pd.DataFrame, levels: dict[str, Sequence]) -> pd.DataFrame:
+    """:func:`summarise` over every combination of ``levels`` (key -> its values, in order),
+    scored or not: an unscored combination has ``n`` 0 and NaN accuracy, so a grid keeps its
+    empty cells (rows outside the levels are left out)."""
+    keys = list(levels)
+    has_chance = "chance" in frame.columns
+    sizes = [len(levels[k]) for k in keys]
+    codes = [pd.Categorical(frame[k], categories=list(levels[k])).codes.astype("int64") for k in keys]
+    valid = np.all([c >= 0 for c in codes], axis=0) if len(frame) else np.zeros(0, dtype=bool)
+    total = int(np.prod(sizes))
+    group = np.ravel_multi_index([c[valid] for c in codes], sizes) if len(frame) else np.zeros(0, dtype="int64")
+    weights = lambda col: np.bincount(group, weights=frame[col].to_numpy()[valid].astype("float64"),  # noqa: E731
+                                      minlength=total)
+    n = np.bincount(group, minlength=total)
+    grid = np.unravel_index(np.arange(total), sizes)
+    out = pd.DataFrame({k: np.asarray(list(levels[k]), dtype=object)[idx] for k, idx in zip(keys, grid)})
+    for k in keys:
+        if all(isinstance(v, (int, np.integer)) for v in levels[k]):
+            out[k] = out[k].astype("int64")
+    out["n"] = n.astype("int64")
+    for col in ("correct", "unparsed", "failed"):
+        out[col] = np.rint(weights(col)).astype("int64") if len(frame) else 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if has_chance:
+            out["chance"] = np.where(n > 0, weights("chance") / n, np.nan) if len(frame) else np.nan
+        out["accuracy"] = np.where(n > 0, out["correct"] / np.maximum(n, 1), np.nan)
+    out["ci_low"], out["ci_high"] = wilson_interval(out["correct"], out["n"])
+    return out[[*keys, *SUMMARY_COLUMNS, *(["chance"] if has_chance else [])]]
+
+
 def paired_sign_test(differences: ArrayLike) -> tuple[int, int, float]:
     """Exact two-sided sign test of per-case differences ``a - b`` (cases both answered):
     ``(cases a did better on, cases b did better on, p)``, p from ``scipy.stats.binomtest``

@@ -362,3 +362,9 @@ def test_summarise_matches_a_groupby(demo):
         n=("correct", "size"), correct=("correct", "sum"), unparsed=("unparsed", "sum")).reset_index()
     assert list(fast["n"]) == list(slow["n"]) and list(fast["correct"]) == list(slow["correct"])
     assert list(fast["run_id"]) == list(slow["run_id"]) and list(fast["unparsed"]) == list(slow["unparsed"])
+    grid = accuracy.summarise_grid(res, {"run_id": sorted(res["run_id"].unique()), "length": [300, 600, 900],
+                                         "depth_decile": list(range(10))})
+    assert len(grid) == res["run_id"].nunique() * 30 and grid.loc[grid["length"] == 900, "n"].eq(0).all()
+    scored = grid[grid["n"] > 0].reset_index(drop=True)
+    pd.testing.assert_frame_equal(scored[["n", "correct", "unparsed", "accuracy", "ci_low"]],
+                                  fast[["n", "correct", "unparsed", "accuracy", "ci_low"]], check_dtype=False)
