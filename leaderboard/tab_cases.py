@@ -11,7 +11,7 @@ from leaderboard import cases as cs
 from leaderboard import charts
 from leaderboard import data as lb
 from leaderboard import loading as ld
-from leaderboard.page import Page, csv_button
+from leaderboard.page import Page, csv_button, svg_button
 from niah import accuracy
 
 TITLE = "Case browser"
@@ -88,8 +88,9 @@ def _case_detail(tables: lb.Tables, manifest: ld.Manifest, runs: list[str], case
                    f"needle {cs.hms(start)}–{cs.hms(end)} (frames {case['needle_start']}–"
                    f"{case['needle_start'] + case['needle_frames'] - 1})")
         st.text(f"task: {case['task_type']} · domain: {case['domain']}")
-        st.altair_chart(charts.case_timeline(cs.timeline(case["segments"], fps), "The whole case"),
-                        width="stretch", height=charts.TIMELINE_FRAME, key="cb_timeline")
+        timeline = charts.case_timeline(cs.timeline(case["segments"], fps), "The whole case")
+        st.altair_chart(timeline, width="stretch", height=charts.TIMELINE_FRAME, key="cb_timeline")
+        svg_button(timeline, f"timeline-{case_id}", [], "svg_timeline")
     rows = tables.results[(tables.results["case_id"] == case_id) & tables.results["run_id"].isin(runs)]
     answers = rows.assign(run=rows["run_id"].map(tables.label)).rename(columns={"letter": f"answer ({tables.rule})"})[
         ["run", f"answer ({tables.rule})", "correct", "raw_output", "error", "seconds"]]

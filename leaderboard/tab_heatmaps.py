@@ -58,10 +58,12 @@ def render(page: Page) -> None:
         run_b = st.selectbox("Run B", runs, index=1, format_func=tables.label, key="b", bind="query-params")
     _warn_unparsed(tables, {"Run A": run_a, "Run B": run_b})
     if view == "Side by side":
-        for col, run in ((col_a, run_a), (col_b, run_b)):
+        for col, run, key in ((col_a, run_a, "svg_heat_a"), (col_b, run_b, "svg_heat_b")):
             cells = tables.heatmap[tables.heatmap["run_id"] == run]
-            col.altair_chart(charts.heatmap(cells, tables.label(run), narrow=True, **draw), width="stretch",
-                             height=charts.HEATMAP_FRAME + 40)
+            chart = charts.heatmap(cells, tables.label(run), narrow=True, **draw)
+            col.altair_chart(chart, width="stretch", height=charts.HEATMAP_FRAME + 40)
+            with col:
+                svg_button(chart, "heatmap", [run], key)
         st.caption(heat_caption(tables))
         csv_button(tables.heatmap[tables.heatmap["run_id"].isin([run_a, run_b])], "heatmap", [run_a, run_b],
                    "dl_heat")
