@@ -96,8 +96,8 @@ def check_extension(filename: str) -> str | None:
 
 
 def results_frame(check: UploadCheck) -> pd.DataFrame:
-    """The validated results as a frame with the columns :func:`leaderboard.data.answers_digest`
-    reads, so an upload's answers can be compared with the runs already listed."""
+    """The validated results as a frame (the columns of :class:`niah.results.Result`), so an
+    upload's answers can be compared with the runs already listed."""
     return pd.DataFrame([r.__dict__ for r in check.results])
 
 
