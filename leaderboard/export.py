@@ -119,6 +119,11 @@ def build_site(tables: lb.Tables, manifest: ld.Manifest, out: Path) -> Path:
         figures.append(("accuracy-by-task", "By task type",
                         charts.grouped_bars(by_task, "task_type", sorted(by_task["task_type"].unique()),
                                             tables.chance, colours)))
+    by_duration = tables.by_duration.assign(run_label=tables.by_duration["run_id"].map(tables.label))
+    if len(by_duration):
+        order = [b for b in accuracy.NEEDLE_SECONDS_LABELS if b in set(by_duration["needle_duration"])]
+        figures.append(("accuracy-by-needle-duration", "By needle duration (s)",
+                        charts.grouped_bars(by_duration, "needle_duration", order, tables.chance, colours)))
     parts.append("<h2>Breakdowns</h2><p class=caption>Points and bars: accuracy; dark whiskers: Wilson 95% "
                  f"interval; dashed line: chance ({tables.chance:.0f}%).</p><div class=charts>")
     for kind, title, chart in figures:

@@ -82,9 +82,5 @@ def chart_svg(chart: alt.TopLevelMixin) -> str:
     return vl_convert.vegalite_to_svg(chart.to_dict())
 
 
-def with_labels(frame: pd.DataFrame, tables: lb.Tables) -> pd.DataFrame:
-    return frame.assign(run_label=frame["run_id"].map(tables.label))
-
-
 def public(page: Page) -> dict[str, str]:
     return {page.results_root: Path(page.results_root).name, page.data_dir: Path(page.data_dir).name}
