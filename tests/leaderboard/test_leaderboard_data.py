@@ -89,6 +89,22 @@ def test_fast_and_line_by_line_readers_agree(demo):
     pdt.assert_frame_equal(fast, slow)
 
 
+def test_schema_2_lines_take_the_fast_reader(tmp_path):
+    """A runner's line (rule, strict reading, what the model saw) is read column-wise, the
+    same as line by line."""
+    schema2 = dict(GOOD, answer_rule="official", prediction_strict="A", view={"full_frames": [1, 5], "k": 2},
+                   rotations=[{"raw_output": "A", "prediction": "A", "prediction_strict": "A"}], input_cut=0)
+    run = tmp_path / "r" / "run"
+    run.mkdir(parents=True)
+    (run / "run.json").write_text("{}")
+    (run / "results.jsonl").write_text("".join(json.dumps(dict(schema2, case_id=f"c{i}")) + "\n" for i in range(3)))
+    assert ld._fast_read_file(run / "results.jsonl") is not None
+    fast = ld.load_results(tmp_path / "r").results
+    slow = ld.load_results(tmp_path / "r", fast=False).results
+    pdt.assert_frame_equal(fast, slow)
+    assert list(fast["answer_rule"]) == ["official"] * 3 and list(fast["prediction_strict"]) == ["A"] * 3
+
+
 GOOD = {"case_id": "c1", "model": "m", "prediction": "A", "raw_output": "A", "correct": True, "length": 300,
         "depth": 0.5, "task_type": "t", "seconds": 1.0}
 
@@ -96,6 +112,7 @@ GOOD = {"case_id": "c1", "model": "m", "prediction": "A", "raw_output": "A", "co
 @pytest.mark.parametrize("bad", [
     dict(GOOD, prediction=1), dict(GOOD, length=300.0), dict(GOOD, length=True), dict(GOOD, length="300"),
     dict(GOOD, correct=1), dict(GOOD, seconds=True), dict(GOOD, depth="0.5"), dict(GOOD, extra=1),
+    dict(GOOD, view=[1]), dict(GOOD, rotations={"a": 1}), dict(GOOD, input_cut="3"), dict(GOOD, answer_rule=1),
     {k: v for k, v in GOOD.items() if k != "case_id"}, dict(GOOD, model=None), [1, 2], dict(GOOD, error=3),
 ])
 def test_fast_reader_never_accepts_what_result_refuses(tmp_path, bad):
