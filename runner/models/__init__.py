@@ -82,6 +82,9 @@ def load_model(name: str, model_path: str | None, device: str = "cpu", dtype: st
     if name not in _REGISTRY:
         raise InputError("--model", f"unknown model {name!r}; known: {', '.join(sorted(_REGISTRY))}")
     target, fixed = _REGISTRY[name]
+    fixed = dict(fixed)
+    fixed_frames = fixed.pop("frames", None)      # a registry line's default, --frames wins
+    frames = frames if frames is not None else fixed_frames
     module_name, attr = target.split(":")
     factory = getattr(importlib.import_module(module_name), attr)
     return factory(model_path, device=device, dtype=dtype, frames=frames, **fixed, **options)
