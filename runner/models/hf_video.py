@@ -112,10 +112,7 @@ class HFVideoLLM(Model):
             model_path, self.name, device, dtype, fam)
         side = _processor_side(self.processor)
         self.family = fam.with_side(side) if side else fam
-
-    @property
-    def frames(self) -> int:
-        return int(self.options.get("frames") or self.options.get("max_frames"))
+        self.last_view: dict[str, Any] = {}     # what reached the model in the last generate()
 
     # ----- Model interface ----------------------------------------------------------
     def settings(self) -> dict[str, Any]:
@@ -161,8 +158,6 @@ class HFVideoLLM(Model):
         out = self.model.generate(**inputs, do_sample=False, max_new_tokens=self.max_new_tokens)
         new_tokens = out[0, inputs["input_ids"].shape[1]:]
         return self.processor.batch_decode(new_tokens[None], skip_special_tokens=True)[0].strip()
-
-    last_view: dict[str, Any] = {}
 
     def _seen(self, inputs: Any) -> dict[str, Any]:
         """Frames, frame size and visual tokens as they reach the model (from the processor's

@@ -19,7 +19,7 @@ formula against the real HF processor's output.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -66,7 +66,6 @@ class Family:
     pool: float = 2.0              # LLaVA: 2x2 bilinear pooling (ceil); InternVL: 1/0.5 pixel shuffle
     extra_tokens: int = 1          # LLaVA-OneVision's one image_newline per video
     timestamps: str = "none"
-    notes: str = ""
 
     # ----- options -------------------------------------------------------------------------
     def resolve(self, frames: int | None, options: dict[str, Any]) -> dict[str, Any]:
@@ -93,7 +92,7 @@ class Family:
     frames_key = "frames"
 
     def with_side(self, side: int) -> "Family":
-        from dataclasses import replace
+        """This family at a checkpoint's own frame side (its processor's ``size``)."""
         return replace(self, side=int(side))
 
     # ----- what the model sees -------------------------------------------------------------
@@ -120,10 +119,6 @@ class Family:
         """Text the model card puts before the question (LLaVA-Video's time instruction)."""
         return ""
 
-    def formula(self) -> str:
-        return (f"frames x ceil(({self.side}/{self.patch})/{self.pool:g})^2 + {self.extra_tokens}"
-                if self.extra_tokens else f"frames x ({self.side}/{self.patch} x {1 / self.pool:g})^2")
-
     def describe(self) -> str:
         """One line for ``--help``: what the model sees by default."""
         d = self.defaults
@@ -134,7 +129,7 @@ class Family:
 
 @dataclass(frozen=True)
 class InternVLFamily(Family):
-    """InternVL3: ``frames`` uniform segments (the card's ``get_index``: segment midpoints), one
+    """InternVL3: ``frames`` uniform segments (the card's ``get_index``: about each segment's middle), one
     448 px tile each (``max_num=1``), pixel shuffle 0.5 -> 256 tokens, ``FrameN:`` before each."""
 
     def tokens_per_frame(self, height: int, width: int) -> int:
@@ -144,11 +139,8 @@ class InternVLFamily(Family):
         frames = opts["frames"]
         if length <= frames:
             return list(range(length))
-        seg = length / frames      # the card's get_index with fps=1, bound=None: segment centres
-        return [min(length - 1, int(seg / 2 + seg * i)) for i in range(frames)]
-
-    def formula(self) -> str:
-        return f"frames x ({self.side}/{self.patch} x {self.pool:g})^2"
+        seg = (length - 1) / frames    # the card's get_index(bound=None, max_frame=length-1)
+        return [int(seg / 2 + np.round(seg * i)) for i in range(frames)]
 
 
 @dataclass(frozen=True)
@@ -179,7 +171,6 @@ class QwenFamily(Family):
     merge: int = 2
     temporal: int = 2
     frames_key = "max_frames"
-    total_pixels: int = 0          # Qwen3-VL: per-frame budget also bounded by total_pixels / frames
 
     def sample(self, length: int, opts: dict[str, Any]) -> list[int]:
         t = self.temporal
@@ -192,7 +183,8 @@ class QwenFamily(Family):
         return np.linspace(0, length - 1, n).round().astype(int).tolist()
 
     def pixel_budget(self, frames: int, opts: dict[str, Any]) -> tuple[float, float]:
-        """(min, max) pixels per frame."""
+        """(min, max) pixels per frame; with ``total_pixels`` (Qwen3-VL) the max is also that
+        over the frames, floored at 1.05 x min (qwen-vl-utils' per-frame cap)."""
         max_px = opts["max_pixels"]
         if opts.get("total_pixels"):
             max_px = max(min(max_px, opts["total_pixels"] / max(frames, 1)), 1.05 * opts["min_pixels"])
@@ -206,9 +198,6 @@ class QwenFamily(Family):
         h, w = self.frame_size(height, width, frames, opts)
         return math.ceil(frames / self.temporal) * (h // self.patch // self.merge) * (w // self.patch // self.merge)
 
-    def tokens_per_frame(self, height: int, width: int) -> int:
-        return (height // self.patch // self.merge) * (width // self.patch // self.merge)
-
     def processor_kwargs(self, indices: list[int], length: int, fps: float, height: int, width: int,
                          opts: dict[str, Any]) -> dict[str, Any]:
         lo, hi = self.pixel_budget(len(indices), opts)
@@ -216,10 +205,6 @@ class QwenFamily(Family):
         per_video = self.name == "qwen3-vl"   # Qwen3VLVideoProcessor's budget is for all frames together
         size = {"shortest_edge": int(lo * (n if per_video else 1)), "longest_edge": int(hi * (n if per_video else 1))}
         return {"do_sample_frames": False, "size": size, "cap_pixels_per_frame": False}
-
-    def formula(self) -> str:
-        p = self.patch * self.merge
-        return f"ceil(frames/2) x (h/{p}) x (w/{p}), (h, w) = smart_resize(frame, {p}, min_pixels, max_pixels)"
 
     def describe(self) -> str:
         d = self.defaults
@@ -260,10 +245,6 @@ class VideoLlama3Family(QwenFamily):
         h, w = self.frame_size(height, width, frames, opts)
         return frames * (h // self.patch // self.merge) * (w // self.patch // self.merge)
 
-    def formula(self) -> str:
-        return ("frames x (h/28) x (w/28), (h, w) = smart_resize(frame, 28, min_pixels, "
-                "max_visual_tokens x 784 / frames); fewer after token compression")
-
     def describe(self) -> str:
         d = self.defaults
         return (f"{d['fps']:g} fps up to {d['max_frames']} frames, {d['max_visual_tokens']:,} visual tokens "
@@ -286,7 +267,7 @@ _QWEN25_VIDEO = {"fps": 1.0, "min_frames": 4, "max_frames": 768, "min_pixels": 1
 #: name -> family; model-card video defaults (README "Models" says where each value comes from)
 FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("llava-onevision", ("llava_onevision", "llava_qwen"), "llava-hf/llava-onevision-qwen2-7b-ov-hf",
-           {"frames": 32}, side=384, notes="32 frames as lmms-eval's llava_onevision (and this runner before)"),
+           {"frames": 32}, side=384),   # lmms-eval's llava_onevision default (and this runner's before)
     LlavaVideoFamily("llava-video", ("llava_onevision",), "llava-hf/LLaVA-Video-7B-Qwen2-hf",
                      {"frames": 64, "time_instruction": True}, side=384, timestamps="time instruction text"),
     QwenFamily("qwen2-vl", ("qwen2_vl",), "Qwen/Qwen2-VL-7B-Instruct", dict(_QWEN25_VIDEO), patch=14),

@@ -182,7 +182,8 @@ def test_sampling_rules():
     assert len(q.sample(121, opts)) == 120 and len(q.sample(60, q.resolve(None, {"fps": 0.1}))) == 6
     assert len(family("qwen3-vl").sample(300, family("qwen3-vl").resolve(None, {}))) == 300   # 2 fps capped by frames
     iv = family("internvl3")
-    assert iv.sample(80, iv.resolve(None, {})) == [5, 15, 25, 35, 45, 55, 65, 75]          # segment centres
+    # the card's get_index: seg = 79/8 = 9.875, int(seg/2 + round(seg*i)), worked by hand
+    assert iv.sample(80, iv.resolve(None, {})) == [4, 14, 24, 34, 44, 53, 63, 73]
     lv = family("llava-video")
     assert lv.sample(10000, lv.resolve(None, {})) == np.linspace(0, 9999, 64).astype(int).tolist()
 
