@@ -318,7 +318,8 @@ def build_internvl(folder: str | Path, seed: int = 0) -> Path:
                   image_size=[size, size], patch_size=[14, 14])
     config = tf.InternVLConfig(vision_config=vision, text_config=_tiny_text(tokenizer),
                                image_token_id=tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>"),
-                               downsample_ratio=0.5, image_seq_length=(size // 14 // 2) ** 2)
+                               downsample_ratio=0.5, image_seq_length=(size // 14 // 2) ** 2,
+                               tie_word_embeddings=False)   # InternVL3-8B's LLM (Qwen2.5-7B) is untied
     torch.manual_seed(seed)
     model = tf.InternVLForConditionalGeneration(config).eval()
     px = {"height": size, "width": size}
