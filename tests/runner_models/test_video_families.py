@@ -282,3 +282,16 @@ def test_bad_model_option_is_one_line_before_loading(tiny, bench, tmp_path, caps
     assert "unknown option(s) for videollama3: fsp" in _one_line(capsys)
     assert _score(bench, "videollama3", folder, tmp_path / "out", options={"fps": "fast"}) == 2
     assert "--model-option fps" in _one_line(capsys)
+
+
+def test_needle_oracle_sees_only_the_needle(tiny, bench, tmp_path, capsys):
+    """``needle-oracle`` through ``runner score``: the family's sampler within the needle only."""
+    args = ["score", "--data", str(bench.root), "--model", "needle-oracle", "--model-path",
+            str(tiny["llava-onevision"]), "--out", str(tmp_path), "--limit", "2", "--no-progress",
+            "--device", "cpu", "--frames", "5"]
+    assert cli_main(args) == 0
+    for line in _lines(tmp_path):
+        needle = bench.case(line["case_id"]).needle
+        seen = line["view"]["full_frames"]
+        assert seen == [needle.start_frame + i for i in np.linspace(0, needle.num_frames - 1, 5).astype(int)]
+        assert line["view"]["frames_in"] == 5
