@@ -38,6 +38,24 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def _models_help() -> str:
+    """One line per registered model on what it sees (its family's defaults)."""
+    from runner.models import summaries
+    return "models (what each sees by default):\n" + "\n".join(
+        f"  {name:<16} {line}" for name, line in summaries().items())
+
+
+def _model_option(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` with VALUE read as JSON where it parses (``fps=0.5``, ``time_instruction=false``)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected KEY=VALUE, e.g. fps=0.5")
+    try:
+        return key.strip(), json.loads(value)
+    except ValueError:
+        return key.strip(), value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from runner.models import MODEL_NAMES
     models = ", ".join(MODEL_NAMES)
@@ -45,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                      epilog=f"models: {models}\n{EXAMPLES}", formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="{score,report}")
 
-    s = sub.add_parser("score", help="score one model on a benchmark (resumable)", epilog=EXAMPLES,
+    s = sub.add_parser("score", help="score one model on a benchmark (resumable)",
+                       epilog=_models_help() + "\n" + EXAMPLES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("--data", help="benchmark folder built by `python -m generator build` (required)")
     s.add_argument("--model", help=f"model to score (required): {models}")
@@ -60,7 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, help="score only the first N selected cases")
     s.add_argument("--cases", help="comma-separated case ids to score")
     s.add_argument("--shard", help="I/N: score the I-th of N shards (1-based; contiguous runs of the locality order)")
-    s.add_argument("--frames", type=int, help="frames given to the model (uniform sampling models)")
+    s.add_argument("--frames", type=int, help="frames given to the model (uniform sampling models; fps-sampling "
+                                              "models: the cap, max_frames)")
+    s.add_argument("--model-option", action="append", type=_model_option, metavar="KEY=VALUE", default=[],
+                   help="override a video default of an HF video-LLM (repeatable), e.g. fps=0.5, "
+                        "max_pixels=200704, time_instruction=false; see the README's model table")
     s.add_argument("--keyframes", type=int, help="ViLAMP: keyframes K")
     s.add_argument("--tau", type=float, help="ViLAMP: keyframe similarity threshold")
     s.add_argument("--feature-memory", metavar="SIZE",
@@ -120,6 +143,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     extra = {k: v for k, v in (("keyframes", args.keyframes), ("tau", args.tau), ("seed", args.seed),
                                           ("profile", args.profile))
              if v is not None}
+    for key, value in args.model_option:
+        if key in extra or key in ("dtype", "frames", "feature_memory"):
+            raise InputError(f"--model-option {key}", "has its own flag; use it")
+        extra[key] = value
     options = {"dtype": args.dtype, "frames": args.frames, **extra}
     check_run_before_loading(args.out, args.run_name, args.model, args.model_path, options, bench)
     if args.feature_memory is not None:  # a model option, but not part of the run's identity

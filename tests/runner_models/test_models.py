@@ -82,9 +82,9 @@ def test_llava_onevision_and_oracle(bench, ckpt):
     idx = oracle.frame_indices(case)
     start, n = case.needle.start_frame, case.needle.num_frames
     assert idx and all(start <= i < start + n for i in idx) and len(idx) == min(8, n)
-    for model in (ov, oracle):
-        text = model.answer(case, bench)
-        assert isinstance(text, str)
+    for model, idx_seen in ((ov, ov.frame_indices(case)), (oracle, idx)):
+        answer = model.answer(case, bench)
+        assert isinstance(answer.text, str) and answer.full_frames == idx_seen
         json.dumps(model.settings())
         assert model.settings()["frames"] == 8
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from runner.models.prompt import INSTRUCTION, build_prompt
+from runner.models.prompt import INSTRUCTION, PRE_PROMPT, build_prompt
 from runner.vilamp.feature_cache import FeatureCache
 from runner.vilamp.keyframes import differential_select, fill_proportional, relevance, select_keyframes
 from runner.vilamp.merging import Merger, merge_frame, pool_keyframe
@@ -158,4 +158,5 @@ def test_feature_cache_unreadable_chunk_is_a_miss(tmp_path):
 # ----- prompt -----------------------------------------------------------------------
 def test_prompt_layout():
     text = build_prompt("What colour is  it?", ["A. red", "B. blue", "green", "D. grey"])
-    assert text.splitlines() == ["What colour is it?", "A. red", "B. blue", "C. green", "D. grey", INSTRUCTION]
+    assert text.splitlines() == [PRE_PROMPT, "What colour is it?", "A. red", "B. blue", "C. green", "D. grey", "",
+                                 INSTRUCTION]

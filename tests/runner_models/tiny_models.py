@@ -204,3 +204,151 @@ def build_released(folder: str | Path, shards: int = 2, **kwargs) -> Path:
     tokenizer.chat_template = None
     tokenizer.save_pretrained(folder)
     return folder
+
+
+# ----- the families a long-video paper compares against -------------------------------------------
+# One tiny random-weight checkpoint per HF architecture, with its real processor classes and a chat
+# template shaped like the real one (the video placeholder where the real template puts it), saved
+# with save_pretrained so AutoProcessor / AutoModelForImageTextToText load the folder offline.
+QWEN_SPECIALS = ["<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
+QWEN_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for c in message['content'] %}{% if c['type'] == 'video' %}<|vision_start|><|video_pad|><|vision_end|>"
+    "{% elif c['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif c['type'] == 'text' %}{{ c['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+INTERNVL_SPECIALS = ["<img>", "</img>", "<IMG_CONTEXT>"]
+
+VL3_SPECIALS = ["<|image_pad|>", "<|video_pad|>"]
+VL3_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
+    "{% for c in message['content'] %}{% if c['type'] == 'video' %}<|video_pad|>\n"
+    "{% elif c['type'] == 'image' %}<|image_pad|>\n{% elif c['type'] == 'text' %}{{ c['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def _family_tokenizer(specials: list[str], chat_template: str, extra: dict | None = None):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+    vocab = {tok: i for i, tok in enumerate(SPECIALS + specials + WORDS)}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.decoder = decoders.WordPiece(prefix="##")
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", eos_token="<|im_end|>",
+                                   pad_token="<|endoftext|>", bos_token=None,
+                                   **({"extra_special_tokens": extra} if extra else {}))
+    fast.add_tokens(["<|im_start|>", "<image>", "<video>", *specials], special_tokens=True)  # already in the vocab
+    fast.chat_template = chat_template
+    return fast
+
+
+def _tiny_text(tokenizer, hidden: int = 32, **extra) -> dict:
+    return dict(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=2,
+                num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=32768,
+                eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, bos_token_id=None,
+                tie_word_embeddings=False, **extra)
+
+
+def _save(model, processor, tokenizer, folder: Path) -> Path:
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
+def build_qwen_vl(folder: str | Path, family: str = "qwen2.5-vl", seed: int = 0) -> Path:
+    """Tiny ``Qwen2VL`` / ``Qwen2_5_VL`` / ``Qwen3VL`` ``ForConditionalGeneration`` with the real
+    processor (Qwen2VL image processor + the family's video processor), patch 14 (Qwen3-VL: 16),
+    2x2 spatial merge, 2 frames per temporal patch, as the released checkpoints."""
+    import transformers as tf
+    folder = Path(folder)
+    tokenizer = _family_tokenizer(QWEN_SPECIALS, QWEN_TEMPLATE)
+    ids = {k: tokenizer.convert_tokens_to_ids(t) for k, t in (("image_token_id", "<|image_pad|>"),
+           ("video_token_id", "<|video_pad|>"), ("vision_start_token_id", "<|vision_start|>"),
+           ("vision_end_token_id", "<|vision_end|>"))}
+    mrope = {"rope_type": "default", "mrope_section": [2, 1, 1], "rope_theta": 1000000.0}   # head_dim 8: 2+1+1 = 4
+    if family == "qwen2-vl":
+        vision = dict(depth=2, embed_dim=16, hidden_size=32, num_heads=2, mlp_ratio=2, patch_size=14,
+                      spatial_merge_size=2, temporal_patch_size=2)
+        config = tf.Qwen2VLConfig(vision_config=vision, text_config=_tiny_text(tokenizer, rope_parameters=mrope), **ids)
+        cls, processor_cls, video_cls, patch = tf.Qwen2VLForConditionalGeneration, tf.Qwen2VLProcessor, tf.Qwen2VLVideoProcessor, 14
+    elif family == "qwen2.5-vl":
+        vision = dict(depth=2, hidden_size=16, intermediate_size=32, num_heads=2, out_hidden_size=32, patch_size=14,
+                      spatial_merge_size=2, temporal_patch_size=2, window_size=56, fullatt_block_indexes=[1])
+        config = tf.Qwen2_5_VLConfig(vision_config=vision, text_config=_tiny_text(tokenizer, rope_parameters=mrope), **ids)
+        cls, processor_cls, video_cls, patch = (tf.Qwen2_5_VLForConditionalGeneration, tf.Qwen2_5_VLProcessor,
+                                                tf.Qwen2VLVideoProcessor, 14)
+    elif family == "qwen3-vl":
+        vision = dict(depth=2, hidden_size=16, intermediate_size=32, num_heads=2, out_hidden_size=32, patch_size=16,
+                      spatial_merge_size=2, temporal_patch_size=2, num_position_embeddings=64,
+                      deepstack_visual_indexes=[0])
+        text = _tiny_text(tokenizer, head_dim=8, rope_parameters={**mrope, "mrope_interleaved": True})
+        config = tf.Qwen3VLConfig(vision_config=vision, text_config=text, **ids)
+        cls, processor_cls, video_cls, patch = (tf.Qwen3VLForConditionalGeneration, tf.Qwen3VLProcessor,
+                                                tf.Qwen3VLVideoProcessor, 16)
+    else:
+        raise ValueError(family)
+    torch.manual_seed(seed)
+    model = cls(config).eval()
+    pixels = {"shortest_edge": 4 * (2 * patch) ** 2, "longest_edge": 64 * (2 * patch) ** 2}
+    processor = processor_cls(image_processor=tf.Qwen2VLImageProcessor(patch_size=patch, size=pixels),
+                              video_processor=video_cls(patch_size=patch, size=pixels), tokenizer=tokenizer,
+                              chat_template=QWEN_TEMPLATE)
+    return _save(model, processor, tokenizer, folder)
+
+
+def build_internvl(folder: str | Path, seed: int = 0) -> Path:
+    """Tiny ``InternVLForConditionalGeneration`` (InternViT-style vision + pixel-shuffle 0.5 MLP + Qwen2)
+    with the real ``InternVLProcessor`` (GotOcr2 image processor, InternVL video processor) at 28 px
+    frames: (28/14)^2 patches -> pixel shuffle 0.5 -> 1 token per frame (InternVL3: 448 px, 256)."""
+    import transformers as tf
+    folder = Path(folder)
+    extra = {"start_image_token": "<img>", "end_image_token": "</img>", "context_image_token": "<IMG_CONTEXT>",
+             "video_token": "<video>"}
+    tokenizer = _family_tokenizer(INTERNVL_SPECIALS, CHAT_TEMPLATE, extra)
+    size = 56
+    vision = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
+                  image_size=[size, size], patch_size=[14, 14])
+    config = tf.InternVLConfig(vision_config=vision, text_config=_tiny_text(tokenizer),
+                               image_token_id=tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>"),
+                               downsample_ratio=0.5, image_seq_length=(size // 14 // 2) ** 2,
+                               tie_word_embeddings=False)   # InternVL3-8B's LLM (Qwen2.5-7B) is untied
+    torch.manual_seed(seed)
+    model = tf.InternVLForConditionalGeneration(config).eval()
+    px = {"height": size, "width": size}
+    processor = tf.InternVLProcessor(image_processor=tf.GotOcr2ImageProcessor(size=px),
+                                     video_processor=tf.InternVLVideoProcessor(size=px), tokenizer=tokenizer,
+                                     image_seq_length=(size // 14 // 2) ** 2, chat_template=CHAT_TEMPLATE)
+    return _save(model, processor, tokenizer, folder)
+
+
+def build_videollama3(folder: str | Path, seed: int = 0) -> Path:
+    """Tiny ``VideoLlama3ForConditionalGeneration`` (SigLIP-NaViT vision, 2x2 merge for video, Qwen2)
+    with the real ``VideoLlama3Processor`` (timestamps ``Time t.ts:`` per frame, token compression)."""
+    import transformers as tf
+    folder = Path(folder)
+    tokenizer = _family_tokenizer(VL3_SPECIALS, VL3_TEMPLATE)
+    vision = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2, patch_size=14)
+    config = tf.VideoLlama3Config(vision_config=vision, text_config=_tiny_text(tokenizer),
+                                  image_token_id=tokenizer.convert_tokens_to_ids("<|image_pad|>"),
+                                  video_token_id=tokenizer.convert_tokens_to_ids("<|video_pad|>"))
+    torch.manual_seed(seed)
+    model = tf.VideoLlama3ForConditionalGeneration(config).eval()
+    processor = tf.VideoLlama3Processor(image_processor=tf.VideoLlama3ImageProcessor(),
+                                        video_processor=tf.VideoLlama3VideoProcessor(), tokenizer=tokenizer,
+                                        chat_template=VL3_TEMPLATE)
+    return _save(model, processor, tokenizer, folder)
+
+
+FAMILY_BUILDERS = {
+    "llava-onevision": build_llava_ov, "llava-video": build_llava_ov,
+    "qwen2-vl": lambda f: build_qwen_vl(f, "qwen2-vl"), "qwen2.5-vl": lambda f: build_qwen_vl(f, "qwen2.5-vl"),
+    "qwen3-vl": lambda f: build_qwen_vl(f, "qwen3-vl"), "internvl3": build_internvl, "videollama3": build_videollama3,
+}
