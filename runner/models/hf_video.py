@@ -23,8 +23,9 @@ from niah.cases import Benchmark
 from niah.errors import InputError
 from niah.schema import Case
 from runner.models import hub
-from runner.models.base import Model
-from runner.models.prompt import PROMPT_VERSION, case_prompt
+from runner.models import prefix_cache
+from runner.models.base import Answer, Model
+from runner.models.prompt import PROMPT_VERSION, build_prompt, case_prompt
 
 DEFAULT_FRAMES = 32
 DEFAULT_MAX_NEW_TOKENS = 16
@@ -77,6 +78,7 @@ class HFVideoLLM(Model):
         self.device = device
         self.processor, self.model, self.folder, self.revision, self.dtype = load_hf_vlm(
             model_path, self.name, device, dtype)
+        self.llm_prefill_tokens = 0  # LLM positions prefilled (stats.json): circular runs share the video's
 
     # ----- Model interface ----------------------------------------------------------
     def settings(self) -> dict[str, Any]:
@@ -90,22 +92,88 @@ class HFVideoLLM(Model):
     def frame_indices(self, case: Case) -> list[int]:
         return uniform_indices(case.length, self.frames)
 
-    def answer(self, case: Case, bench: Benchmark) -> str:
-        video = bench.frames_at(case, self.frame_indices(case), size=self.frame_size)
-        return self.generate(video, case_prompt(case))
+    def answer(self, case: Case, bench: Benchmark) -> Answer:
+        indices = self.frame_indices(case)
+        video = bench.frames_at(case, indices, size=self.frame_size)
+        return Answer(self.generate(video, case_prompt(case)), full_frames=indices)
+
+    def answer_rotations(self, case: Case, bench: Benchmark, option_lists: list[list[str]]) -> list[Answer]:
+        """The frames are read and the video's prefix prefilled once; each option list only
+        prefills its own text (:mod:`runner.models.prefix_cache`)."""
+        indices = self.frame_indices(case)
+        video = bench.frames_at(case, indices, size=self.frame_size)
+        texts = self.generate_shared(video, [build_prompt(case.question, options) for options in option_lists])
+        return [Answer(text, full_frames=indices) for text in texts]
+
+    def stats(self) -> dict[str, Any]:
+        return {"llm_prefill_tokens": self.llm_prefill_tokens}
 
     # ----- generation -----------------------------------------------------------------
+    def _chat_text(self, prompt: str) -> str:
+        conversation = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": prompt}]}]
+        return self.processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
+
+    def _inputs(self, video: np.ndarray, prompt: str) -> dict[str, torch.Tensor]:
+        """The processor's tensors for one prompt and the video, on the device."""
+        inputs = self.processor(text=[self._chat_text(prompt)], videos=[list(video)], return_tensors="pt")
+        return {k: (v.to(self.device, self.dtype) if torch.is_floating_point(v) else v.to(self.device))
+                for k, v in inputs.items() if isinstance(v, torch.Tensor)}
+
     @torch.no_grad()
     def generate(self, video: np.ndarray, prompt: str) -> str:
         """Greedy answer for a (N, H, W, 3) uint8 video and a prompt."""
-        conversation = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": prompt}]}]
-        text = self.processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
-        inputs = self.processor(text=[text], videos=[list(video)], return_tensors="pt")
-        inputs = {k: (v.to(self.device, self.dtype) if torch.is_floating_point(v) else v.to(self.device))
-                  for k, v in inputs.items() if isinstance(v, torch.Tensor)}
+        inputs = self._inputs(video, prompt)
+        self.llm_prefill_tokens += int(inputs["input_ids"].shape[1])
         out = self.model.generate(**inputs, do_sample=False, max_new_tokens=self.max_new_tokens)
         new_tokens = out[0, inputs["input_ids"].shape[1]:]
         return self.processor.batch_decode(new_tokens[None], skip_special_tokens=True)[0].strip()
+
+    @torch.no_grad()
+    def generate_shared(self, video: np.ndarray, prompts: list[str]) -> list[str]:
+        """Greedy answers for one video and several prompts, the visual prefix prefilled once.
+
+        The processor runs with the video for the first prompt only; the others are tokenized
+        as text and get the first prompt's expanded video tokens spliced in where their one
+        placeholder is. If that does not reproduce the processor's own ids for the first prompt,
+        or the prompts differ before the video's tokens end, every prompt is prefilled whole."""
+        first = self._inputs(video, prompts[0])
+        ids = [first["input_ids"][0].tolist()]
+        spliced = [self._spliced_ids(ids[0], self.processor.tokenizer([self._chat_text(p)])["input_ids"][0])
+                   for p in prompts]
+        video_end = _video_span(ids[0], self._video_token_id())[1]
+        prefix_len = prefix_cache.shareable_prefix_length(spliced) if None not in spliced else 0
+        if len(prompts) == 1 or spliced[0] != ids[0] or prefix_len < video_end:
+            return [self.generate(video, p) for p in prompts]
+        extra = {k: v for k, v in first.items() if k not in ("input_ids", "attention_mask")}
+        prefix = torch.tensor([spliced[0][:prefix_len]], device=self.device)
+        result = prefix_cache.generate_shared(
+            self.model, [{"input_ids": torch.tensor([s], device=self.device)} for s in spliced], prefix_len,
+            {"input_ids": prefix, "attention_mask": torch.ones_like(prefix), **extra},
+            max_new_tokens=self.max_new_tokens)
+        self.llm_prefill_tokens += result.prefill_tokens
+        return [self.processor.batch_decode(t[None], skip_special_tokens=True)[0].strip() for t in result.new_tokens]
+
+    def _video_token_id(self) -> int:
+        token_id = getattr(self.processor, "video_token_id", None)
+        if token_id is None:
+            token_id = self.processor.tokenizer.convert_tokens_to_ids(self.processor.video_token)
+        return int(token_id)
+
+    def _spliced_ids(self, with_video: list[int], text_only: list[int]) -> list[int] | None:
+        """``text_only`` (one video placeholder) with the placeholder replaced by the expanded
+        run of video tokens of ``with_video``; ``None`` if the text has not exactly one."""
+        token = self._video_token_id()
+        if text_only.count(token) != 1:
+            return None
+        at = text_only.index(token)
+        start, end = _video_span(with_video, token)
+        return text_only[:at] + with_video[start:end] + text_only[at + 1:]
+
+
+def _video_span(ids: list[int], token: int) -> tuple[int, int]:
+    """[first, last + 1) of the video placeholder tokens in ``ids`` ((0, 0) when none)."""
+    positions = [i for i, t in enumerate(ids) if t == token]
+    return (positions[0], positions[-1] + 1) if positions else (0, 0)
 
 
 class NeedleOracle(HFVideoLLM):
