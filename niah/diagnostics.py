@@ -36,7 +36,7 @@ from niah.view import count_in_span
 FACT_COLUMNS = ["case_id", "needle_start", "needle_frames", "answer", "n_options"]
 #: One row per scored (run, case).
 CASE_COLUMNS = ["run", "model", "case_id", "length", "depth_decile", "correct", "failed", "circular",
-                "plain_correct", "n_options", "in_view", "view_recorded"]
+                "plain_correct", "n_options", "in_view", "view_recorded", "frames_seen"]
 NO_ANSWER = "none"
 
 
@@ -75,7 +75,7 @@ def case_frame(runs: Iterable[tuple[str, str, Mapping[str, Result]]], facts: pd.
             n_options = len(rotations) if rotations else (span[2] if span else np.nan)
             rows.append((run_id, model, r.case_id, r.length, int(depth_decile([r.depth])[0]), bool(r.correct),
                          r.error is not None, rotations is not None, plain and r.error is None, n_options,
-                         in_view, recorded))
+                         in_view, recorded, len(frames) if recorded else np.nan))
     return pd.DataFrame(rows, columns=CASE_COLUMNS)
 
 

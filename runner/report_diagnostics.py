@@ -44,7 +44,7 @@ def summary_table(frame: pd.DataFrame, ceilings: dict[str, tuple[str, float, flo
         else:
             cells = [_row_cell(d, "p_in_view"), _row_cell(d, "acc_in_view"), _row_cell(d, "acc_not_in_view")]
         rows.append({"run": run, "model": frame.loc[frame["run"] == run, "model"].iloc[0],
-                     "P(needle in view)": cells[0], "acc | in view": cells[1], "acc | not in view": cells[2],
+                     "P(needle in view)": cells[0], "acc given in view": cells[1], "acc given not in view": cells[2],
                      "needle-oracle ceiling": _pct(*ceiling[1:]) + f" ({ceiling[0]})" if ceiling else "no oracle run"})
     return pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()
 
@@ -89,7 +89,7 @@ def render(runs: list[Any], bench: Benchmark | None, show: Callable[[pd.DataFram
     out.write(f"\n{h}Needle in view: did the model find the needle, and did it understand it\n\n"
               f"{show(summary_table(frame, ceilings, bench is not None))}\n")
     out.write("\nP(needle in view): share of cases where at least one frame the model saw at full resolution "
-              "lies in the needle; acc | in view / not in view: accuracy over those cases; % [Wilson 95% "
+              "lies in the needle; acc given in view / not in view: accuracy over those cases; % [Wilson 95% "
               "interval, scipy.stats.binomtest] (cases). A miss in view is a failure to understand, out of "
               "view a failure to find; the needle-oracle run on the same manifest (the VLM shown only the "
               f"needle) is the comprehension ceiling. '{NOT_RECORDED}': results written before results "
@@ -101,7 +101,7 @@ def render(runs: list[Any], bench: Benchmark | None, show: Callable[[pd.DataFram
     if bench is not None:
         for run in runs:
             mine = frame[frame["run"] == run.run_id]
-            if not mine["view_recorded"].any():
+            if not (mine["frames_seen"] > 0).any():  # nothing seen at full resolution (chance): nothing to split
                 continue
             for measure, title in (("p_in_view", "P(needle in view)"), ("acc_in_view", "accuracy | needle in view"),
                                    ("acc_not_in_view", "accuracy | needle not in view")):
