@@ -27,6 +27,7 @@ from leaderboard import cases as cs  # noqa: E402
 from leaderboard import charts  # noqa: E402
 from leaderboard import data as lb  # noqa: E402
 from leaderboard import loading as ld  # noqa: E402
+from leaderboard import tab_diagnostics  # noqa: E402
 from leaderboard import upload as up  # noqa: E402
 from niah import accuracy  # noqa: E402
 
@@ -396,7 +397,7 @@ def main() -> None:
         section_upload(results_root, manifest, None)
         return
     fps = fps_of(manifest)
-    tabs = st.tabs(["Leaderboard", "Heatmaps", "Breakdowns", "Case browser", "Upload"])
+    tabs = st.tabs(["Leaderboard", "Heatmaps", "Breakdowns", "Case browser", "Upload", "Diagnostics"])
     with tabs[0]:
         section_leaderboard(tables)
     with tabs[1]:
@@ -407,6 +408,9 @@ def main() -> None:
         section_cases(tables, manifest, data_dir)
     with tabs[4]:
         section_upload(results_root, manifest, tables)
+    with tabs[5]:
+        tab_diagnostics.section(results_root, ld.folder_signature(results_root, data_dir),
+                                manifest.cases if manifest.available else None, tables.run_ids, tables.label, fps)
 
 
 main()

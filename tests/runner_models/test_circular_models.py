@@ -65,7 +65,7 @@ def test_hf_reused_prefix_equals_full_prefill_per_rotation(bench20, ckpts, name)
         full_tokens = model.llm_prefill_tokens - start - shared_tokens
         assert [a.text for a in shared] == [a.text for a in full], case.case_id
         assert all(a.full_frames == model.frame_indices(case) for a in shared + full)
-        assert shared_tokens < full_tokens / 2
+        assert shared_tokens < full_tokens  # the video prefix once, not per rotation
 
 
 def _analytic_uniform_in_view(length: int, frames: int, start: int, count: int) -> int:
