@@ -94,7 +94,7 @@ def in_view_heatmap(frame: pd.DataFrame, title: str, fps: float) -> alt.Chart:
                          length_label=[f"{n:,} ({int(n / fps) // 3600}:{int(n / fps) % 3600 // 60:02d})"
                                        for n in cells["length"]])
     base = alt.Chart(cells, title=title).encode(
-        x=alt.X("length_label:O", title="haystack length, frames (h:mm)", sort=None),
+        x=alt.X("length_label:O", title="haystack length, frames (h:mm)", sort=None, axis=alt.Axis(labelAngle=0)),
         y=alt.Y("depth:O", title="needle depth", sort=[f"{10 * d}–{10 * d + 10}%" for d in range(10)]))
     rect = base.mark_rect().encode(
         color=alt.Color("pct:Q", title="needle in view %", scale=alt.Scale(domain=[0, 100], scheme="greens")),
@@ -111,7 +111,7 @@ def conditional_bars(row: pd.Series, ceiling: tuple | None, title: str) -> alt.C
                           "hi": 100 * row[f"{key}_high"], "n": int(row[f"{key}_n"])}
                          for name, key in (("needle in view", "acc_in_view"), ("needle not in view", "acc_not_in_view"))])
     bars = bars[bars["n"] > 0]
-    base = alt.Chart(bars, title=title).encode(x=alt.X("group:N", title=None, sort=None))
+    base = alt.Chart(bars, title=title).encode(x=alt.X("group:N", title=None, sort=None, axis=alt.Axis(labelAngle=0)))
     chart = (base.mark_bar().encode(y=alt.Y("pct:Q", title="accuracy % (Wilson 95% interval)",
                                              scale=alt.Scale(domain=[0, 100])))
              + base.mark_rule().encode(y="lo:Q", y2="hi:Q")
@@ -142,13 +142,15 @@ def section(results_root: str, signature: tuple, cases: pd.DataFrame | None, run
                f"ceiling. '{NOT_RECORDED}': results written before results schema 2.")
     seen_runs = [r for r in run_ids if (frame.loc[frame["run"] == r, "frames_seen"] > 0).any()]
     if have_manifest and seen_runs:
-        run = st.selectbox("Run", seen_runs, format_func=label, key="dg_run")
+        models = frame.groupby("run")["model"].first()
+        first = next((i for i, r in enumerate(seen_runs) if models.get(r) != "needle-oracle"), 0)
+        run = st.selectbox("Run (needle in view)", seen_runs, index=first, format_func=label, key="dg_run")
         mine = frame[frame["run"] == run]
         left, right = st.columns(2)
         left.altair_chart(in_view_heatmap(mine, f"Needle in view: {label(run)}", fps), width="stretch")
         row = dg.decomposition(mine, ["run"]).iloc[0]
         right.altair_chart(conditional_bars(row, dg.oracle_ceilings(frame, infos).get(run),
-                                            f"Accuracy given the needle in view: {label(run)}"), width="stretch")
+                                            f"Accuracy by needle in view: {label(run)}"), width="stretch")
     st.subheader("Circular evaluation: correct only if every rotation of the options is")
     st.table(circular_table(frame, label))
     st.caption("Plain: the question as published (rotation 0 of a circular run), chance 1/n per case. Circular "
@@ -157,7 +159,7 @@ def section(results_root: str, signature: tuple, cases: pd.DataFrame | None, run
     st.subheader("Predicted letter against gold letter")
     with_letters = [r for r in run_ids if (letters["run"] == r).any()]
     if with_letters:
-        run = st.selectbox("Run", with_letters, format_func=label, key="dg_letters")
+        run = st.selectbox("Run (letters)", with_letters, format_func=label, key="dg_letters")
         st.table(dg.letter_table(letters, run).astype(np.int64).reset_index())
         st.caption("Rows: the gold letter as shown; columns: the letter answered (every rotation of a circular "
                    "run); 'none': no letter could be read. A column far fuller than the others is position bias.")

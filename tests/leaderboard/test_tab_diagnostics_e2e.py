@@ -85,7 +85,7 @@ def test_diagnostics_tab_shows_decomposition_with_intervals(server):
             expect(page.get_by_role("heading", name="Video NIAH leaderboard")).to_be_visible(timeout=60_000)
             page.get_by_role("tab", name="Diagnostics").click()
             table = page.locator('[data-testid="stTable"]').first
-            expect(table).to_be_visible()
+            expect(table).to_be_visible(timeout=120_000)  # the page's first run may still be going
             row = table.locator("tr", has_text="vilamp-x")
             for text in expected:  # P(in view), accuracy given in view / not in view, each with its interval
                 expect(row).to_contain_text(text)
