@@ -27,13 +27,10 @@ NOT_RECORDED = "not recorded"
 
 
 @st.cache_data(show_spinner="Reading what the models saw…", max_entries=4)
-def load(results_root: str, signature: tuple, cases: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """(per-case frame, letters frame, run infos) of every run under ``results_root``."""
+def load(results_root: str, signature: tuple, facts: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(per-case frame, letters frame, run infos) of every run under ``results_root``;
+    ``facts``: :data:`niah.diagnostics.FACT_COLUMNS` of the manifest's cases."""
     del signature  # the cache key: the folders' state
-    facts = None
-    if cases is not None and len(cases):
-        facts = cases[["case_id", "needle_start", "needle_frames", "answer"]].assign(
-            n_options=cases["options"].map(len))
     triples, infos = [], {}
     for run_dir in list_runs(results_root):
         try:
@@ -126,7 +123,11 @@ def conditional_bars(row: pd.Series, ceiling: tuple | None, title: str) -> alt.C
 def section(results_root: str, signature: tuple, cases: pd.DataFrame | None, run_ids: list[str], label,
             fps: float) -> None:
     """The tab. ``run_ids`` and ``label``: the runs the leaderboard shows and their names."""
-    frame, letters, infos = load(results_root, signature, cases)
+    facts = None
+    if cases is not None and len(cases):
+        facts = cases[["case_id", "needle_start", "needle_frames", "answer"]].assign(
+            n_options=cases["options"].map(len))
+    frame, letters, infos = load(results_root, signature, facts)
     frame = frame[frame["run"].isin(run_ids)]
     if frame.empty:
         st.info("No scored cases.")

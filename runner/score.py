@@ -15,6 +15,8 @@
 * ``--shard i/N`` takes the ``i``-th of ``N`` contiguous runs of the cases in locality order
   (:func:`niah.schedule.locality_order`): every case in exactly one shard, and a shard's cases
   share source frames, so its feature memory reuses them.
+* ``circular=True`` (``--circular``) asks each case once per cyclic rotation of its options
+  and records every rotation (:func:`score_case`); it is part of the run id.
 * A case that fails (decode error, model exception, out of memory) is recorded with
   ``error`` set and ``correct=False``; the run goes on. Ctrl-C stops after the case in
   flight is abandoned and returns a summary marked interrupted.
@@ -408,6 +410,7 @@ class Summary:
     errors: int = 0
     interrupted: bool = False
     repaired_bytes: int = 0
+    circular: bool = False     # accuracy is circular: every option rotation right
 
     def add(self, result: Result) -> None:
         self.done += 1
@@ -424,7 +427,8 @@ class Summary:
     def line(self) -> str:
         head = "interrupted" if self.interrupted else "done"
         return (f"{head}: run {self.run_id}: {self.done}/{self.selected} cases scored "
-                f"({self.scored} now, {self.skipped} before), accuracy {self.accuracy:.1%} "
+                f"({self.scored} now, {self.skipped} before), {'circular ' if self.circular else ''}"
+                f"accuracy {self.accuracy:.1%} "
                 f"({self.correct}/{self.done}), unparsed {self.unparsed}, errors {self.errors} "
                 f"-> {self.results_path}"
                 + ("; rerun the same command to resume" if self.interrupted else ""))
@@ -454,7 +458,7 @@ def score(bench: Benchmark, model: Any, out_root: str | Path, *, model_name: str
     selected = select_cases(bench, case_ids, shard, limit)
     run_dir = open_run_dir(out_root, run_id, identity, len(bench.cases), extra_info, warn)
     path = run_dir / shard_file_name(shard)
-    summary = Summary(run_id, run_dir, path, selected=len(selected))
+    summary = Summary(run_id, run_dir, path, selected=len(selected), circular=circular)
     with ResultsFile(path, warn) as out:
         summary.repaired_bytes = out.repaired
         _, done, _ = read_run(run_dir)  # every shard file; torn or malformed lines not trusted
