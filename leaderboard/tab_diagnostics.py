@@ -134,7 +134,8 @@ def section(results_root: str, signature: tuple, cases: pd.DataFrame | None, run
         return
     have_manifest = cases is not None and len(cases) > 0
     st.subheader("Needle in view: did the model find the needle, and did it understand it?")
-    st.dataframe(decomposition_table(frame, infos, label, have_manifest), hide_index=True, key="dg_decomposition")
+    with st.container(key="dg_decomposition"):  # the key names the element in the page (browser test)
+        st.dataframe(decomposition_table(frame, infos, label, have_manifest), hide_index=True)
     st.caption("P(needle in view): share of cases where at least one frame the model saw at full resolution "
                "(ViLAMP's keyframes, a uniform model's sampled frames) lies in the needle. Accuracy given in "
                "view / not in view: over those cases. % [Wilson 95% interval, scipy.stats.binomtest] (cases). "
@@ -153,7 +154,8 @@ def section(results_root: str, signature: tuple, cases: pd.DataFrame | None, run
         right.altair_chart(conditional_bars(row, dg.oracle_ceilings(frame, infos).get(run),
                                             f"Accuracy by needle in view: {label(run)}"), width="stretch")
     st.subheader("Circular evaluation: correct only if every rotation of the options is")
-    st.dataframe(circular_table(frame, label), hide_index=True, key="dg_circular")
+    with st.container(key="dg_circular"):  # the key names the element in the page (browser test)
+        st.dataframe(circular_table(frame, label), hide_index=True)
     st.caption("Plain: the question as published (rotation 0 of a circular run), chance 1/n per case. Circular "
                "(runner score --circular): the case is asked once per cyclic rotation of its options and counts "
                "only if every rotation is right; chance (1/n)^n per case, 0.39% for four options.")
@@ -161,7 +163,8 @@ def section(results_root: str, signature: tuple, cases: pd.DataFrame | None, run
     with_letters = [r for r in run_ids if (letters["run"] == r).any()]
     if with_letters:
         run = st.selectbox("Run (letters)", with_letters, format_func=label, key="dg_letters")
-        st.dataframe(dg.letter_table(letters, run).astype(np.int64).reset_index(), hide_index=True, key="dg_letter_table")
+        with st.container(key="dg_letter_table"):
+            st.dataframe(dg.letter_table(letters, run).astype(np.int64).reset_index(), hide_index=True)
         st.caption("Rows: the gold letter as shown; columns: the letter answered (every rotation of a circular "
                    "run); 'none': no letter could be read. A column far fuller than the others is position bias.")
 
