@@ -94,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ViLAMP: released (default: the authors' public inference code) or paper "
                         "(Algorithm 1 as written); see the README's Fidelity table")
     s.add_argument("--seed", type=int, help="random seed (the `random` baseline)")
+    s.add_argument("--circular", action="store_true",
+                   help="ask each case once per cyclic rotation of its options (letters stay, contents move); "
+                        "correct only if every rotation is (chance (1/n)^n: 0.39%% for 4 options); the visual "
+                        "prefix is computed once per case; a run of its own (part of the run id)")
     s.add_argument("--run-name", help="run folder name instead of <model>-<settings hash>")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.add_argument("--engine", choices=["local", "ray"], default="local",
@@ -144,10 +148,10 @@ def cmd_score(args: argparse.Namespace) -> int:
                                           ("profile", args.profile))
              if v is not None}
     for key, value in args.model_option:
-        if key in extra or key in ("dtype", "frames", "feature_memory"):
+        if key in extra or key in ("dtype", "frames", "feature_memory", "circular"):
             raise InputError(f"--model-option {key}", "has its own flag; use it")
         extra[key] = value
-    options = {"dtype": args.dtype, "frames": args.frames, **extra}
+    options = {"dtype": args.dtype, "frames": args.frames, **extra, "circular": True if args.circular else None}
     check_run_before_loading(args.out, args.run_name, args.model, args.model_path, options, bench)
     if args.feature_memory is not None:  # a model option, but not part of the run's identity
         extra["feature_memory"] = args.feature_memory
@@ -156,7 +160,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         from runner.ray_engine import RayEngine
         engine = RayEngine(bench, args.model, args.model_path, device=device, dtype=args.dtype,
                            frames=args.frames, options=extra, address=args.address, actors=args.actors,
-                           max_actors=len(selected), allow_download=args.allow_download)
+                           max_actors=len(selected), allow_download=args.allow_download,
+                           circular=args.circular)
         model, device = engine.model, engine.device
     else:
         model = load_model(args.model, args.model_path, device, args.dtype, args.frames,
@@ -166,10 +171,10 @@ def cmd_score(args: argparse.Namespace) -> int:
                         options=options, shard=shard, limit=args.limit, case_ids=case_ids,
                         run_name=args.run_name, progress=not args.no_progress,
                         extra_info={"device": device, "data": str(bench.root)},
-                        engine=engine.run if engine is not None else None)
+                        engine=engine.run if engine is not None else None, circular=args.circular)
         print(summary.line(), file=sys.stderr if summary.interrupted else sys.stdout, flush=True)
         stats = _model_stats(model)
-        _write_reuse_stats(stats, summary.run_dir)
+        _write_reuse_stats(stats, summary.run_dir, summary.scored)
     finally:
         if engine is not None:
             engine.close()
@@ -178,15 +183,23 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 130 if summary.interrupted else 0
 
 
-def _write_reuse_stats(stats: dict[str, Any], run_dir: Path) -> None:
-    """For models that count vision encodes (ViLAMP): print the run's encodes per case frame
-    and write the counts of this invocation to ``<run>/stats.json``."""
-    if "vision_frames_encoded" not in stats:
-        return
-    encoded, frames = int(stats["vision_frames_encoded"]), int(stats["case_frames"])
-    atomic.write_json(run_dir / "stats.json", {"vision_frames_encoded": encoded, "case_frames": frames})
-    print(f"vision encodes per case frame: {encoded / frames if frames else 0.0:.4f} "
-          f"({encoded} of {frames})", flush=True)
+def _write_reuse_stats(stats: dict[str, Any], run_dir: Path, scored: int) -> None:
+    """For models that count their work (ViLAMP's vision encodes, the video-LLMs' LLM prefill
+    tokens): print the ratios of this invocation and write its counts to ``<run>/stats.json``
+    (``cases_scored``: the cases this invocation scored)."""
+    counts: dict[str, int] = {}
+    if "vision_frames_encoded" in stats:
+        encoded, frames = int(stats["vision_frames_encoded"]), int(stats["case_frames"])
+        counts.update(vision_frames_encoded=encoded, case_frames=frames)
+        print(f"vision encodes per case frame: {encoded / frames if frames else 0.0:.4f} "
+              f"({encoded} of {frames})", flush=True)
+    if "llm_prefill_tokens" in stats:
+        tokens = int(stats["llm_prefill_tokens"])
+        counts.update(llm_prefill_tokens=tokens, cases_scored=scored)
+        print(f"LLM prefill tokens per case: {tokens / scored if scored else 0.0:.1f} ({tokens} over {scored} cases)",
+              flush=True)
+    if counts:
+        atomic.write_json(run_dir / "stats.json", counts)
 
 
 def _model_stats(model: Any) -> dict[str, Any]:

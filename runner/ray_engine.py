@@ -71,9 +71,9 @@ class ModelActor:
         return {"settings": settings, "revision": getattr(self.model, "revision", None),
                 "name": getattr(self.model, "name", None), "pid": os.getpid(), "host": os.uname().nodename}
 
-    def score(self, case_id: str) -> Result:
+    def score(self, case_id: str, circular: bool = False) -> Result:
         from runner.score import score_case
-        return score_case(self.model, self.bench.case(case_id), self.bench, self.model_name)
+        return score_case(self.model, self.bench.case(case_id), self.bench, self.model_name, circular)
 
     def stats(self) -> dict[str, Any]:
         try:
@@ -141,7 +141,9 @@ class RayEngine:
                  options: dict[str, Any] | None = None, address: str | None = None,
                  actors: int | None = None, max_actors: int | None = None,
                  max_case_attempts: int = 3, max_replacements: int | None = None,
-                 warn: Callable[[str], None] | None = None, allow_download: bool = False) -> None:
+                 warn: Callable[[str], None] | None = None, allow_download: bool = False,
+                 circular: bool = False) -> None:
+        self.circular = circular  # runner score --circular: every case asked once per option rotation
         self.warn = warn or (lambda message: print(message, file=sys.stderr, flush=True))
         self.ray, self._own = init_ray(address)
         self.model_name = model_name
@@ -271,7 +273,7 @@ class RayEngine:
             for number, slot in enumerate(self._slots):
                 if slot.ready and slot.case is None and pending:
                     slot.case = pending.take(number)
-                    inflight[slot.handle.score.remote(slot.case.case_id)] = slot
+                    inflight[slot.handle.score.remote(slot.case.case_id, self.circular)] = slot
             live = [s for s in self._slots if s.handle is not None]
             if not live:
                 raise RayClusterError("--engine ray", f"every model actor died ({self._replacements} replaced); "

@@ -25,6 +25,7 @@ from niah import accuracy, atomic
 from niah.cases import Benchmark
 from niah.errors import InputError
 from niah.results import Result, list_runs, read_run
+from runner import report_diagnostics
 
 DECILES = [f"d{k}" for k in range(10)]
 
@@ -219,6 +220,7 @@ def render(runs: list[Run], notes: list[str], fmt: str = "markdown", bench: Benc
         out.write(f"\n{h}{run.run_id} ({run.model}, {status}): accuracy by length x needle depth decile, "
                   f"{cell}\n\n{show(length_depth_table(frame, run.run_id))}\n")
     out.write("\nd<k>: needle depth in [k/10, (k+1)/10); depth 1.0 is in d9\n")
+    out.write(report_diagnostics.render(runs, bench, show, h))
     for note in notes:
         out.write(f"note: {note}\n")
     for run in runs:

@@ -15,6 +15,8 @@
 * ``--shard i/N`` takes the ``i``-th of ``N`` contiguous runs of the cases in locality order
   (:func:`niah.schedule.locality_order`): every case in exactly one shard, and a shard's cases
   share source frames, so its feature memory reuses them.
+* ``circular=True`` (``--circular``) asks each case once per cyclic rotation of its options
+  and records every rotation (:func:`score_case`); it is part of the run id.
 * A case that fails (decode error, model exception, out of memory) is recorded with
   ``error`` set and ``correct=False``; the run goes on. Ctrl-C stops after the case in
   flight is abandoned and returns a summary marked interrupted.
@@ -39,6 +41,7 @@ from typing import Any, Callable, Iterable, Sequence
 from niah import atomic
 from niah.answers import DEFAULT_RULE, official_answer, parse_answer
 from niah.cases import Benchmark
+from niah.circular import all_rotations, shown_letter, to_original
 from niah.errors import InputError
 from niah.results import RESULTS_SCHEMA_VERSION, RUN_INFO_NAME, Result, read_run
 from niah.schedule import locality_order
@@ -320,29 +323,67 @@ class ResultsFile:
 
 
 # ----- scoring ------------------------------------------------------------------
-def score_case(model: Any, case: Case, bench: Benchmark, model_name: str) -> Result:
-    """Run the model on one case; any exception becomes a Result with ``error`` set."""
+def score_case(model: Any, case: Case, bench: Benchmark, model_name: str, circular: bool = False) -> Result:
+    """Run the model on one case; any exception becomes a Result with ``error`` set.
+
+    With ``circular`` the case is asked once per cyclic rotation of its options
+    (:mod:`niah.circular`, through ``model.answer_rotations``); every rotation's output and
+    its prediction, mapped back to the original option, go into ``rotations``; ``prediction``
+    and ``raw_output`` are rotation 0's (the plain question) and ``correct`` needs every
+    rotation right."""
     start = time.perf_counter()
-    raw, prediction, strict, error, view, cut = "", None, None, None, None, None
+    raw, prediction, strict, error, view, cut, rotations = "", None, None, None, None, None, None
+    correct = False
     try:
-        out = model.answer(case, bench)
-        if isinstance(out, Answer):
-            raw, cut = out.text, out.input_cut
-            if out.full_frames is not None:
-                view = {"full_frames": sorted(int(i) for i in out.full_frames), **(out.diagnostics or {})}
+        if circular:
+            option_lists = all_rotations(case.options)
+            outs = model.answer_rotations(case, bench, option_lists)
+            if len(outs) != len(option_lists):
+                raise RuntimeError(f"answer_rotations gave {len(outs)} answers for {len(option_lists)} rotations")
+            rotations = [_rotation_record(out, case, options, r) for r, (out, options)
+                         in enumerate(zip(outs, option_lists))]
+            first = outs[0]
+            correct = all(r["correct"] for r in rotations)
         else:
-            raw = "" if out is None else str(out)
+            first = model.answer(case, bench)
+        raw, view, cut = _unpack(first)
         prediction = official_answer(raw, case.options)
         strict = parse_answer(raw, case.options)
+        if not circular:
+            correct = prediction == case.answer
     except Exception as exc:  # noqa: BLE001 - one bad case must not stop the run
         message = " ".join(f"{type(exc).__name__}: {exc}".split())
         error = message[:_MAX_ERROR]
+        rotations, correct = None, False
         _free_accelerator_memory()
     seconds = round(time.perf_counter() - start, 3)
     return Result(case_id=case.case_id, model=model_name, prediction=prediction, raw_output=raw,
-                  correct=error is None and prediction == case.answer, length=case.length,
+                  correct=error is None and correct, length=case.length,
                   depth=case.depth, task_type=case.task_type, seconds=seconds, error=error,
-                  answer_rule=DEFAULT_RULE, prediction_strict=strict, view=view, input_cut=cut)
+                  answer_rule=DEFAULT_RULE, prediction_strict=strict, view=view, input_cut=cut,
+                  rotations=rotations)
+
+
+def _unpack(out: Any) -> tuple[str, dict[str, Any] | None, int | None]:
+    """(raw text, view, input_cut) of what ``answer`` returned (a str or an :class:`Answer`)."""
+    if isinstance(out, Answer):
+        view = None
+        if out.full_frames is not None:
+            view = {"full_frames": sorted(int(i) for i in out.full_frames), **(out.diagnostics or {})}
+        return out.text, view, out.input_cut
+    return ("" if out is None else str(out)), None, None
+
+
+def _rotation_record(out: Any, case: Case, options: list[str], rotation: int) -> dict[str, Any]:
+    """One rotation of a circular case: the raw output, the letter as answered (``shown``), the
+    predictions mapped back to the original options, and whether it was right."""
+    raw = _unpack(out)[0]
+    shown = official_answer(raw, options)
+    prediction = to_original(shown, case.options, rotation)
+    return {"rotation": rotation, "raw_output": raw, "shown": shown, "prediction": prediction,
+            "prediction_strict": to_original(parse_answer(raw, options), case.options, rotation),
+            "gold_shown": shown_letter(case.answer, case.options, rotation),
+            "correct": prediction == case.answer}
 
 
 def _free_accelerator_memory() -> None:
@@ -369,6 +410,7 @@ class Summary:
     errors: int = 0
     interrupted: bool = False
     repaired_bytes: int = 0
+    circular: bool = False     # accuracy is circular: every option rotation right
 
     def add(self, result: Result) -> None:
         self.done += 1
@@ -385,7 +427,8 @@ class Summary:
     def line(self) -> str:
         head = "interrupted" if self.interrupted else "done"
         return (f"{head}: run {self.run_id}: {self.done}/{self.selected} cases scored "
-                f"({self.scored} now, {self.skipped} before), accuracy {self.accuracy:.1%} "
+                f"({self.scored} now, {self.skipped} before), {'circular ' if self.circular else ''}"
+                f"accuracy {self.accuracy:.1%} "
                 f"({self.correct}/{self.done}), unparsed {self.unparsed}, errors {self.errors} "
                 f"-> {self.results_path}"
                 + ("; rerun the same command to resume" if self.interrupted else ""))
@@ -397,21 +440,25 @@ def score(bench: Benchmark, model: Any, out_root: str | Path, *, model_name: str
           case_ids: Sequence[str] | None = None, run_name: str | None = None,
           progress: bool = True, extra_info: dict[str, Any] | None = None,
           warn: Callable[[str], None] | None = None,
-          engine: Callable[[list[Case]], Iterable[Result]] | None = None) -> Summary:
+          engine: Callable[[list[Case]], Iterable[Result]] | None = None,
+          circular: bool = False) -> Summary:
     """Score the selected cases not yet in the run folder; see the module docstring.
 
     ``engine`` turns the cases left to score into their results (any order, each case once);
     the default calls ``model.answer`` here, :class:`runner.ray_engine.RayEngine` on Ray actors.
-    Either way this process is the only writer of the results file.
+    Either way this process is the only writer of the results file. ``circular`` asks each case
+    once per option rotation (:func:`score_case`); it is part of the run's identity (and id).
+    An engine must be built with the same setting.
     """
     warn = warn or (lambda message: print(message, file=sys.stderr, flush=True))
     name = model_name or getattr(model, "name", None) or type(model).__name__
-    identity = run_identity(model, name, model_path, options or {}, bench)
+    options = {**(options or {}), **({"circular": True} if circular else {})}
+    identity = run_identity(model, name, model_path, options, bench)
     run_id = check_run_name(run_name) if run_name else make_run_id(identity)
     selected = select_cases(bench, case_ids, shard, limit)
     run_dir = open_run_dir(out_root, run_id, identity, len(bench.cases), extra_info, warn)
     path = run_dir / shard_file_name(shard)
-    summary = Summary(run_id, run_dir, path, selected=len(selected))
+    summary = Summary(run_id, run_dir, path, selected=len(selected), circular=circular)
     with ResultsFile(path, warn) as out:
         summary.repaired_bytes = out.repaired
         _, done, _ = read_run(run_dir)  # every shard file; torn or malformed lines not trusted
@@ -426,7 +473,7 @@ def score(bench: Benchmark, model: Any, out_root: str | Path, *, model_name: str
         bar = _progress(len(todo), run_id, progress)
         try:
             results = (engine(todo) if engine is not None
-                       else (score_case(model, case, bench, name) for case in todo))
+                       else (score_case(model, case, bench, name, circular) for case in todo))
             for result in results:
                 out.append(result)
                 summary.scored += 1

@@ -8,10 +8,11 @@ can change an answer (frames, K, tau, alpha, dtype, model path and revision, pro
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from niah.cases import Benchmark
+from niah.circular import shown_letter
 from niah.schema import Case
 
 
@@ -47,6 +48,24 @@ class Model(ABC):
         """The raw generated text for ``case`` (frames read from ``bench``), or an
         :class:`Answer` carrying it with what the model saw."""
 
+    def answer_rotations(self, case: Case, bench: Benchmark,
+                         option_lists: list[list[str]]) -> "list[str | Answer]":
+        """One answer per option list (``runner score --circular``: the cyclic rotations of
+        ``case.options``, rotation 0 first), each as :meth:`answer` would give it for the case
+        with those options.
+
+        This default asks :meth:`answer` once per rotation. Models whose expensive part does
+        not depend on the options (the visual tokens) override it to compute that part once
+        and reuse it for every option list (ViLAMP, the HF video-LLMs)."""
+        return [self.answer(rotated_case(case, options, r), bench) for r, options in enumerate(option_lists)]
+
     def stats(self) -> dict[str, Any]:
         """Optional run statistics (e.g. feature-cache hits/misses, reuse ratio). Not settings."""
         return {}
+
+
+def rotated_case(case: Case, options: list[str], rotation: int) -> Case:
+    """``case`` with its options shown as in ``rotation`` (and the gold letter moved with them)."""
+    if options == list(case.options):
+        return case
+    return replace(case, options=list(options), answer=shown_letter(case.answer, case.options, rotation) or "")

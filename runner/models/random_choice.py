@@ -2,7 +2,10 @@
 
 Needs no weights, frames or GPU, so it also exercises the whole scoring pipeline in tests.
 The letter depends only on ``seed`` and ``case_id`` (SHA-256, not Python's salted
-``hash``), so every process, shard and rerun gives the same answer for a case.
+``hash``), so every process, shard and rerun gives the same answer for a case. In a circular
+run each rotation after the first draws its own letter (``seed:case_id:rotation``), as an
+independent guesser would: asking the plain draw again would give the same *letter* every
+rotation, which can never pass them all. Rotation 0 is the plain draw.
 """
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import hashlib
 from typing import Any
 
 from niah.answers import option_letters
-from runner.models.base import Model
+from runner.models.base import Answer, Model
 
 
 class RandomChoiceModel(Model):
@@ -26,15 +29,19 @@ class RandomChoiceModel(Model):
     def settings(self) -> dict:
         return {"seed": self.seed}
 
-    def choose(self, case_id: str, options: list[str]) -> str:
+    def choose(self, case_id: str, options: list[str], rotation: int = 0) -> str:
         letters = sorted(option_letters(options))
         if not letters:
             return ""
-        digest = hashlib.sha256(f"{self.seed}:{case_id}".encode()).digest()
+        key = f"{self.seed}:{case_id}" + (f":{rotation}" if rotation else "")
+        digest = hashlib.sha256(key.encode()).digest()
         return letters[int.from_bytes(digest[:8], "big") % len(letters)]
 
-    def answer(self, case: Any, bench: Any = None) -> str:
-        return self.choose(case.case_id, list(case.options))
+    def answer(self, case: Any, bench: Any = None) -> Answer:
+        return Answer(self.choose(case.case_id, list(case.options)), full_frames=[])
+
+    def answer_rotations(self, case: Any, bench: Any, option_lists: list[list[str]]) -> list[str | Answer]:
+        return [Answer(self.choose(case.case_id, options, r), full_frames=[]) for r, options in enumerate(option_lists)]
 
 
 def load(model_path: str | None = None, device: str = "cpu", dtype: str = "auto",

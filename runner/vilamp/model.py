@@ -58,14 +58,14 @@ import torch.nn.functional as F
 from niah.cases import Benchmark, FrameRef
 from niah.errors import InputError
 from niah.schema import Case
-from runner.models import hub, llava_checkpoint
-from runner.models.base import Model
+from runner.models import hub, llava_checkpoint, prefix_cache
+from runner.models.base import Answer, Model, rotated_case
 from runner.models.hf_video import load_hf_vlm, uniform_indices
 from runner.models.prompt import PROMPT_VERSION, case_prompt
 from runner.vilamp import prompt as authors_prompt
 from runner.vilamp.feature_cache import FeatureCache
 from runner.vilamp.frame_features import FrameFeatures, parse_bytes
-from runner.vilamp.keyframes import DEFAULT_K, DEFAULT_TAU, select_keyframes
+from runner.vilamp.keyframes import DEFAULT_K, DEFAULT_TAU, relevance, select_keyframes
 from runner.vilamp.merging import DEFAULT_ALPHA, Merger, pool_keyframe, reference_frames
 from runner.vilamp.profiles import Profile, profile_named
 
@@ -208,6 +208,8 @@ class ViLAMP(Model):
         self.frame_features = FrameFeatures(default_feature_memory() if feature_memory is None
                                             else parse_bytes(feature_memory), pin=self.device.startswith("cuda"))
         self.last: dict[str, Any] = {}
+        self.llm_prefill_tokens = 0  # LLM positions prefilled (stats.json): circular runs share the visual prefix
+        self._seen: tuple[list[int], torch.Tensor] | None = None  # (keyframe case frames, relevance of used frames)
 
     # ----- Model interface ---------------------------------------------------------
     def settings(self) -> dict[str, Any]:
@@ -240,11 +242,12 @@ class ViLAMP(Model):
                                "reuse_ratio": hits / (hits + misses) if hits + misses else 0.0},
                 "vision_frames_encoded": self.frame_features.encoded,
                 "case_frames": self.frame_features.case_frames,
+                "llm_prefill_tokens": self.llm_prefill_tokens,
                 "last_case": dict(self.last)}
 
-    def answer(self, case: Case, bench: Benchmark) -> str:
+    def answer(self, case: Case, bench: Benchmark) -> Answer:
         embeds = self.visual_tokens(case, bench)
-        return self.generate(embeds, case)
+        return self._with_view(case, self.generate(embeds, case))
 
     # ----- step 1: keyframes ------------------------------------------------------------
     def case_frames(self, case: Case) -> list[int]:
@@ -288,7 +291,9 @@ class ViLAMP(Model):
         image = torch.from_numpy(self.clip_embeddings(case, bench, indices))
         text = torch.from_numpy(self.clip.encode_text(case.question, normalize=False))
         self._clip_text = text  # raw, as the learned merger's linear_q was trained on it
-        return select_keyframes(image, text, self.k, self.tau, self.min_relevance, profile=self.profile.name).indices
+        keys = select_keyframes(image, text, self.k, self.tau, self.min_relevance, profile=self.profile.name).indices
+        self._seen = ([indices[k] for k in keys], relevance(image, text))  # for the view (_with_view)
+        return keys
 
     # ----- step 2: streamed visual tokens ---------------------------------------------
     def _pixels(self, frames: np.ndarray) -> torch.Tensor:
@@ -411,11 +416,69 @@ class ViLAMP(Model):
             ids = tok(text, add_special_tokens=False, return_tensors="pt")["input_ids"].to(self.device)
             pieces.append(embed(ids)[0])
         inputs = torch.cat([pieces[0], visual.to(pieces[0].dtype), pieces[1]])[None]
+        self.llm_prefill_tokens += int(inputs.shape[1])
         mask = torch.ones(inputs.shape[:2], dtype=torch.long, device=self.device)
         out = self.vlm.generate(inputs_embeds=inputs, attention_mask=mask, do_sample=False,
                                 max_new_tokens=self.max_new_tokens)
         # with inputs_embeds and no input_ids, generate returns only the new tokens
         return tok.batch_decode(out, skip_special_tokens=True)[0].strip()
+
+    # ----- what the model saw, and circular evaluation (runner score --circular) ---------------
+    def _with_view(self, case: Case, text: str) -> Answer:
+        """``text`` with the keyframes (case-frame indices given full tokens) and relevance
+        diagnostics: ``needle_rank`` (1 = the most question-relevant used frame) of the best
+        needle frame, and the highest relevance inside (``relevance_in``) and outside
+        (``relevance_out``) the needle. A needle ranked high but not kept means suppression or
+        the K budget dropped it; one ranked low means CLIP did not see the question in it."""
+        keyframes, scores = self._seen if self._seen is not None else ([], torch.zeros(0))
+        indices = self.case_frames(case)
+        start, end = case.needle.start_frame, case.needle.start_frame + case.needle.num_frames
+        inside = torch.tensor([start <= i < end for i in indices], dtype=torch.bool)
+        diagnostics: dict[str, Any] = {"needle_rank": None, "relevance_in": None, "relevance_out": None}
+        if len(scores) == len(indices) and len(indices):
+            scores = scores.float()
+            if inside.any():
+                best = scores[inside].max()
+                diagnostics["needle_rank"] = int((scores > best).sum()) + 1
+                diagnostics["relevance_in"] = round(float(best), 6)
+            if (~inside).any():
+                diagnostics["relevance_out"] = round(float(scores[~inside].max()), 6)
+        return Answer(text, full_frames=list(keyframes), diagnostics=diagnostics)
+
+    def answer_rotations(self, case: Case, bench: Benchmark, option_lists: list[list[str]]) -> list[Answer]:
+        """The visual tokens (keyframes, merging: they depend on the question only) are computed
+        once; the prompt up to where the rotations differ is prefilled once."""
+        embeds = self.visual_tokens(case, bench)
+        cases = [rotated_case(case, options, r) for r, options in enumerate(option_lists)]
+        return [self._with_view(case, text) for text in self.generate_rotations(embeds, cases)]
+
+    @torch.no_grad()
+    def generate_rotations(self, visual: torch.Tensor, cases: list[Case]) -> list[str]:
+        """:meth:`generate` for each case (the same question, options in other orders) with the
+        shared prefix (ChatML head, visual tokens, the common start of the text after them)
+        prefilled once (:mod:`runner.models.prefix_cache`)."""
+        tok = self.processor.tokenizer
+        embed = self.vlm.get_input_embeddings()
+        pieces = [self.prompt_pieces(c) for c in cases]
+        before = {b for b, _ in pieces}
+        afters = [tok(a, add_special_tokens=False)["input_ids"] for _, a in pieces]
+        common = prefix_cache.shareable_prefix_length(afters)
+        if len(cases) == 1 or len(before) != 1:
+            return [self.generate(visual, c) for c in cases]
+
+        def embedded(ids: list[int]) -> torch.Tensor:
+            return embed(torch.tensor([ids], dtype=torch.long, device=self.device))[0]
+
+        head = embedded(tok(pieces[0][0], add_special_tokens=False)["input_ids"])
+        prefix = torch.cat([head, visual.to(head.dtype), embedded(afters[0][:common])])
+        prompts = [{"inputs_embeds": torch.cat([prefix, embedded(a[common:])])[None]} for a in afters]
+        result = prefix_cache.generate_shared(
+            self.vlm, prompts, prefix.shape[0],
+            {"inputs_embeds": prefix[None],
+             "attention_mask": torch.ones((1, prefix.shape[0]), dtype=torch.long, device=self.device)},
+            max_new_tokens=self.max_new_tokens)
+        self.llm_prefill_tokens += result.prefill_tokens
+        return [tok.batch_decode(t[None], skip_special_tokens=True)[0].strip() for t in result.new_tokens]
 
 
 def _batched(items, size: int):

@@ -68,9 +68,9 @@ def quiet(_message):
 # ----- random baseline ---------------------------------------------------------------
 def test_random_is_deterministic_per_seed_and_case(fake_bench):
     a, b, c = RandomChoiceModel(seed=0), RandomChoiceModel(seed=0), RandomChoiceModel(seed=1)
-    answers_a = [a.answer(case, fake_bench) for case in fake_bench.cases]
-    assert answers_a == [b.answer(case, fake_bench) for case in fake_bench.cases]
-    assert answers_a != [c.answer(case, fake_bench) for case in fake_bench.cases]
+    answers_a = [a.answer(case, fake_bench).text for case in fake_bench.cases]
+    assert answers_a == [b.answer(case, fake_bench).text for case in fake_bench.cases]
+    assert answers_a != [c.answer(case, fake_bench).text for case in fake_bench.cases]
     assert set(answers_a) <= {"A", "B", "C", "D"} and len(set(answers_a)) > 1
     assert a.settings() == {"seed": 0}
 

@@ -81,8 +81,8 @@ def test_released_checkpoint_loads_and_answers(released, bench):
                      f"{options}.<|im_end|>\n<|im_start|>assistant\n")
     assert (s["profile"], s["max_new_tokens"], s["prompt"]) == ("released", 1, "vilamp-authors-v1")
     # end to end on a generated case
-    text = model.answer(case, bench)
-    assert isinstance(text, str)
+    out = model.answer(case, bench)
+    assert isinstance(out.text, str) and len(out.full_frames) == 4
     last = model.stats()["last_case"]
     assert last["keyframes"] == 4 and last["frames"] == case.length
 
@@ -112,7 +112,7 @@ def test_missing_vision_tower_is_one_line_error_then_local_siglip(tmp_path, benc
     assert str(siglip) in model.settings()["vision_tower"]
     monkeypatch.setenv("NIAH_VISION_TOWER", str(siglip))
     model = load_model("vilamp", str(folder), cache_dir="none")
-    assert isinstance(model.answer(bench.cases[0], bench), str)
+    assert isinstance(model.answer(bench.cases[0], bench).text, str)
 
 
 def test_missing_merger_and_lm_weights_are_input_errors(tmp_path):
