@@ -6,6 +6,7 @@ import torch
 
 from niah.errors import InputError
 from runner.models import MODEL_NAMES, load_model
+from runner.models.base import Answer
 from runner.models.hf_video import uniform_indices
 
 
@@ -117,7 +118,8 @@ def test_vilamp_token_layout(bench, ckpt):
     assert tokens.shape == (3 * 4 + case.length - 3 + 1, model.vlm.config.text_config.hidden_size)
     assert torch.equal(tokens[-1], model.vlm.model.image_newline.to(tokens.dtype))
     assert model.settings()["merger"] == "learned" and model.settings()["query"] == "clip-text"
-    assert isinstance(model.answer(case, bench), str)
+    out = model.answer(case, bench)
+    assert isinstance(out, Answer) and isinstance(out.text, str) and len(out.full_frames) == 3
 
 
 def test_vilamp_keyframe_tokens_are_pooled_projected_patches(bench, ckpt):
