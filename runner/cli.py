@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="results", help="results root (default: results/)")
     s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda if available; random: cpu)")
     s.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"],
-                   help="weights dtype (default auto: bfloat16 on CUDA, float32 on CPU)")
+                   help="weights dtype (default auto: float32 on CPU; on CUDA float16 for vilamp's released "
+                        "profile, as the authors' code, bfloat16 otherwise)")
     s.add_argument("--limit", type=int, help="score only the first N selected cases")
     s.add_argument("--cases", help="comma-separated case ids to score")
     s.add_argument("--shard", help="I/N: score the I-th of N shards (1-based; contiguous runs of the locality order)")
@@ -86,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--data", help="only runs on this benchmark's manifest, totals from it")
     r.add_argument("--csv", help="also write summary/by_task_type/by_length_depth CSVs here")
     r.add_argument("--format", choices=["markdown", "text"], default="markdown")
+    r.add_argument("--answer-rule", choices=["official", "strict"], default="official",
+                   help="how an answer's letter is read: official (default; Video-MME's extraction, as its "
+                        "published numbers) or strict (the project's parser); results stored under the other "
+                        "rule are re-read from their output with --data's options and answers")
     return parser
 
 
@@ -172,7 +177,7 @@ def _model_stats(model: Any) -> dict[str, Any]:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from runner.report import report
-    sys.stdout.write(report(args.out, args.data, args.csv, args.format))
+    sys.stdout.write(report(args.out, args.data, args.csv, args.format, args.answer_rule))
     return 0
 
 
