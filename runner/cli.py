@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--cases", help="comma-separated case ids to score")
     s.add_argument("--shard", help="I/N: score the I-th of N shards (1-based; contiguous runs of the locality order)")
     s.add_argument("--frames", type=int, help="frames given to the model (uniform sampling models)")
+    s.add_argument("--max-frames", type=int, metavar="N",
+                   help="vilamp: at most N case frames, picked as np.linspace(0, n - 1, N) truncated to ints; "
+                        "600 reproduces the authors' Video-MME script (default: every frame, the NIAH setting)")
     s.add_argument("--keyframes", type=int, help="ViLAMP: keyframes K")
     s.add_argument("--tau", type=float, help="ViLAMP: keyframe similarity threshold")
     s.add_argument("--feature-memory", metavar="SIZE",
@@ -115,6 +118,12 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.engine != "ray" and (args.address or args.actors is not None):
         raise InputError("--address" if args.address else "--actors", "only with --engine ray")
     check_model_name(args.model)
+    if args.max_frames is not None:  # ViLAMP's name for its frame cap (its `frames` option)
+        if args.model != "vilamp":
+            raise InputError("--max-frames", "only for vilamp (uniform-sampling models take --frames)")
+        if args.max_frames < 1 or args.frames not in (None, args.max_frames):
+            raise InputError("--max-frames", f"{args.max_frames}: must be at least 1, and not differ from --frames")
+        args.frames = args.max_frames
     if args.engine == "ray":  # whether the cluster has a GPU is checked when it is reached
         check_device_spelling(args.device)
         device = args.device

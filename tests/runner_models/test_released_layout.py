@@ -218,3 +218,35 @@ def test_input_is_cut_at_tokenizer_model_max_length(tmp_path, bench):
     total = tokens + sum(len(tok(t, add_special_tokens=False)["input_ids"]) for t in (before, after))
     answer = cut.answer(case, bench)
     assert answer.input_cut == total - limit > 0 and cut.settings()["max_input_tokens"] == limit
+
+
+# ----- end to end: a released run records both answer rules ----------------------------------------
+def test_released_run_records_official_and_strict_predictions_for_every_case(released, bench, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from niah.answers import official_answer, parse_answer
+    from niah.results import read_run
+    repo = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, NIAH_FEATURE_CACHE="none",
+               PYTHONPATH=os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, "-m", "runner", "score", "--data", str(bench.root), "--model", "vilamp",
+                           "--model-path", str(released), "--out", str(tmp_path), "--device", "cpu", "--no-progress"],
+                          cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    [run] = [p for p in tmp_path.iterdir() if p.is_dir()]
+    info, results, problems = read_run(run)
+    assert not problems and len(results) == len(bench.cases)
+    assert info["settings"]["checkpoint_config_sha256"] == \
+        hashlib.sha256((released / "config.json").read_bytes()).hexdigest()[:16]
+    for case in bench.cases:
+        r = results[case.case_id]
+        assert r.error is None and r.answer_rule == "official"
+        assert r.prediction == official_answer(r.raw_output, case.options)
+        assert r.prediction_strict == parse_answer(r.raw_output, case.options)
+        assert r.correct == (r.prediction == case.answer) and r.input_cut == 0
+        assert len(r.view["full_frames"]) == 4 and all(0 <= f < case.length for f in r.view["full_frames"])
+        line = json.loads(next(l for l in (run / "results.jsonl").read_text().splitlines() if case.case_id in l))
+        assert "prediction_strict" in line and "prediction" in line

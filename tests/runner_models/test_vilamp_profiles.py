@@ -495,3 +495,12 @@ def test_centre_crop_matches_clip_processor_on_the_restored_frame(aspect):
     assert crop_err < 0.05 and squash_err > 4 * crop_err, (crop_err, squash_err)
     with pytest.raises(ValueError):
         _encoder(True).preprocess(frame[None], None)
+
+
+def test_frame_cap_picks_the_frames_the_authors_linspace_picks():
+    """``--max-frames 600``: their script keeps every frame up to 600, else
+    ``np.linspace(0, n - 1, 600, dtype=int)`` of the 1-fps frames; the cap uses the same picks."""
+    from runner.models.hf_video import uniform_indices
+    for n in list(range(1, 1300, 7)) + [3600, 10_000]:
+        theirs = list(range(n)) if n <= 600 else np.linspace(0, n - 1, 600, dtype=int).tolist()
+        assert uniform_indices(n, 600) == theirs, n
