@@ -16,8 +16,10 @@ Pipeline for one case (frames at 1 FPS, read from the frame store, never a whole
 
 Two profiles (``profile=released``, the default, or ``profile=paper``;
 :mod:`runner.vilamp.profiles`) choose between the authors' public inference code and the
-paper's text wherever they differ: CLIP input, walk tie, fill, merge reference, prompt,
-new tokens, dtype. The profile is part of ``settings()`` and so of the run id.
+paper's text wherever they differ: CLIP input, walk tie, fill, merge reference, the dtype of
+the walk's cosines and of the merger, config checks, prompt, new tokens, dtype. The profile is
+part of ``settings()`` and so of the run id. :meth:`ViLAMP.answer` returns the text with the
+keyframes (case-frame indices) as the frames seen at full resolution and the input cut.
 
 Checkpoint layouts:
 

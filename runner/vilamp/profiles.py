@@ -45,13 +45,11 @@ class Profile:
 
 
 RELEASED = Profile(name="released", strict_suppression=True, walk_dtype="embedding", merge_dtype="model",
-                   fill="distribute",
-                   merge_reference="keyframe-ordinal", clip_input="centre-crop", prompt="vilamp-authors",
-                   max_new_tokens=1, default_min_relevance=0.2, cuda_dtype="float16")
+                   fill="distribute", merge_reference="keyframe-ordinal", clip_input="centre-crop",
+                   prompt="vilamp-authors", max_new_tokens=1, default_min_relevance=0.2, cuda_dtype="float16")
 PAPER = Profile(name="paper", strict_suppression=False, walk_dtype="float32", merge_dtype="float32",
-                fill="proportional",
-                merge_reference="preceding-keyframe", clip_input="squash", prompt="common",
-                max_new_tokens=16, default_min_relevance=None, cuda_dtype="bfloat16")
+                fill="proportional", merge_reference="preceding-keyframe", clip_input="squash",
+                prompt="common", max_new_tokens=16, default_min_relevance=None, cuda_dtype="bfloat16")
 PROFILES: dict[str, Profile] = {p.name: p for p in (RELEASED, PAPER)}
 
 
