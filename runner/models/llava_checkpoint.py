@@ -253,13 +253,13 @@ def _load_siglip_weights(folder: Path, dtype: torch.dtype) -> dict[str, torch.Te
 CLIP_TOKENIZER_ENV = "NIAH_CLIP_TOKENIZER"
 #: where the authors' Video-MME script loads ``CLIPProcessor`` from (relative to their working directory)
 AUTHORS_CLIP_FOLDER = "clip-ViT-B-32/0_CLIPModel"
-_TOKENIZER_FILES = (("vocab.json", "merges.txt"), ("tokenizer.json",))
+_TOKENIZER_SETS = (("vocab.json", "merges.txt"), ("tokenizer.json",))
 
 
 def _tokenizer_folder(path: Path) -> Path | None:
     """``path`` (or its sentence-transformers ``0_CLIPModel`` sub-folder) if it holds a tokenizer."""
     for cand in (path, path / "0_CLIPModel"):
-        if any(all((cand / f).is_file() for f in files) for files in _TOKENIZER_FILES):
+        if any(all((cand / f).is_file() for f in files) for files in _TOKENIZER_SETS):
             return cand
     return None
 
@@ -322,7 +322,7 @@ def clip_from_checkpoint(released: "Released", device: str, dtype: torch.dtype, 
     ClipEncoder (``crop``: its image input, see :mod:`runner.vilamp.clip`), with the HF CLIP
     tokenizer of :func:`clip_tokenizer_folder` (``tokenizer``: the ``clip_tokenizer=`` option)."""
     from transformers import AutoTokenizer, CLIPConfig, CLIPModel
-    from runner.vilamp.clip import OPENAI_MEAN, OPENAI_STD, ClipEncoder
+    from runner.vilamp.clip import OPENAI_MEAN, OPENAI_STD, ClipEncoder, tokenizer_digest
     state = {k: v for k, v in released.clip_state.items() if not k.endswith("position_ids")}
     folder, how = clip_tokenizer_folder(released.folder, released.vilamp_config, tokenizer)
     has_config = (folder / "config.json").is_file()
@@ -354,7 +354,8 @@ def clip_from_checkpoint(released: "Released", device: str, dtype: torch.dtype, 
     enc.device, enc.dtype, enc.crop = device, dtype, crop
     enc.model = model.to(device, dtype).eval()
     enc.tokenizer = clip_tokenizer
-    enc.tokenizer_source = f"{folder} ({how})"
+    enc.tokenizer_source = tokenizer_digest(folder)
+    enc.tokenizer_found = f"{folder} ({how})"
     enc.folder = released.folder
     enc.revision = released.revision
     enc.backend, enc.arch = "hf", config.vision_config.model_type

@@ -26,6 +26,7 @@ Text is truncated to CLIP's 77 tokens, as in the public ViLAMP evaluation code.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -38,6 +39,19 @@ from runner.models import hub
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+TOKENIZER_FILES = ("vocab.json", "merges.txt", "tokenizer.json")
+
+
+def tokenizer_digest(folder: Path) -> str:
+    """Identity of an HF tokenizer folder by content (its vocabulary, merges and
+    ``tokenizer.json``), for a run's settings: where it was found does not change answers."""
+    digest = hashlib.sha256()
+    for name in TOKENIZER_FILES:
+        if (folder / name).is_file():
+            digest.update(name.encode() + b"\0" + (folder / name).read_bytes())
+    return "hf:" + digest.hexdigest()[:16]
 
 
 class ClipEncoder:
@@ -71,7 +85,8 @@ class ClipEncoder:
         try:
             self.model = CLIPModel.from_pretrained(folder, dtype=self.dtype).to(self.device).eval()
             self.tokenizer = AutoTokenizer.from_pretrained(folder)
-            self.tokenizer_source = str(folder)
+            self.tokenizer_source = tokenizer_digest(folder)
+            self.tokenizer_found = str(folder)
         except (OSError, ValueError) as exc:
             raise InputError(spec, f"cannot load CLIP ({str(exc).splitlines()[0]})") from None
         self.folder = folder
@@ -101,7 +116,7 @@ class ClipEncoder:
             raise InputError(spec, f"cannot load open_clip {arch} ({str(exc).splitlines()[0]})") from None
         self.model = model.to(self.device, self.dtype).eval()
         self.tokenizer = open_clip.get_tokenizer(arch)
-        self.tokenizer_source = f"open_clip {arch} bundled BPE"
+        self.tokenizer_source = self.tokenizer_found = f"open_clip {arch} bundled BPE"
         self.folder = Path(weights).expanduser().parent if weights != "random" else None
         self.revision = "open_clip:" + (hub.file_digest(Path(weights).expanduser()) if weights != "random" else "random")
         self.backend, self.arch = "open_clip", arch

@@ -10,6 +10,7 @@ from safetensors import safe_open
 from niah.errors import InputError
 from runner.models import llava_checkpoint, load_model
 from runner.models.base import Answer
+from runner.vilamp.clip import tokenizer_digest
 from runner.models.llava_checkpoint import is_released_layout, map_key
 
 
@@ -89,7 +90,8 @@ def test_released_checkpoint_loads_and_answers(released, bench):
     assert last["keyframes"] == 4 and last["frames"] == case.length
     assert answer.full_frames == last["keyframe_frames"] and len(answer.full_frames) == 4
     # the authors' CLIP tokenizer (HF, from the CLIP folder where their script looks) and the config's hash
-    assert s["clip_tokenizer"].startswith(str(released / "clip-ViT-B-32" / "0_CLIPModel"))
+    tok_folder = released / "clip-ViT-B-32" / "0_CLIPModel"
+    assert s["clip_tokenizer"] == tokenizer_digest(tok_folder) and str(tok_folder) in model.clip.tokenizer_found
     assert s["checkpoint_config_sha256"] == hashlib.sha256((released / "config.json").read_bytes()).hexdigest()[:16]
     assert (s["composer_type"], s["walk_dtype"], s["merge_dtype"]) == ("sig_pooling", "float32", "model")
 
@@ -191,7 +193,8 @@ def test_clip_tokenizer_by_option_or_variable(tmp_path, bench, monkeypatch):
     folder = build_released(tmp_path / "no-clip-tok", clip_tokenizer=False)
     tok = build_clip_tokenizer(tmp_path / "st" / "0_CLIPModel")
     model = load_model("vilamp", str(folder), cache_dir="none", clip_tokenizer=str(tmp_path / "st"))
-    assert model.settings()["clip_tokenizer"] == f"{tok} (clip_tokenizer option)"
+    assert model.clip.tokenizer_found == f"{tok} (clip_tokenizer option)"
+    assert model.settings()["clip_tokenizer"] == tokenizer_digest(tok)
     # the authors' tokenizer, not open_clip's: quotes and HTML entities tokenized as HF CLIP does
     import open_clip
     text = "What\u2019s the man\u2019s \u201cfavourite\u201d colour? Tom &amp; Jerry"
@@ -200,7 +203,8 @@ def test_clip_tokenizer_by_option_or_variable(tmp_path, bench, monkeypatch):
     assert len(ours) == 23 and len(theirs_not) == 15
     monkeypatch.setenv(llava_checkpoint.CLIP_TOKENIZER_ENV, str(tok))
     model = load_model("vilamp", str(folder), cache_dir="none")
-    assert model.settings()["clip_tokenizer"].endswith("(NIAH_CLIP_TOKENIZER)")
+    assert model.clip.tokenizer_found.endswith("(NIAH_CLIP_TOKENIZER)")
+    assert model.settings()["clip_tokenizer"] == tokenizer_digest(tok)   # where it was found: not identity
     assert isinstance(model.answer(bench.cases[0], bench).text, str)
 
 
@@ -250,3 +254,24 @@ def test_released_run_records_official_and_strict_predictions_for_every_case(rel
         assert len(r.view["full_frames"]) == 4 and all(0 <= f < case.length for f in r.view["full_frames"])
         line = json.loads(next(l for l in (run / "results.jsonl").read_text().splitlines() if case.case_id in l))
         assert "prediction_strict" in line and "prediction" in line
+
+
+@pytest.mark.parametrize("hub_id", ["orange-sk/ViLAMP-llava-qwen_sig", "orange-sk/ViLAMP-llava-qwen"])
+def test_both_published_hub_ids_load_from_the_local_cache(hub_id, tmp_path, monkeypatch):
+    """The authors' install link names ``..._sig``, their badge and script the other; both are
+    read from the local Hugging Face cache (no download) the same way."""
+    import huggingface_hub.constants as c
+    from tiny_models import build_released
+    cache = tmp_path / "hub"
+    repo = cache / ("models--" + hub_id.replace("/", "--"))
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    build_released(repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(c, "HF_HUB_CACHE", str(cache), raising=False)
+    monkeypatch.setattr(c, "HF_HUB_OFFLINE", True, raising=False)
+    model = load_model("vilamp", hub_id, cache_dir="none")
+    s = model.settings()
+    assert (s["model_path"], s["revision"], s["composer_type"]) == (hub_id, commit, "sig_pooling")
