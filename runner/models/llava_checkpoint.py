@@ -8,7 +8,9 @@ keys are renamed while the safetensors are read. ViLAMP's own parts come out alo
 * the learned merger (``composer_type: sig_pooling``, module ``model.composer_projector``) as a
   state dict for :class:`runner.vilamp.merging.Merger`;
 * the keyframe-selection CLIP ViT-B-32 (module ``model.frame_selector.model``, an HF ``CLIPModel``
-  built from ``clip_model_path``'s config), as an in-memory :class:`runner.vilamp.clip.ClipEncoder`.
+  built from ``clip_model_path``'s config), as an in-memory :class:`runner.vilamp.clip.ClipEncoder`
+  with the HF CLIP tokenizer the authors' ``CLIPProcessor`` uses (:func:`clip_tokenizer_folder`;
+  missing is a one-line error, never another tokenizer).
 
 Released layout (what :func:`is_released_layout` detects)::
 
