@@ -150,7 +150,7 @@ def main() -> int:
         from tiny_models import build_vilamp
         ns.model = work / "tiny-vilamp"
         if not (ns.model / "config.json").exists():
-            build_vilamp(ns.model, settings={"max_frame_num": 32})
+            build_vilamp(ns.model, learned_merger=True, settings={"max_frame_num": 32})
     rows = []
     for length in lengths:
         cache_dir = work / f"cache-{length}-{time.time_ns()}"

@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="results", help="results root (default: results/)")
     s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda if available; random: cpu)")
     s.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"],
-                   help="weights dtype (default auto: bfloat16 on CUDA, float32 on CPU)")
+                   help="weights dtype (default auto: float32 on CPU; on CUDA float16 for vilamp's released "
+                        "profile, as the authors' code, bfloat16 otherwise)")
     s.add_argument("--limit", type=int, help="score only the first N selected cases")
     s.add_argument("--cases", help="comma-separated case ids to score")
     s.add_argument("--shard", help="I/N: score the I-th of N shards (1-based; contiguous runs of the locality order)")
@@ -84,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--model-option", action="append", type=_model_option, metavar="KEY=VALUE", default=[],
                    help="override a video default of an HF video-LLM (repeatable), e.g. fps=0.5, "
                         "max_pixels=200704, time_instruction=false; see the README's model table")
+    s.add_argument("--max-frames", type=int, metavar="N",
+                   help="vilamp: at most N case frames, picked as np.linspace(0, n - 1, N) truncated to ints; "
+                        "600 reproduces the authors' Video-MME script (default: every frame, the NIAH setting)")
     s.add_argument("--keyframes", type=int, help="ViLAMP: keyframes K")
     s.add_argument("--tau", type=float, help="ViLAMP: keyframe similarity threshold")
     s.add_argument("--feature-memory", metavar="SIZE",
@@ -113,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--data", help="only runs on this benchmark's manifest, totals from it")
     r.add_argument("--csv", help="also write summary/by_task_type/by_length_depth CSVs here")
     r.add_argument("--format", choices=["markdown", "text"], default="markdown")
+    r.add_argument("--answer-rule", choices=["official", "strict"], default="official",
+                   help="how an answer's letter is read: official (default; Video-MME's extraction, as its "
+                        "published numbers) or strict (the project's parser); results stored under the other "
+                        "rule are re-read from their output with --data's options and answers")
     return parser
 
 
@@ -137,6 +145,12 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.engine != "ray" and (args.address or args.actors is not None):
         raise InputError("--address" if args.address else "--actors", "only with --engine ray")
     check_model_name(args.model)
+    if args.max_frames is not None:  # ViLAMP's name for its frame cap (its `frames` option)
+        if args.model != "vilamp":
+            raise InputError("--max-frames", "only for vilamp (uniform-sampling models take --frames)")
+        if args.max_frames < 1 or args.frames not in (None, args.max_frames):
+            raise InputError("--max-frames", f"{args.max_frames}: must be at least 1, and not differ from --frames")
+        args.frames = args.max_frames
     if args.engine == "ray":  # whether the cluster has a GPU is checked when it is reached
         check_device_spelling(args.device)
         device = args.device
@@ -212,7 +226,7 @@ def _model_stats(model: Any) -> dict[str, Any]:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from runner.report import report
-    sys.stdout.write(report(args.out, args.data, args.csv, args.format))
+    sys.stdout.write(report(args.out, args.data, args.csv, args.format, args.answer_rule))
     return 0
 
 

@@ -11,17 +11,26 @@ report adds chance level and accuracy by needle duration (both need the manifest
 
 The numbers come from :mod:`niah.accuracy`, as the leaderboard's do, each with its Wilson
 95 % interval, because a cell of a few cases says little on its own.
+
+Answers are read under one rule (``--answer-rule``, :mod:`niah.answers`): ``official``
+(default; Video-MME's extraction, so figures compare with published Video-MME-style numbers)
+or ``strict`` (the project's parser). A result stored under the other rule is re-read with
+:func:`niah.answers.prediction_under`, which needs the case's options and answer, i.e. the
+manifest (``--data``); without it such results keep their stored reading, and the run's
+``answer_rule`` column and a note say how many.
 """
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from niah import accuracy, atomic
+from niah.answers import ANSWER_RULES, DEFAULT_RULE, prediction_under
 from niah.cases import Benchmark
 from niah.errors import InputError
 from niah.results import Result, list_runs, read_run
@@ -37,6 +46,15 @@ class Run:
     results: dict[str, Result]
     total: int | None
     problems: list[str] = field(default_factory=list)
+    #: how many results are read under each answer rule (the asked one unless --data was missing)
+    rules: Counter = field(default_factory=Counter)
+
+    @property
+    def answer_rule(self) -> str:
+        """The rule the run's numbers are under, or ``mixed: official 3, strict 2``."""
+        if len(self.rules) == 1:
+            return next(iter(self.rules))
+        return "mixed: " + ", ".join(f"{rule} {n}" for rule, n in sorted(self.rules.items())) if self.rules else "-"
 
     @property
     def model(self) -> str:
@@ -47,8 +65,32 @@ class Run:
         return self.total is None or len(self.results) < self.total
 
 
-def load_runs(out_root: str | Path, bench: Benchmark | None = None) -> tuple[list[Run], list[str]]:
-    """The runs under ``out_root`` and notes about runs left out."""
+def read_under(rule: str, results: dict[str, Result], bench: Benchmark | None) -> tuple[dict[str, Result], Counter]:
+    """``results`` with ``prediction`` / ``correct`` under ``rule`` and how many are read under
+    each rule. A failed case stays wrong; a result stored under another rule is re-read from
+    its output with the manifest's options and answer, or, without ``bench``, kept as stored."""
+    cases = {c.case_id: c for c in bench.cases} if bench is not None else {}
+    out: dict[str, Result] = {}
+    rules: Counter = Counter()
+    for case_id, r in results.items():
+        stored = r.answer_rule or "strict"       # version-1 lines: the strict parser's reading
+        case = cases.get(case_id)
+        if r.error is None and stored != rule and case is not None:
+            prediction = prediction_under(rule, r.raw_output, case.options, r.prediction, r.answer_rule,
+                                          r.prediction_strict)
+            r = replace(r, prediction=prediction, correct=prediction == case.answer, answer_rule=rule)
+            stored = rule
+        out[case_id] = r
+        rules[rule if r.error is not None else stored] += 1
+    return out, rules
+
+
+def load_runs(out_root: str | Path, bench: Benchmark | None = None,
+              rule: str = DEFAULT_RULE) -> tuple[list[Run], list[str]]:
+    """The runs under ``out_root``, read under answer ``rule``, and notes about runs left out
+    or read partly under another rule."""
+    if rule not in ANSWER_RULES:
+        raise InputError("--answer-rule", f"unknown rule {rule!r} (known: {', '.join(ANSWER_RULES)})")
     root = Path(out_root)
     if not root.is_dir():
         raise InputError(root, "no such results folder")
@@ -68,7 +110,11 @@ def load_runs(out_root: str | Path, bench: Benchmark | None = None) -> tuple[lis
             ids = {c.case_id for c in bench.cases}
             results = {k: v for k, v in results.items() if k in ids}
             total = len(bench.cases)
-        runs.append(Run(run_dir.name, info, results, total if isinstance(total, int) else None, problems))
+        results, rules = read_under(rule, results, bench)
+        if set(rules) - {rule}:
+            notes.append(f"{run_dir.name}: {sum(n for r, n in rules.items() if r != rule)} result(s) stored under "
+                         f"another answer rule are shown as stored; pass --data to read them under {rule}")
+        runs.append(Run(run_dir.name, info, results, total if isinstance(total, int) else None, problems, rules))
     if not runs and not notes:
         raise InputError(root, "no runs here (no <run_id>/run.json); run `python -m runner score` first")
     return runs, notes
@@ -103,7 +149,7 @@ def tables(runs: list[Run], bench: Benchmark | None = None) -> dict[str, pd.Data
     for run in runs:
         stats = per_run.loc[run.run_id] if run.run_id in per_run.index else None
         summary.append({
-            "run": run.run_id, "model": run.model, "scored": len(run.results),
+            "run": run.run_id, "model": run.model, "answer_rule": run.answer_rule, "scored": len(run.results),
             "total": run.total if run.total is not None else pd.NA,
             "status": "partial" if run.partial else "complete",
             "correct": int(stats["correct"]) if stats is not None else 0,
@@ -113,7 +159,7 @@ def tables(runs: list[Run], bench: Benchmark | None = None) -> dict[str, pd.Data
             "errors": int(stats["failed"]) if stats is not None else 0,
             "bad_lines": len(run.problems),
         })
-    columns = ["run", "model", "scored", "total", "status", "correct", "accuracy", "ci_low", "ci_high",
+    columns = ["run", "model", "answer_rule", "scored", "total", "status", "correct", "accuracy", "ci_low", "ci_high",
                *(["chance"] if bench is not None else []), "unparsed", "errors", "bad_lines"]
     out = {
         "summary": pd.DataFrame(summary, columns=columns),
@@ -188,7 +234,8 @@ def _percent(value: float, digits: int = 1) -> str:
     return f"{100 * value:.{digits}f}" if value == value else "-"
 
 
-def render(runs: list[Run], notes: list[str], fmt: str = "markdown", bench: Benchmark | None = None) -> str:
+def render(runs: list[Run], notes: list[str], fmt: str = "markdown", bench: Benchmark | None = None,
+           rule: str = DEFAULT_RULE) -> str:
     frame = results_frame(runs, bench)
     t = tables(runs, bench)
     show = (lambda df: markdown(df)) if fmt == "markdown" else (lambda df: df.to_string())
@@ -202,7 +249,9 @@ def render(runs: list[Run], notes: list[str], fmt: str = "markdown", bench: Benc
     summary = summary.drop(columns=["total", "ci_low", "ci_high"]).set_index("run")
     out = io.StringIO()
     h = "## " if fmt == "markdown" else ""
+    named = {"official": "Video-MME's official extraction", "strict": "the project's strict parser"}[rule]
     out.write(f"{h}Runs\n\n{show(summary)}\n")
+    out.write(f"\nanswers read under the {rule} rule ({named}; --answer-rule official or strict)\n")
     out.write("\naccuracy: % [Wilson 95% interval]; errors and unparsed answers count as wrong; partial runs "
               "are scored/total so far" + ("; chance: mean of 1/options over the scored cases" if bench else
                                            "; chance needs --data (the manifest's options)") + "\n")
@@ -242,10 +291,10 @@ def write_csv(runs: list[Run], folder: str | Path, bench: Benchmark | None = Non
 
 
 def report(out_root: str | Path, data: str | Path | None = None, csv_dir: str | Path | None = None,
-           fmt: str = "markdown") -> str:
+           fmt: str = "markdown", rule: str = DEFAULT_RULE) -> str:
     bench = Benchmark.open(data) if data is not None else None
-    runs, notes = load_runs(out_root, bench)
-    text = render(runs, notes, fmt, bench)
+    runs, notes = load_runs(out_root, bench, rule)
+    text = render(runs, notes, fmt, bench, rule)
     if csv_dir is not None:
         for path in write_csv(runs, csv_dir, bench):
             text += f"wrote {path}\n"

@@ -8,7 +8,9 @@ keys are renamed while the safetensors are read. ViLAMP's own parts come out alo
 * the learned merger (``composer_type: sig_pooling``, module ``model.composer_projector``) as a
   state dict for :class:`runner.vilamp.merging.Merger`;
 * the keyframe-selection CLIP ViT-B-32 (module ``model.frame_selector.model``, an HF ``CLIPModel``
-  built from ``clip_model_path``'s config), as an in-memory :class:`runner.vilamp.clip.ClipEncoder`.
+  built from ``clip_model_path``'s config), as an in-memory :class:`runner.vilamp.clip.ClipEncoder`
+  with the HF CLIP tokenizer the authors' ``CLIPProcessor`` uses (:func:`clip_tokenizer_folder`;
+  missing is a one-line error, never another tokenizer).
 
 Released layout (what :func:`is_released_layout` detects)::
 
@@ -102,7 +104,8 @@ _TEXT_KEYS = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_laye
 #: the ViLAMP keys ``runner.vilamp.model`` reads (same names as its ``vilamp_config.json``)
 VILAMP_KEYS = ("activate_frame_selector", "frame_selector_type", "clip_model_path", "f2f_thrd", "f2t_thrd",
                "max_frame_num", "composer_type", "composer_proj_dim", "composer_proj_mlp_depth",
-               "mm_spatial_pool_mode", "mm_spatial_pool_stride", "activate_pre_fusion")
+               "mm_spatial_pool_mode", "mm_spatial_pool_stride", "activate_pre_fusion",
+               "tokenizer_model_max_length")
 
 
 # ----- detection -----------------------------------------------------------------------------
@@ -249,15 +252,47 @@ def _load_siglip_weights(folder: Path, dtype: torch.dtype) -> dict[str, torch.Te
 
 
 # ----- CLIP (keyframe selection) ------------------------------------------------------------
-class _OpenClipTokenizer:
-    """open_clip's bundled BPE (the OpenAI CLIP vocabulary) with the call shape ClipEncoder uses."""
+CLIP_TOKENIZER_ENV = "NIAH_CLIP_TOKENIZER"
+#: where the authors' Video-MME script loads ``CLIPProcessor`` from (relative to their working directory)
+AUTHORS_CLIP_FOLDER = "clip-ViT-B-32/0_CLIPModel"
+_TOKENIZER_SETS = (("vocab.json", "merges.txt"), ("tokenizer.json",))
 
-    def __init__(self) -> None:
-        import open_clip
-        self._tok = open_clip.get_tokenizer("ViT-B-32")
 
-    def __call__(self, texts, return_tensors="pt", truncation=True, max_length=77, **_):
-        return {"input_ids": self._tok(list(texts))[:, :max_length]}
+def _tokenizer_folder(path: Path) -> Path | None:
+    """``path`` (or its sentence-transformers ``0_CLIPModel`` sub-folder) if it holds a tokenizer."""
+    for cand in (path, path / "0_CLIPModel"):
+        if any(all((cand / f).is_file() for f in files) for files in _TOKENIZER_SETS):
+            return cand
+    return None
+
+
+def clip_tokenizer_folder(checkpoint: Path, config: dict, option: str | None = None) -> tuple[Path, str]:
+    """The folder of the CLIP tokenizer the authors' ``CLIPProcessor`` uses, and how it was found.
+
+    Looked for, in order: ``option`` (``clip_tokenizer=``), ``$NIAH_CLIP_TOKENIZER``, the
+    config's ``clip_model_path`` (as given, or under the checkpoint folder) and
+    ``<checkpoint>/clip-ViT-B-32/0_CLIPModel`` (the path the authors' script loads, relative to
+    its working directory). Nothing found is one line saying what to put where; there is no
+    fallback to another tokenizer (open_clip's differs on quotes, HTML entities and full-width
+    characters)."""
+    for spec, how in ((option, "clip_tokenizer option"), (os.environ.get(CLIP_TOKENIZER_ENV), CLIP_TOKENIZER_ENV)):
+        if spec:
+            found = _tokenizer_folder(Path(spec).expanduser())
+            if found is None:
+                raise InputError(spec, f"no CLIP tokenizer here ({how}): need vocab.json + merges.txt or "
+                                       f"tokenizer.json, as in sentence-transformers/clip-ViT-B-32/0_CLIPModel")
+            return found, how
+    configured = config.get("clip_model_path")
+    candidates = [Path(configured).expanduser(), checkpoint / configured] if configured else []
+    for cand in candidates + [checkpoint / AUTHORS_CLIP_FOLDER]:
+        found = _tokenizer_folder(cand)
+        if found is not None:
+            return found, "clip_model_path" if cand in candidates else AUTHORS_CLIP_FOLDER
+    raise InputError(checkpoint, f"the CLIP tokenizer for keyframe selection is missing: the authors' "
+                                      f"CLIPProcessor reads it from {configured or AUTHORS_CLIP_FOLDER}, not on disk; "
+                                      f"put sentence-transformers/clip-ViT-B-32's 0_CLIPModel folder at "
+                                      f"<checkpoint>/{AUTHORS_CLIP_FOLDER}, or pass --model-option "
+                                      f"clip_tokenizer=<folder> or set {CLIP_TOKENIZER_ENV}")
 
 
 def _infer_clip_config(state: dict[str, torch.Tensor]):
@@ -283,26 +318,18 @@ def _infer_clip_config(state: dict[str, torch.Tensor]):
         projection_dim=int(state["visual_projection.weight"].shape[0]))
 
 
-def _local_clip_folder(spec: str | None, base: Path) -> Path | None:
-    if not spec:
-        return None
-    for cand in (Path(spec).expanduser(), base / spec):
-        if cand.is_dir() and not (cand / "config.json").exists() and (cand / "0_CLIPModel").is_dir():
-            cand = cand / "0_CLIPModel"
-        if (cand / "config.json").exists():
-            return cand
-    return None
-
-
-def clip_from_checkpoint(released: "Released", device: str, dtype: torch.dtype, crop: bool = True):
+def clip_from_checkpoint(released: "Released", device: str, dtype: torch.dtype, crop: bool = True,
+                         tokenizer: str | None = None):
     """The checkpoint's own keyframe-selection CLIP (``model.frame_selector.model.*``) as a
-    ClipEncoder (``crop``: its image input, see :mod:`runner.vilamp.clip`)."""
+    ClipEncoder (``crop``: its image input, see :mod:`runner.vilamp.clip`), with the HF CLIP
+    tokenizer of :func:`clip_tokenizer_folder` (``tokenizer``: the ``clip_tokenizer=`` option)."""
     from transformers import AutoTokenizer, CLIPConfig, CLIPModel
-    from runner.vilamp.clip import OPENAI_MEAN, OPENAI_STD, ClipEncoder
+    from runner.vilamp.clip import OPENAI_MEAN, OPENAI_STD, ClipEncoder, tokenizer_digest
     state = {k: v for k, v in released.clip_state.items() if not k.endswith("position_ids")}
-    local = _local_clip_folder(released.vilamp_config.get("clip_model_path"), released.folder)
+    folder, how = clip_tokenizer_folder(released.folder, released.vilamp_config, tokenizer)
+    has_config = (folder / "config.json").is_file()
     try:
-        config = CLIPConfig.from_pretrained(local) if local else _infer_clip_config(state)
+        config = CLIPConfig.from_pretrained(folder) if has_config else _infer_clip_config(state)
     except KeyError as exc:
         raise InputError(released.folder, f"frame_selector CLIP weights incomplete (no {exc})") from None
     model = CLIPModel(config)
@@ -310,27 +337,27 @@ def clip_from_checkpoint(released: "Released", device: str, dtype: torch.dtype, 
     if result.missing_keys:
         raise InputError(released.folder, f"frame_selector CLIP weights do not fit a CLIPModel "
                                           f"(missing {result.missing_keys[0]} and {len(result.missing_keys) - 1} more)")
-    if local is not None:
-        tokenizer = AutoTokenizer.from_pretrained(local)
-        pre = {}
-        for name in ("preprocessor_config.json", "image_processor_config.json"):
-            if (local / name).exists():
-                pre = json.loads((local / name).read_text())
-                break
-        mean, std = tuple(pre.get("image_mean", OPENAI_MEAN)), tuple(pre.get("image_std", OPENAI_STD))
-    else:
-        if config.text_config.vocab_size != 49408:
-            raise InputError(released.folder, f"frame_selector CLIP has a {config.text_config.vocab_size}-token "
-                                              "vocabulary, not OpenAI CLIP's 49408; pass clip_path= (a CLIP folder "
-                                              "with its tokenizer)")
-        tokenizer = _OpenClipTokenizer()
-        mean, std = OPENAI_MEAN, OPENAI_STD
+    try:
+        clip_tokenizer = AutoTokenizer.from_pretrained(folder)
+    except (OSError, ValueError) as exc:
+        raise InputError(folder, f"cannot load the CLIP tokenizer ({str(exc).splitlines()[0]})") from None
+    if len(clip_tokenizer) > config.text_config.vocab_size:
+        raise InputError(folder, f"CLIP tokenizer has {len(clip_tokenizer)} tokens, more than the checkpoint's "
+                                 f"CLIP vocabulary ({config.text_config.vocab_size})")
+    pre = {}
+    for name in ("preprocessor_config.json", "image_processor_config.json"):
+        if (folder / name).exists():
+            pre = json.loads((folder / name).read_text())
+            break
+    mean, std = tuple(pre.get("image_mean", OPENAI_MEAN)), tuple(pre.get("image_std", OPENAI_STD))
 
     enc = ClipEncoder.__new__(ClipEncoder)
     enc.spec = f"{released.folder}#model.frame_selector.model"
     enc.device, enc.dtype, enc.crop = device, dtype, crop
     enc.model = model.to(device, dtype).eval()
-    enc.tokenizer = tokenizer
+    enc.tokenizer = clip_tokenizer
+    enc.tokenizer_source = tokenizer_digest(folder)
+    enc.tokenizer_found = f"{folder} ({how})"
     enc.folder = released.folder
     enc.revision = released.revision
     enc.backend, enc.arch = "hf", config.vision_config.model_type
@@ -338,8 +365,8 @@ def clip_from_checkpoint(released: "Released", device: str, dtype: torch.dtype, 
     enc.size = int(config.vision_config.image_size)
     enc.max_text = int(config.text_config.max_position_embeddings)
     enc.fingerprint = hub.weights_fingerprint(released.folder, {
-        "part": "frame_selector", "config": "local" if local else "inferred", "size": enc.size, "mean": mean,
-        "std": std, "dtype": hub.dtype_name(dtype), "preprocess": enc.preprocessing})
+        "part": "frame_selector", "config": "local" if has_config else "inferred", "size": enc.size, "mean": mean,
+        "std": std, "dtype": hub.dtype_name(dtype), "preprocess": enc.preprocessing, "output": enc.OUTPUT_FORM})
     return enc
 
 

@@ -19,11 +19,14 @@ shape). Two inputs, by the profile (:mod:`runner.vilamp.profiles`):
 * ``squash``: the square frame resized to 224 x 224, no crop.
 
 Both run in torch on the model's device and normalise with the checkpoint's mean/std.
-Embeddings are L2-normalised float32.
+Embeddings are returned as CLIP computed them, **not normalised**, in float32 arrays that hold
+the model dtype's values exactly (an fp16 embedding stored as float32 is the same number): the
+``released`` walk normalises them in that dtype, as the authors' ``util.cos_sim`` does.
 Text is truncated to CLIP's 77 tokens, as in the public ViLAMP evaluation code.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -36,6 +39,19 @@ from runner.models import hub
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+TOKENIZER_FILES = ("vocab.json", "merges.txt", "tokenizer.json")
+
+
+def tokenizer_digest(folder: Path) -> str:
+    """Identity of an HF tokenizer folder by content (its vocabulary, merges and
+    ``tokenizer.json``), for a run's settings: where it was found does not change answers."""
+    digest = hashlib.sha256()
+    for name in TOKENIZER_FILES:
+        if (folder / name).is_file():
+            digest.update(name.encode() + b"\0" + (folder / name).read_bytes())
+    return "hf:" + digest.hexdigest()[:16]
 
 
 class ClipEncoder:
@@ -54,8 +70,10 @@ class ClipEncoder:
         self.fingerprint = hub.weights_fingerprint(self.folder, {
             "backend": self.backend, "arch": self.arch, "size": self.size, "mean": self.mean,
             "std": self.std, "dtype": hub.dtype_name(dtype), "preprocess": self.preprocessing,
+            "output": self.OUTPUT_FORM,
         }) if self.folder is not None else hub.weights_fingerprint(Path("/nonexistent"), {
-            "backend": self.backend, "arch": self.arch, "random": True, "preprocess": self.preprocessing})
+            "backend": self.backend, "arch": self.arch, "random": True, "preprocess": self.preprocessing,
+            "output": self.OUTPUT_FORM})
 
     # ----- loading ----------------------------------------------------------------
     def _load_hf(self, spec: str) -> None:
@@ -67,6 +85,8 @@ class ClipEncoder:
         try:
             self.model = CLIPModel.from_pretrained(folder, dtype=self.dtype).to(self.device).eval()
             self.tokenizer = AutoTokenizer.from_pretrained(folder)
+            self.tokenizer_source = tokenizer_digest(folder)
+            self.tokenizer_found = str(folder)
         except (OSError, ValueError) as exc:
             raise InputError(spec, f"cannot load CLIP ({str(exc).splitlines()[0]})") from None
         self.folder = folder
@@ -96,6 +116,7 @@ class ClipEncoder:
             raise InputError(spec, f"cannot load open_clip {arch} ({str(exc).splitlines()[0]})") from None
         self.model = model.to(self.device, self.dtype).eval()
         self.tokenizer = open_clip.get_tokenizer(arch)
+        self.tokenizer_source = self.tokenizer_found = f"open_clip {arch} bundled BPE"
         self.folder = Path(weights).expanduser().parent if weights != "random" else None
         self.revision = "open_clip:" + (hub.file_digest(Path(weights).expanduser()) if weights != "random" else "random")
         self.backend, self.arch = "open_clip", arch
@@ -112,6 +133,10 @@ class ClipEncoder:
         if self.backend == "hf":
             return int(self.model.config.projection_dim)
         return int(self.model.text_projection.shape[-1]) if hasattr(self.model, "text_projection") else 512
+
+    #: what ``encode_images`` returns (part of the fingerprint: a cache of normalised float32
+    #: embeddings written before this form must never be read back as raw ones)
+    OUTPUT_FORM = "raw-model-dtype"
 
     @property
     def preprocessing(self) -> str:
@@ -139,20 +164,22 @@ class ClipEncoder:
 
     @torch.no_grad()
     def encode_images(self, frames: np.ndarray, aspect: float | None = None) -> np.ndarray:
-        """(B, H, W, 3) uint8 of one source (display ``aspect``) -> (B, D) float32, L2-normalised."""
+        """(B, H, W, 3) uint8 of one source (display ``aspect``) -> (B, D) float32 holding CLIP's
+        image features exactly as computed in the model dtype (not normalised)."""
         pixels = self.preprocess(frames, aspect)
         if self.backend == "hf":
             out = self.model.get_image_features(pixel_values=pixels)
             emb = out if isinstance(out, torch.Tensor) else out.pooler_output
         else:
             emb = self.model.encode_image(pixels)
-        return F.normalize(emb.float(), dim=-1).cpu().numpy()
+        return emb.float().cpu().numpy()
 
     @torch.no_grad()
-    def encode_text(self, text: str, normalize: bool = True) -> np.ndarray:
-        """One string -> (D,) float32, L2-normalised unless ``normalize=False`` (the released
-        learned merger was trained on the raw ``get_text_features`` output, and its
-        ``linear_q`` has a bias, so scaling the input changes its output)."""
+    def encode_text(self, text: str) -> np.ndarray:
+        """One string -> (D,) float32 holding CLIP's text features as computed in the model dtype,
+        not normalised: the released learned merger was trained on the raw ``get_text_features``
+        output (its ``linear_q`` has a bias, so scaling the input changes its output), and the
+        walk normalises it itself."""
         if self.backend == "hf":
             tokens = self.tokenizer([text], return_tensors="pt", truncation=True, max_length=self.max_text)
             out = self.model.get_text_features(input_ids=tokens["input_ids"].to(self.device),
@@ -161,5 +188,4 @@ class ClipEncoder:
             emb = out if isinstance(out, torch.Tensor) else out.pooler_output
         else:
             emb = self.model.encode_text(self.tokenizer([text]).to(self.device))
-        emb = emb.float()
-        return (F.normalize(emb, dim=-1) if normalize else emb)[0].cpu().numpy()
+        return emb.float()[0].cpu().numpy()

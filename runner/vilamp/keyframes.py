@@ -19,8 +19,12 @@ The two profiles (:mod:`runner.vilamp.profiles`) differ in steps 2 and 3:
   frame is ``>= tau``; the fill spreads the free slots over the gaps in proportion to their
   length (:func:`fill_proportional`).
 
+Numerics: every cosine is computed in the embeddings' dtype (:func:`cos_sim`); the ``released``
+profile passes the CLIP embeddings as CLIP computed them (fp16 on CUDA, as the authors' code),
+the ``paper`` profile passes them as float32.
+
 Cost: O(N log N) for the sort plus O(N * K * D) worst case for the redundancy test; nothing
-N x N is ever built, so 10K frames cost ~20 MB (10K x 512 fp32 embeddings) at most.
+N x N is ever built, so 10K frames cost ~40 MB (10K x 512 float64 normalised embeddings) at most.
 """
 from __future__ import annotations
 
@@ -28,7 +32,6 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from runner.vilamp.profiles import profile_named
 
@@ -47,13 +50,38 @@ class KeyframeSelection:
     filled: list[int]
 
 
+def _round(value: float, dtype: torch.dtype) -> float:
+    """``value`` as the nearest number of ``dtype`` (what torch does to a Python threshold compared
+    with a tensor of that dtype: ``fp16_scores > 0.85`` compares against 0.85009765625)."""
+    return float(torch.tensor(value, dtype=torch.float64).to(dtype))
+
+
+def normalise(x: torch.Tensor) -> torch.Tensor:
+    """Rows L2-normalised in ``x``'s own dtype, as ``F.normalize`` does: the norm rounded to the
+    dtype (floored at ``1e-12`` in that dtype), then each element divided by it and rounded."""
+    x64 = x.double()
+    eps = _round(1e-12, x.dtype)
+    norm = x64.pow(2).sum(-1, keepdim=True).sqrt().to(x.dtype).double().clamp_min(eps)
+    return (x64 / norm).to(x.dtype)
+
+
+def cos_sim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """(N, D) x (M, D) -> (N, M) cosines in the inputs' dtype, as sentence-transformers'
+    ``util.cos_sim`` computes them there (normalise both sides in the dtype, then multiply).
+
+    Each dot product is summed in float64 and rounded once to the dtype. For fp16 that sum is
+    exact: normalised fp16 components are multiples of 2^-24 of magnitude <= 1, so every partial
+    sum is a multiple of 2^-48 below 2, which float64 holds whatever the summation order; the
+    result is the same on every device and equals a plain-Python statement of the arithmetic bit
+    for bit. A GEMM in fp16 (theirs) accumulates in fp32 in its own order and lands one fp16 step
+    away in about 2 scores in 1,000 (0.18 % measured on a CPU; the README's fidelity table gives
+    the effect on keyframes)."""
+    return (normalise(a).double() @ normalise(b).double().T).to(a.dtype)
+
+
 def relevance(frame_emb: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
-    """Cosine similarity of each frame (N, D) to the question (D,) or (1, D) -> (N,) float32."""
-    frames = F.normalize(frame_emb.float(), dim=-1)
-    text = F.normalize(text_emb.float().reshape(-1), dim=0)
-    # a row-wise sum, not a matrix-vector product: BLAS may round identical rows differently by
-    # position, and two identical frames must tie exactly (the tie then goes to the earlier one)
-    return (frames * text).sum(-1)
+    """Cosine of each frame (N, D) to the question (D,) or (1, D) -> (N,), in the frames' dtype."""
+    return cos_sim(frame_emb, text_emb.reshape(1, -1).to(frame_emb.dtype))[:, 0]
 
 
 def differential_select(frame_emb: torch.Tensor, text_emb: torch.Tensor, k: int = DEFAULT_K,
@@ -61,26 +89,32 @@ def differential_select(frame_emb: torch.Tensor, text_emb: torch.Tensor, k: int 
                         strict: bool = True) -> list[int]:
     """Step 2: the frames chosen by the walk, in the order chosen (most relevant first).
 
-    ``strict``: a frame is suppressed when its similarity to a chosen frame is ``> tau``
-    (the authors' code) rather than ``>= tau`` (the paper). Ties in relevance go to the earlier
-    frame (stable sort), so results are deterministic.
+    Scores are :func:`cos_sim` in ``frame_emb``'s dtype and the thresholds are compared as that
+    dtype's numbers (fp16 embeddings: fp16 scores against fp16 ``tau`` and floor, as the authors'
+    ``f2f_scores > f2f_thrd`` does). ``strict``: a frame is suppressed when its similarity to a
+    chosen frame is ``> tau`` (the authors' code) rather than ``>= tau`` (the paper). Ties in
+    relevance go to the earlier frame (stable sort), so results are deterministic.
     """
     if frame_emb.ndim != 2:
         raise ValueError(f"frame embeddings must be (N, D), got {tuple(frame_emb.shape)}")
     if k <= 0 or frame_emb.shape[0] == 0:
         return []
-    frames = F.normalize(frame_emb.float(), dim=-1)
+    dtype = frame_emb.dtype
+    frames = normalise(frame_emb).double()
     scores = relevance(frame_emb, text_emb)
     order = torch.sort(scores, descending=True, stable=True).indices.tolist()
+    values = scores.double().tolist()
+    tau = _round(tau, dtype)
+    floor = None if min_relevance is None else _round(min_relevance, dtype)
     chosen: list[int] = []
     chosen_emb = frames.new_empty((0, frames.shape[1]))
     for n in order:
         if len(chosen) >= k:
             break
-        if min_relevance is not None and scores[n].item() < min_relevance:
+        if floor is not None and values[n] < floor:
             break
         if chosen:
-            closest = (chosen_emb @ frames[n]).max().item()
+            closest = float((chosen_emb @ frames[n]).to(dtype).max())
             if closest > tau or (not strict and closest == tau):
                 continue
         chosen.append(n)
@@ -181,8 +215,11 @@ def fill_distribute(selected: list[int], num_frames: int, k: int) -> list[int]:
 def select_keyframes(frame_emb: torch.Tensor, text_emb: torch.Tensor, k: int = DEFAULT_K,
                      tau: float = DEFAULT_TAU, min_relevance: float | None = None,
                      profile: str = "released") -> KeyframeSelection:
-    """Walk plus fill: ``min(k, N)`` keyframes in time order, under the named profile."""
+    """Walk plus fill: ``min(k, N)`` keyframes in time order, under the named profile
+    (``released``: scores in the embeddings' own dtype; ``paper``: in float32)."""
     spec = profile_named(profile)
+    if spec.walk_dtype == "float32":
+        frame_emb, text_emb = frame_emb.float(), text_emb.float()
     chosen = differential_select(frame_emb, text_emb, k, tau, min_relevance, strict=spec.strict_suppression)
     fill = fill_distribute if spec.fill == "distribute" else fill_proportional
     filled = fill(chosen, int(frame_emb.shape[0]), k)

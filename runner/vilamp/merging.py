@@ -46,12 +46,15 @@ class Merger(nn.Module):
     With ``learned=True`` it holds the checkpoint's four linear maps and its temperature
     (parameter ``tau``), under the same names as the public ``SigPooling`` module, so its
     state dict loads directly (keys ``linear_iq.weight``, ..., ``tau``).
+    ``native_dtype``: compute in the model dtype (fp16 on CUDA) as ``SigPooling`` does, rather
+    than in float32 (see :meth:`forward`).
     """
 
     def __init__(self, hidden: int, query_dim: int | None = None, learned: bool = False,
-                 alpha: float = DEFAULT_ALPHA) -> None:
+                 alpha: float = DEFAULT_ALPHA, native_dtype: bool = False) -> None:
         super().__init__()
         self.learned = learned
+        self.native_dtype = native_dtype
         if learned:
             self.linear_iq = nn.Linear(hidden, hidden)
             self.linear_ik = nn.Linear(hidden, hidden)
@@ -81,14 +84,21 @@ class Merger(nn.Module):
         ``refs`` (F or 1, P, D) or their :meth:`key` ``ref_keys``."""
         k = self.key(refs) if ref_keys is None else ref_keys
         iq, ik = (self.linear_iq(patches), self.linear_ik(patches)) if self.learned else (patches, patches)
-        to_query = F.cosine_similarity(iq.float(), query.float().view(1, 1, -1), dim=-1)
-        to_ref = F.cosine_similarity(ik.float(), k.float(), dim=-1)
-        return torch.softmax((to_query - to_ref) / self.tau.float(), dim=-1)
+        dtype = patches.dtype if self.native_dtype else torch.float32
+        to_query = F.cosine_similarity(query.to(dtype).view(1, 1, -1), iq.to(dtype), dim=-1)
+        to_ref = F.cosine_similarity(k.to(dtype), ik.to(dtype), dim=-1)
+        return torch.softmax((to_query - to_ref) / self.tau.to(dtype), dim=-1)
 
     def forward(self, patches: torch.Tensor, query: torch.Tensor, refs: torch.Tensor | None = None,
                 ref_keys: torch.Tensor | None = None) -> torch.Tensor:
-        """One token per frame: (F, P, D) -> (F, D), in ``patches``' dtype."""
+        """One token per frame: (F, P, D) -> (F, D), in ``patches``' dtype.
+
+        ``native_dtype`` (the ``released`` profile): every step in ``patches``' dtype as the
+        authors' ``SigPooling`` runs it, weights times patches rounded, then summed over P;
+        otherwise the cosines and softmax run in float32 and the weighted sum is one product."""
         w = self.weights(patches, query, refs, ref_keys)
+        if self.native_dtype:
+            return (w.unsqueeze(-1) * patches).sum(1)
         return torch.einsum("fp,fpd->fd", w.to(patches.dtype), patches)
 
 

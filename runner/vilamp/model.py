@@ -16,18 +16,24 @@ Pipeline for one case (frames at 1 FPS, read from the frame store, never a whole
 
 Two profiles (``profile=released``, the default, or ``profile=paper``;
 :mod:`runner.vilamp.profiles`) choose between the authors' public inference code and the
-paper's text wherever they differ: CLIP input, walk tie, fill, merge reference, prompt,
-new tokens, dtype. The profile is part of ``settings()`` and so of the run id.
+paper's text wherever they differ: CLIP input, walk tie, fill, merge reference, the dtype of
+the walk's cosines and of the merger, config checks, prompt, new tokens, dtype. The profile is
+part of ``settings()`` and so of the run id. :meth:`ViLAMP.answer` returns the text with the
+keyframes (case-frame indices) as the frames seen at full resolution and the input cut.
 
 Checkpoint layouts:
 
-* **the released checkpoint** (``orange-sk/ViLAMP-llava-qwen``, original LLaVA-NeXT
+* **the released checkpoint** (``orange-sk/ViLAMP-llava-qwen_sig``, where the authors' install
+  instructions point, or ``orange-sk/ViLAMP-llava-qwen``, their badge's id; original LLaVA-NeXT
   ``LlavaQwenForCausalLM`` format): detected and mapped to HF LLaVA-OneVision in memory by
   :mod:`runner.models.llava_checkpoint` (shared with ``llava-onevision``, which reads the same
   format). Its ``config.json`` carries the ViLAMP keys; the learned merger is
   ``model.composer_projector.*`` and the keyframe CLIP is ``model.frame_selector.model.*``,
   both taken from the weights. When the weights lack the vision tower, a local SigLIP folder
-  comes from ``vision_tower=`` or ``NIAH_VISION_TOWER``.
+  comes from ``vision_tower=`` or ``NIAH_VISION_TOWER``. The CLIP tokenizer is the HF one of
+  the CLIP folder (``clip_tokenizer=``, ``NIAH_CLIP_TOKENIZER``, the config's
+  ``clip_model_path`` or ``<checkpoint>/clip-ViT-B-32/0_CLIPModel``; see
+  :func:`runner.models.llava_checkpoint.clip_tokenizer_folder`).
 * an HF ``LlavaOnevisionForConditionalGeneration`` folder, plus::
 
     vilamp_config.json            optional; the released config's keys: max_frame_num (K), f2f_thrd (tau),
@@ -36,6 +42,9 @@ Checkpoint layouts:
     vilamp_merger.safetensors     optional; the learned merger ("sig_pooling": linear_q/iq/k/ik + tau)
     clip/                         HF CLIPModel folder (or pass clip_path=..., see runner.vilamp.clip)
 
+Under ``released`` the config must say ``composer_type: sig_pooling`` with the differential
+walk (:mod:`runner.vilamp.checkpoint_config`, checked before any weight loads) and its
+``tokenizer_model_max_length`` cuts the LLM input as the authors' code does.
 Explicit options beat ``vilamp_config.json``, which beats the profile's defaults
 (K=32, tau=0.85, alpha=0.01, bilinear keyframe pooling; relevance floor 0.2 for ``released``,
 the default of the authors' config class, none for ``paper``).
@@ -62,6 +71,7 @@ from runner.models import hub, llava_checkpoint, prefix_cache
 from runner.models.base import Answer, Model, rotated_case
 from runner.models.hf_video import load_hf_vlm, uniform_indices
 from runner.models.prompt import PROMPT_VERSION, case_prompt
+from runner.vilamp import checkpoint_config
 from runner.vilamp import prompt as authors_prompt
 from runner.vilamp.feature_cache import FeatureCache
 from runner.vilamp.frame_features import FrameFeatures, parse_bytes
@@ -99,7 +109,7 @@ class ViLAMP(Model):
                  clip_path: str | None = None, cache_dir: str | Path | None = None,
                  chunk: int = DEFAULT_CHUNK, max_new_tokens: int | None = None,
                  vision_tower: str | None = None, feature_memory: str | int | None = None,
-                 **options: Any) -> None:
+                 clip_tokenizer: str | None = None, **options: Any) -> None:
         if options:
             raise InputError("--model-option", f"unknown option(s) for vilamp: {', '.join(sorted(options))}")
         self.profile: Profile = profile_named(str(profile))
@@ -108,20 +118,39 @@ class ViLAMP(Model):
         if dtype == "auto":  # the profile's dtype on a GPU (fp16 for the authors' code), fp32 on a CPU
             dtype = self.profile.cuda_dtype if self.device.startswith("cuda") else "float32"
         folder, _ = hub.resolve(model_path, "ViLAMP")
+        released_layout = llava_checkpoint.is_released_layout(folder)
+        # the ViLAMP keys, read and checked before any weight loads
+        config_file = folder / ("config.json" if released_layout else CONFIG_NAME)
+        if released_layout:
+            raw = llava_checkpoint.read_config(folder)
+            cfg = {k: raw[k] for k in llava_checkpoint.VILAMP_KEYS if k in raw}
+        else:
+            cfg = json.loads(config_file.read_text()) if config_file.exists() else {}
+        self.checkpoint_config = cfg
+        self.config_sha256 = checkpoint_config.config_digest(config_file)
+        where = model_path or str(folder)
+        if self.profile.name == "released":
+            checkpoint_config.check_released(cfg, where)
+            self.max_input = checkpoint_config.input_limit(cfg, where)
+        else:
+            self.max_input = None
+        if released_layout and clip_path is None:
+            llava_checkpoint.clip_tokenizer_folder(folder, cfg, clip_tokenizer)  # missing: one line, before the LLM
+        elif clip_tokenizer is not None:
+            raise InputError("--model-option", "clip_tokenizer= only applies to the released checkpoint's own CLIP "
+                                               "(clip_path= folders bring their tokenizer)")
+
         self.released = None
-        if llava_checkpoint.is_released_layout(folder):
-            # the released checkpoint (orange-sk/ViLAMP-llava-qwen): original LLaVA layout, mapped in memory
+        if released_layout:
+            # the released checkpoint (orange-sk/ViLAMP-llava-qwen[_sig]): original LLaVA layout, mapped in memory
             rel = llava_checkpoint.load_released(model_path, "ViLAMP", device, dtype, vision_tower=vision_tower)
             self.released = rel
             self.processor, self.vlm, self.folder, self.revision, self.dtype = (
                 rel.processor, rel.model, rel.folder, rel.revision, rel.dtype)
-            cfg = dict(rel.vilamp_config)
         else:
             if vision_tower is not None:
                 raise InputError("--model-option", "vision_tower= only applies to released-format (LLaVA) checkpoints")
             self.processor, self.vlm, self.folder, self.revision, self.dtype = load_hf_vlm(model_path, "ViLAMP", device, dtype)
-            cfg = json.loads((folder / CONFIG_NAME).read_text()) if (folder / CONFIG_NAME).exists() else {}
-        self.checkpoint_config = cfg
 
         def pick(value, key, default):
             return value if value is not None else cfg.get(key, default) if cfg.get(key) is not None else default
@@ -150,7 +179,8 @@ class ViLAMP(Model):
         crop = self.profile.clip_input == "centre-crop"
         if clip_path is None and self.released is not None and self.released.clip_state:
             # the released checkpoint carries its CLIP ViT-B-32 as model.frame_selector.model.*
-            self.clip = llava_checkpoint.clip_from_checkpoint(self.released, self.device, self.dtype, crop=crop)
+            self.clip = llava_checkpoint.clip_from_checkpoint(self.released, self.device, self.dtype, crop=crop,
+                                                              tokenizer=clip_tokenizer)
         else:
             spec = clip_path or cfg.get("clip_model_path") or "clip"
             if not spec.startswith("open_clip:") and not Path(spec).is_absolute() and (folder / spec).exists():
@@ -167,8 +197,6 @@ class ViLAMP(Model):
         composer = cfg.get("composer_type")
         if self.released is not None:
             state = self.released.merger_state
-            if composer not in (None, "sig_pooling"):
-                raise InputError(model_path, f"composer_type {composer!r} is not supported (sig_pooling or none)")
             merger_where = f"{self.folder}#model.composer_projector"
         else:
             state = None
@@ -181,7 +209,8 @@ class ViLAMP(Model):
             raise InputError(model_path, f"the config says composer_type sig_pooling but the merger weights "
                                          f"({merger_where}) are missing")
         self.merger = Merger(hidden, query_dim=int(cfg.get("composer_proj_dim", self.clip.dim)), learned=learned,
-                             alpha=DEFAULT_ALPHA if alpha is None else float(alpha))
+                             alpha=DEFAULT_ALPHA if alpha is None else float(alpha),
+                             native_dtype=self.profile.merge_dtype == "model")
         if learned:
             try:
                 self.merger.load_state_dict(state)
@@ -226,7 +255,10 @@ class ViLAMP(Model):
             "query": "clip-text" if self.merger.learned else "llm-token-mean",
             "merge_reference": p.merge_reference, "before_first_keyframe": "self",
             "clip": self.clip.spec, "clip_revision": self.clip.revision, "clip_fingerprint": self.clip.fingerprint,
-            "clip_input": self.clip.preprocessing,
+            "clip_input": self.clip.preprocessing, "clip_tokenizer": self.clip.tokenizer_source,
+            "walk_dtype": hub.dtype_name(self._walk_dtype), "merge_dtype": p.merge_dtype,
+            "checkpoint_config_sha256": self.config_sha256, "composer_type": self.checkpoint_config.get("composer_type"),
+            "max_input_tokens": self.max_input,
             "vision_feature_layer": self.feature_layer, "max_new_tokens": self.max_new_tokens,
             "decoding": "greedy",
             "prompt": authors_prompt.PROMPT_VERSION if p.prompt == "vilamp-authors" else PROMPT_VERSION,
@@ -246,8 +278,14 @@ class ViLAMP(Model):
                 "last_case": dict(self.last)}
 
     def answer(self, case: Case, bench: Benchmark) -> Answer:
+        """The generated text, the keyframes (case-frame indices) as the frames seen at full
+        resolution with relevance diagnostics, and how many LLM input positions the checkpoint's
+        length limit cut."""
         embeds = self.visual_tokens(case, bench)
-        return self._with_view(case, self.generate(embeds, case))
+        generated = self.generate(embeds, case)
+        answer = self._with_view(case, generated.text)
+        answer.input_cut = generated.input_cut
+        return answer
 
     # ----- step 1: keyframes ------------------------------------------------------------
     def case_frames(self, case: Case) -> list[int]:
@@ -286,11 +324,18 @@ class ViLAMP(Model):
 
         return cache.get_or_compute(refs, compute)
 
+    @property
+    def _walk_dtype(self) -> torch.dtype:
+        """The dtype the walk's cosines use: CLIP's own (released) or float32 (paper)."""
+        return self.clip.dtype if self.profile.walk_dtype == "embedding" else torch.float32
+
     def keyframes(self, case: Case, bench: Benchmark, indices: list[int]) -> list[int]:
-        """Positions (into ``indices``) of the keyframes, time order."""
-        image = torch.from_numpy(self.clip_embeddings(case, bench, indices))
-        text = torch.from_numpy(self.clip.encode_text(case.question, normalize=False))
+        """Positions (into ``indices``) of the keyframes, time order. The embeddings go back to
+        CLIP's dtype first: the cache's float32 holds those values exactly, so this is lossless."""
+        image = torch.from_numpy(self.clip_embeddings(case, bench, indices)).to(self._walk_dtype)
+        text = torch.from_numpy(self.clip.encode_text(case.question))
         self._clip_text = text  # raw, as the learned merger's linear_q was trained on it
+        text = text.to(self._walk_dtype)
         keys = select_keyframes(image, text, self.k, self.tau, self.min_relevance, profile=self.profile.name).indices
         self._seen = ([indices[k] for k in keys], relevance(image, text))  # for the view (_with_view)
         return keys
@@ -383,7 +428,8 @@ class ViLAMP(Model):
         tokens.append(self.vlm.model.image_newline[None].to(self.dtype))
         out = torch.cat(tokens)
         self.last = {"case_id": case.case_id, "frames": len(indices), "keyframes": len(keys),
-                     "merged_frames": merged, "visual_tokens": int(out.shape[0])}
+                     "merged_frames": merged, "visual_tokens": int(out.shape[0]),
+                     "keyframe_frames": [indices[p] for p in keys]}
         return out
 
     def _merge_query(self, case: Case) -> torch.Tensor:
@@ -407,7 +453,12 @@ class ViLAMP(Model):
         return before, after
 
     @torch.no_grad()
-    def generate(self, visual: torch.Tensor, case: Case) -> str:
+    def generate(self, visual: torch.Tensor, case: Case) -> Answer:
+        """Greedy decoding after the prompt with ``visual`` in place of the video placeholder.
+
+        Under ``released`` the input (prompt + visual tokens) is cut to the checkpoint's
+        ``tokenizer_model_max_length`` positions, keeping the head, as the authors'
+        ``prepare_inputs_labels_for_multimodal`` does; ``input_cut`` says how many were cut."""
         before, after = self.prompt_pieces(case)
         tok = self.processor.tokenizer
         embed = self.vlm.get_input_embeddings()
@@ -416,12 +467,15 @@ class ViLAMP(Model):
             ids = tok(text, add_special_tokens=False, return_tensors="pt")["input_ids"].to(self.device)
             pieces.append(embed(ids)[0])
         inputs = torch.cat([pieces[0], visual.to(pieces[0].dtype), pieces[1]])[None]
+        cut = max(0, inputs.shape[1] - self.max_input) if self.max_input is not None else 0
+        if cut:
+            inputs = inputs[:, :self.max_input]
         self.llm_prefill_tokens += int(inputs.shape[1])
         mask = torch.ones(inputs.shape[:2], dtype=torch.long, device=self.device)
         out = self.vlm.generate(inputs_embeds=inputs, attention_mask=mask, do_sample=False,
                                 max_new_tokens=self.max_new_tokens)
         # with inputs_embeds and no input_ids, generate returns only the new tokens
-        return tok.batch_decode(out, skip_special_tokens=True)[0].strip()
+        return Answer(tok.batch_decode(out, skip_special_tokens=True)[0].strip(), input_cut=cut)
 
     # ----- what the model saw, and circular evaluation (runner score --circular) ---------------
     def _with_view(self, case: Case, text: str) -> Answer:
@@ -450,26 +504,34 @@ class ViLAMP(Model):
         once; the prompt up to where the rotations differ is prefilled once."""
         embeds = self.visual_tokens(case, bench)
         cases = [rotated_case(case, options, r) for r, options in enumerate(option_lists)]
-        return [self._with_view(case, text) for text in self.generate_rotations(embeds, cases)]
+        answers = []
+        for generated in self.generate_rotations(embeds, cases):
+            answer = self._with_view(case, generated.text)
+            answer.input_cut = generated.input_cut
+            answers.append(answer)
+        return answers
 
     @torch.no_grad()
-    def generate_rotations(self, visual: torch.Tensor, cases: list[Case]) -> list[str]:
+    def generate_rotations(self, visual: torch.Tensor, cases: list[Case]) -> list[Answer]:
         """:meth:`generate` for each case (the same question, options in other orders) with the
         shared prefix (ChatML head, visual tokens, the common start of the text after them)
-        prefilled once (:mod:`runner.models.prefix_cache`)."""
+        prefilled once (:mod:`runner.models.prefix_cache`). An input the checkpoint's length
+        limit would cut goes through :meth:`generate` per rotation, which cuts it as theirs does."""
         tok = self.processor.tokenizer
         embed = self.vlm.get_input_embeddings()
         pieces = [self.prompt_pieces(c) for c in cases]
         before = {b for b, _ in pieces}
         afters = [tok(a, add_special_tokens=False)["input_ids"] for _, a in pieces]
         common = prefix_cache.shareable_prefix_length(afters)
-        if len(cases) == 1 or len(before) != 1:
+        head_ids = tok(pieces[0][0], add_special_tokens=False)["input_ids"]
+        longest = len(head_ids) + visual.shape[0] + max(len(a) for a in afters)
+        if len(cases) == 1 or len(before) != 1 or (self.max_input is not None and longest > self.max_input):
             return [self.generate(visual, c) for c in cases]
 
         def embedded(ids: list[int]) -> torch.Tensor:
             return embed(torch.tensor([ids], dtype=torch.long, device=self.device))[0]
 
-        head = embedded(tok(pieces[0][0], add_special_tokens=False)["input_ids"])
+        head = embedded(head_ids)
         prefix = torch.cat([head, visual.to(head.dtype), embedded(afters[0][:common])])
         prompts = [{"inputs_embeds": torch.cat([prefix, embedded(a[common:])])[None]} for a in afters]
         result = prefix_cache.generate_shared(
@@ -478,7 +540,7 @@ class ViLAMP(Model):
              "attention_mask": torch.ones((1, prefix.shape[0]), dtype=torch.long, device=self.device)},
             max_new_tokens=self.max_new_tokens)
         self.llm_prefill_tokens += result.prefill_tokens
-        return [tok.batch_decode(t[None], skip_special_tokens=True)[0].strip() for t in result.new_tokens]
+        return [Answer(tok.batch_decode(t[None], skip_special_tokens=True)[0].strip()) for t in result.new_tokens]
 
 
 def _batched(items, size: int):

@@ -21,6 +21,12 @@ class Profile:
     name: str
     #: walk: a chosen frame suppresses frames with similarity ``> tau`` (True) or ``>= tau``
     strict_suppression: bool
+    #: dtype of the walk's cosines: "embedding" (the CLIP embeddings' own, fp16 on CUDA, as the
+    #: authors' ``util.cos_sim``) or "float32"
+    walk_dtype: str
+    #: dtype of the merger's cosines and softmax: "model" (the model dtype, as the authors'
+    #: ``SigPooling``) or "float32"
+    merge_dtype: str
     #: fill up to K: the authors' ``distribute_frames`` or the paper's proportional spread
     fill: str
     #: merge reference of a non-keyframe after the j-th keyframe: video frame j
@@ -38,12 +44,12 @@ class Profile:
     cuda_dtype: str
 
 
-RELEASED = Profile(name="released", strict_suppression=True, fill="distribute",
-                   merge_reference="keyframe-ordinal", clip_input="centre-crop", prompt="vilamp-authors",
-                   max_new_tokens=1, default_min_relevance=0.2, cuda_dtype="float16")
-PAPER = Profile(name="paper", strict_suppression=False, fill="proportional",
-                merge_reference="preceding-keyframe", clip_input="squash", prompt="common",
-                max_new_tokens=16, default_min_relevance=None, cuda_dtype="bfloat16")
+RELEASED = Profile(name="released", strict_suppression=True, walk_dtype="embedding", merge_dtype="model",
+                   fill="distribute", merge_reference="keyframe-ordinal", clip_input="centre-crop",
+                   prompt="vilamp-authors", max_new_tokens=1, default_min_relevance=0.2, cuda_dtype="float16")
+PAPER = Profile(name="paper", strict_suppression=False, walk_dtype="float32", merge_dtype="float32",
+                fill="proportional", merge_reference="preceding-keyframe", clip_input="squash",
+                prompt="common", max_new_tokens=16, default_min_relevance=None, cuda_dtype="bfloat16")
 PROFILES: dict[str, Profile] = {p.name: p for p in (RELEASED, PAPER)}
 
 

@@ -246,3 +246,13 @@ def test_hub_id_is_never_fetched_unless_allowed(real_bench_dir, tmp_path):
     assert "not in the local Hugging Face cache" in line
     fetched = subprocess.run([*args, "--allow-download"], capture_output=True, text=True, env=env, timeout=300)
     assert "cannot get llava-onevision weights from the hub" in one_line_error(fetched)
+
+
+def test_max_frames_is_vilamps_frame_cap_and_help_says_so(fake_bench_dir):
+    line = one_line_error(run_cli("score", "--data", str(fake_bench_dir), "--model", "random", "--max-frames", "600"))
+    assert line == "error: --max-frames: only for vilamp (uniform-sampling models take --frames)"
+    line = one_line_error(run_cli("score", "--data", str(fake_bench_dir), "--model", "vilamp", "--max-frames", "0"))
+    assert line.startswith("error: --max-frames: 0: must be at least 1")
+    helps = " ".join(run_cli("score", "--help").stdout.split())
+    assert "600 reproduces the authors' Video-MME script" in helps
+    assert "float16 for vilamp's released profile" in helps

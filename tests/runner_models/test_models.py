@@ -64,7 +64,7 @@ def test_hub_id_not_cached_offline_is_input_error(tmp_path, monkeypatch):
 
 def test_vilamp_without_clip_is_input_error(ckpt, tmp_path):
     with pytest.raises(InputError, match="no such model folder"):
-        load_model("vilamp", str(ckpt["vilamp"]), clip_path=str(tmp_path / "no-clip"), cache_dir="none")
+        load_model("vilamp", str(ckpt["vilamp_learned"]), clip_path=str(tmp_path / "no-clip"), cache_dir="none")
     with pytest.raises(InputError, match="unknown option"):
         load_model("vilamp", str(ckpt["vilamp"]), bogus=1)
 
@@ -93,7 +93,8 @@ def test_llava_onevision_and_oracle(bench, ckpt):
 # ----- ViLAMP ----------------------------------------------------------------------------
 def test_vilamp_cache_hit_on_second_case_sharing_frames(bench, ckpt, tmp_path):
     shared, a, b = shared_pair(bench)
-    model = load_model("vilamp", str(ckpt["vilamp"]), cache_dir=tmp_path / "cache")
+    # a checkpoint without a learned merger: the paper profile (released refuses it, see below)
+    model = load_model("vilamp", str(ckpt["vilamp"]), cache_dir=tmp_path / "cache", profile="paper")
     s = model.settings()
     assert (s["keyframes"], s["tau"], s["merger"], s["query"]) == (4, 0.85, "cosine", "llm-token-mean")
     first = model.answer(a, bench)
@@ -103,7 +104,7 @@ def test_vilamp_cache_hit_on_second_case_sharing_frames(bench, ckpt, tmp_path):
     st = model.stats()["clip_cache"]
     assert st["hits"] == shared
     # a fresh process reuses the disk cache entirely and answers identically
-    again = load_model("vilamp", str(ckpt["vilamp"]), cache_dir=tmp_path / "cache")
+    again = load_model("vilamp", str(ckpt["vilamp"]), cache_dir=tmp_path / "cache", profile="paper")
     assert again.answer(a, bench) == first
     assert again.stats()["clip_cache"]["misses"] == 0
 
@@ -118,14 +119,20 @@ def test_vilamp_token_layout(bench, ckpt):
     assert tokens.shape == (3 * 4 + case.length - 3 + 1, model.vlm.config.text_config.hidden_size)
     assert torch.equal(tokens[-1], model.vlm.model.image_newline.to(tokens.dtype))
     assert model.settings()["merger"] == "learned" and model.settings()["query"] == "clip-text"
-    out = model.answer(case, bench)
-    assert isinstance(out, Answer) and isinstance(out.text, str) and len(out.full_frames) == 3
+    answer = model.answer(case, bench)
+    assert isinstance(answer, Answer) and isinstance(answer.text, str) and answer.full_frames == last["keyframe_frames"]
+
+
+def test_released_refuses_a_checkpoint_without_sig_pooling(ckpt):
+    with pytest.raises(InputError) as err:
+        load_model("vilamp", str(ckpt["vilamp"]), cache_dir="none")
+    assert err.value.what == "not supported: composer_type=None; supported: sig_pooling"
 
 
 def test_vilamp_keyframe_tokens_are_pooled_projected_patches(bench, ckpt):
     from runner.vilamp.merging import pool_keyframe
     model = load_model("vilamp", str(ckpt["vilamp"]), cache_dir="none", keyframes=2, keyframe_pool="none",
-                       chunk=7)
+                       chunk=7, profile="paper")
     case = bench.cases[1]
     keys = model.keyframes(case, bench, list(range(case.length)))
     tokens = model.visual_tokens(case, bench)

@@ -9,26 +9,49 @@ computed in float64.
 import copy
 import math
 import random
+import struct
 
 import numpy as np
 import pytest
 import torch
 
 from runner.vilamp import prompt as authors_prompt
-from runner.vilamp.keyframes import fill_distribute, fill_proportional, select_keyframes
+from runner.vilamp.keyframes import cos_sim, fill_distribute, fill_proportional, select_keyframes
 from runner.vilamp.merging import Merger, merge_video, reference_frames
 
 
 # ----- the reference (plain Python on lists) ------------------------------------------------
-def _cos(a: list[float], b: list[float]) -> float:
-    return sum(x * y for x, y in zip(a, b)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+def rounder(dtype: torch.dtype):
+    """Round a Python float to the nearest ``dtype`` number (ties to even), via ``struct``."""
+    code = {torch.float16: "e", torch.float32: "f"}[dtype]
+    return lambda x: struct.unpack(code, struct.pack(code, x))[0]
 
 
-def ref_walk(frames: list[list[float]], text: list[float], k: int, tau: float, floor: float | None) -> list[int]:
-    """Visit frames by relevance (descending; equal relevance: earlier frame); stop below the
-    floor or at K; a chosen frame marks visited every frame more similar to it than tau."""
-    rel = [_cos(f, text) for f in frames]
+def ref_normalise(v: list[float], rnd) -> list[float]:
+    """``F.normalize`` in the dtype: the norm rounded, each element divided by it and rounded."""
+    norm = max(rnd(math.sqrt(math.fsum(x * x for x in v))), rnd(1e-12))
+    return [rnd(x / norm) for x in v]
+
+
+def ref_dot(a: list[float], b: list[float], rnd) -> float:
+    """One entry of ``torch.mm`` in the dtype: the exact sum of products, rounded once."""
+    return rnd(math.fsum(x * y for x, y in zip(a, b)))
+
+
+def ref_walk(frames: list[list[float]], text: list[float], k: int, tau: float, floor: float | None,
+             dtype: torch.dtype = torch.float32) -> list[int]:
+    """The authors' ``SeqFrameSelector.forward`` in plain Python, in ``dtype`` arithmetic:
+    scores as ``util.cos_sim`` (normalise in the dtype, multiply, round); visit frames by
+    relevance (descending; equal relevance: earlier frame); stop when a relevance is below the
+    floor or K are chosen; a chosen frame marks visited every frame more similar to it than tau.
+    The thresholds are the dtype's numbers, as torch compares an fp16 tensor with a float."""
+    rnd = rounder(dtype)
+    unit = [ref_normalise(f, rnd) for f in frames]
+    q = ref_normalise(text, rnd)
+    rel = [ref_dot(f, q, rnd) for f in unit]
     order = sorted(range(len(frames)), key=lambda i: (-rel[i], i))
+    tau = rnd(tau)
+    floor = None if floor is None else rnd(floor)
     visited = [False] * len(frames)
     chosen: list[int] = []
     for i in order:
@@ -41,7 +64,7 @@ def ref_walk(frames: list[list[float]], text: list[float], k: int, tau: float, f
         visited[i] = True
         chosen.append(i)
         for j in range(len(frames)):
-            if _cos(frames[i], frames[j]) > tau:
+            if ref_dot(unit[i], unit[j], rnd) > tau:
                 visited[j] = True
     return chosen
 
@@ -135,8 +158,8 @@ def test_released_keyframes_equal_the_reference_on_300_random_inputs():
     differ_from_paper = 0
     for trial in range(300):
         frames, text, k, tau, floor = random_case(rng)
-        flist, tlist = frames.double().tolist(), text.double().tolist()
-        chosen = ref_walk(flist, tlist, k, tau, floor)
+        flist, tlist = frames.tolist(), text.tolist()
+        chosen = ref_walk(flist, tlist, k, tau, floor, torch.float32)
         expected = ref_fill(chosen, len(flist), k)
         got = select_keyframes(frames, text, k, tau, floor, profile="released")
         assert got.selected == chosen, f"trial {trial}: walk"
@@ -145,6 +168,155 @@ def test_released_keyframes_equal_the_reference_on_300_random_inputs():
         paper = select_keyframes(frames, text, k, tau, floor, profile="paper")
         differ_from_paper += paper.indices != got.indices
     assert differ_from_paper > 30  # the fill differs often: the profiles are really two behaviours
+
+
+# ----- keyframes in fp16: the authors' arithmetic on hard inputs ------------------------------
+FP16_STEP_NEAR_085 = 2.0 ** -11        # one fp16 step in [0.5, 1)
+
+
+def _unit_near(base: list[float], cos: float, rng: random.Random) -> list[float]:
+    """A unit vector at exactly ``cos`` (in float64) from the unit vector ``base``."""
+    w = [rng.gauss(0, 1) for _ in base]
+    along = sum(x * y for x, y in zip(w, base))
+    w = [x - along * y for x, y in zip(w, base)]
+    norm = math.sqrt(sum(x * x for x in w))
+    return [cos * b + math.sqrt(max(0.0, 1 - cos * cos)) * x / norm for b, x in zip(base, w)]
+
+
+def hard_fp16_case(rng: random.Random):
+    """fp16 CLIP-like embeddings built to land on every edge the fp16 walk has:
+
+    * scenes of near-duplicate frames whose cosine to the scene's first frame is within 0.002
+      (about four fp16 steps) of tau, so fp16 rounding decides suppression;
+    * relevance ties in fp16: exact copies, copies scaled by a power of two (same normalised
+      vector), and copies one fp16 step away in one coordinate;
+    * a floor placed at, or one fp16 step beside, a relevance the walk meets, so it stops early;
+    * raw (unnormalised) norms of ~10, as CLIP's projection gives.
+    """
+    dim = rng.choice([8, 16, 32])
+    tau = rng.choice([0.85, 0.85, 0.9, 0.7, 0.95])
+    text = [rng.gauss(0, 1) for _ in range(dim)]
+    frames: list[list[float]] = []
+    n = rng.randint(20, 70)
+    while len(frames) < n:
+        kind = rng.random()
+        if frames and kind < 0.12:
+            frames.append(list(rng.choice(frames)))                       # exact copy: a tie
+        elif frames and kind < 0.2:
+            frames.append([x * rng.choice([0.5, 2.0]) for x in rng.choice(frames)])  # same direction
+        elif frames and kind < 0.28:
+            f = list(rng.choice(frames))
+            i = rng.randrange(dim)
+            f[i] = float(np.nextafter(np.float16(f[i]), np.float16(np.inf)))           # one fp16 step
+            frames.append(f)
+        else:                                                             # a scene of near-duplicates
+            base = [rng.gauss(0, 1) for _ in range(dim)]
+            base = [x / math.sqrt(sum(y * y for y in base)) for x in base]
+            scale = rng.uniform(8, 12)
+            frames.append([x * scale for x in base])
+            for _ in range(rng.randint(1, 6)):
+                near = _unit_near(base, tau + rng.uniform(-0.002, 0.002), rng)
+                frames.append([x * scale * rng.uniform(0.9, 1.1) for x in near])
+    frames = torch.tensor(frames[:n], dtype=torch.float16)
+    text16 = torch.tensor(text, dtype=torch.float16) * 10
+    k = rng.randint(2, 24)
+    floor = None
+    if rng.random() < 0.5:   # a floor at a relevance in the middle of the ranking, or one fp16 step beside it
+        rel = sorted(ref_dot(ref_normalise(f, rounder(torch.float16)), ref_normalise(text16.tolist(),
+                     rounder(torch.float16)), rounder(torch.float16)) for f in frames.tolist())
+        pick = rel[rng.randrange(len(rel) // 3, len(rel))]
+        floor = float(np.nextafter(np.float16(pick), np.float16(rng.choice([-1, 1]) * np.inf))) \
+            if rng.random() < 0.5 else pick
+    return frames, text16, k, tau, floor
+
+
+def _fp16_cases(count: int = 300):
+    rng = random.Random(16)
+    return [hard_fp16_case(rng) for _ in range(count)]
+
+
+def test_released_fp16_keyframes_equal_the_authors_arithmetic_on_300_hard_inputs():
+    near_tau = ties = stopped = differ_in_fp32 = 0
+    rnd = rounder(torch.float16)
+    for trial, (frames, text, k, tau, floor) in enumerate(_fp16_cases()):
+        flist, tlist = frames.tolist(), text.tolist()
+        chosen = ref_walk(flist, tlist, k, tau, floor, torch.float16)
+        got = select_keyframes(frames, text, k, tau, floor, profile="released")
+        assert got.selected == chosen, f"trial {trial}: walk"
+        assert got.indices == ref_fill(chosen, len(flist), k), f"trial {trial}: fill"
+        # what made the input hard, counted on the reference's own numbers
+        unit = [ref_normalise(f, rnd) for f in flist]
+        rel = [ref_dot(f, ref_normalise(tlist, rnd), rnd) for f in unit]
+        sims = [ref_dot(unit[c], u, rnd) for c in chosen for u in unit]
+        near_tau += any(abs(x - rnd(tau)) <= 2 * FP16_STEP_NEAR_085 for x in sims)
+        ties += len(set(rel)) < len(rel)
+        stopped += len(chosen) < k and floor is not None and any(r < rnd(floor) for r in rel)
+        differ_in_fp32 += select_keyframes(frames.float(), text.float(), k, tau, floor,
+                                           profile="released").selected != chosen
+    assert near_tau > 150 and ties > 150 and stopped > 50, (near_tau, ties, stopped)
+    assert differ_in_fp32 > 20, differ_in_fp32   # fp32 arithmetic on the same embeddings: another walk
+
+
+def _authors_forward_in_torch(img: torch.Tensor, text: torch.Tensor, k: int, f2f: float, f2t: float) -> list[int]:
+    """``SeqFrameSelector.forward`` as their code runs it on these tensors: ``util.cos_sim``
+    (``F.normalize``, then ``torch.mm`` in fp16), a sort (earlier frame first on ties), fp16
+    tensors compared with the float thresholds; returns the walk's frames in the order chosen."""
+    def util_cos_sim(a, b):
+        return torch.mm(torch.nn.functional.normalize(a, p=2, dim=1), torch.nn.functional.normalize(b, p=2, dim=1).T)
+    f2f_scores, f2t_scores = util_cos_sim(img, img), util_cos_sim(img, text[None]).reshape(-1)
+    visited = torch.zeros(len(img), dtype=torch.bool)
+    scores, order = torch.sort(f2t_scores, descending=True, stable=True)
+    chosen: list[int] = []
+    for idx in range(len(img)):
+        if len(chosen) >= k or scores[idx] < f2t:
+            break
+        cur = int(order[idx])
+        if visited[cur]:
+            continue
+        visited[cur] = True
+        chosen.append(cur)
+        visited |= f2f_scores[cur] > f2f
+    return chosen
+
+
+def test_released_fp16_walk_equals_the_authors_torch_code_on_the_cpu():
+    """Their forward run with torch's own fp16 kernels on the same 300 hard inputs. torch's fp16
+    GEMM sums in fp32 in its own order and lands one fp16 step from the exact sum in about 0.2 %
+    of scores (bench/vilamp_fp16_walk.py); on these inputs no keyframe depends on such a step."""
+    for trial, (frames, text, k, tau, floor) in enumerate(_fp16_cases()):
+        theirs = _authors_forward_in_torch(frames, text, k, tau, -1.0 if floor is None else floor)
+        assert select_keyframes(frames, text, k, tau, floor, profile="released").selected == theirs, trial
+
+
+@pytest.mark.parametrize("which", ["tau", "floor"])
+@pytest.mark.parametrize("step", [-1, 1])
+def test_one_fp16_step_of_tau_or_floor_changes_keyframes(which, step):
+    """The inputs above are sharp enough that a walk whose tau or floor is off by one fp16 step
+    (e.g. comparing with the float64 threshold instead of its fp16 value) fails the test above."""
+    changed = 0
+    for frames, text, k, tau, floor in _fp16_cases(120):
+        if which == "floor" and floor is None:
+            continue
+        moved = float(np.nextafter(np.float16(tau if which == "tau" else floor), np.float16(step * np.inf)))
+        args = (moved, floor) if which == "tau" else (tau, moved)
+        changed += select_keyframes(frames, text, k, *args, profile="released").selected != \
+            ref_walk(frames.tolist(), text.tolist(), k, tau, floor, torch.float16)
+    assert changed >= 3, changed
+
+
+def test_fp16_threshold_is_compared_as_an_fp16_number():
+    """0.85 is 0.85009765625 in fp16: a similarity of exactly that does not exceed it (torch's
+    ``f2f_scores > 0.85`` on fp16 scores), though it exceeds the float 0.85."""
+    text = torch.tensor([1.0, 0.0], dtype=torch.float16)
+    a = torch.tensor([1.0, 0.0], dtype=torch.float16)
+    target = 0.85009765625
+    b = torch.tensor([target, math.sqrt(1 - target ** 2)], dtype=torch.float16)
+    sim = float(cos_sim(a[None], b[None])[0, 0])
+    assert sim == target and sim > 0.85
+    assert not bool(torch.tensor([sim], dtype=torch.float16) > 0.85)          # torch's own comparison
+    assert select_keyframes(torch.stack([a, b]), text, 2, 0.85, profile="released").selected == [0, 1]
+    below = float(np.nextafter(np.float16(0.85), np.float16(0)))              # one fp16 step lower
+    assert select_keyframes(torch.stack([a, b]), text, 2, below, profile="released").selected == [0]
 
 
 def test_fill_distribute_equals_the_reference_on_random_selections():
@@ -158,7 +330,8 @@ def test_fill_distribute_equals_the_reference_on_random_selections():
 
 
 # ----- merging: released reference vs the project ---------------------------------------
-def test_released_merge_equals_the_reference_within_1e5_on_200_random_inputs():
+def test_float32_merge_equals_the_reference_within_1e5_on_200_random_inputs():
+    """The float32 merger (``paper``; ``released`` on a CPU in float32) against float64."""
     torch.manual_seed(0)
     rng = random.Random(3)
     for _ in range(200):
@@ -176,6 +349,78 @@ def test_released_merge_equals_the_reference_within_1e5_on_200_random_inputs():
             expected = ref_merge(patches.double(), query.double(), keys, copy.deepcopy(merger).double())
         plain = [f for f in range(n) if f not in keys]
         assert torch.allclose(got[plain].double(), expected[plain], atol=1e-5, rtol=0)
+
+
+# ----- merging in fp16: the authors' SigPooling arithmetic ----------------------------------------
+def _h(x: float) -> float:
+    return rounder(torch.float16)(x)
+
+
+def _ref_linear16(x: list[float], layer: torch.nn.Linear) -> list[float]:
+    """``nn.Linear`` in fp16: each output the exact sum of products plus bias, rounded once."""
+    return [_h(math.fsum([a * w for a, w in zip(x, row)] + [b]))
+            for row, b in zip(layer.weight.tolist(), layer.bias.tolist())]
+
+
+def _ref_cos16(a: list[float], b: list[float]) -> float:
+    """``F.cosine_similarity`` in fp16 (ATen: each side divided by its norm, the products summed):
+    norms rounded, quotients rounded, products rounded, their sum rounded."""
+    na, nb = (_h(math.sqrt(math.fsum(x * x for x in v))) for v in (a, b))
+    return _h(math.fsum(_h(_h(x / na) * _h(y / nb)) for x, y in zip(a, b)))
+
+
+def ref_sig_pooling16(patches: list, query: list[float], keys: list[int], merger: Merger) -> torch.Tensor:
+    """The authors' ``SigPooling.forward`` in plain Python, fp16 at every step: scores
+    ``(cos(q, iq) - cos(k, ik)) / tau`` (``q = linear_q(clip text)``, ``k = linear_k`` of the
+    patches of video frame ``j`` after the ``j``-th keyframe, or of the frame itself before the
+    first), softmax over patches, weights times patches rounded, summed and rounded."""
+    tau = float(merger.tau.detach())
+    q = _ref_linear16(query, merger.linear_q)
+    refs = reference_frames(keys, len(patches), "keyframe-ordinal")
+    out = []
+    for f, x in enumerate(patches):
+        scores = []
+        for p, xp in enumerate(x):
+            to_query = _ref_cos16(q, _ref_linear16(xp, merger.linear_iq))
+            to_ref = _ref_cos16(_ref_linear16(patches[refs[f]][p], merger.linear_k), _ref_linear16(xp, merger.linear_ik))
+            scores.append(_h(_h(to_query - to_ref) / tau))
+        top = max(scores)
+        e = [math.exp(v - top) for v in scores]
+        w = [_h(v / math.fsum(e)) for v in e]
+        out.append([_h(math.fsum(_h(w[p] * x[p][d]) for p in range(len(x)))) for d in range(len(x[0]))])
+    return torch.tensor(out)
+
+
+def test_released_merge_in_fp16_is_within_fp16_rounding_of_the_authors_arithmetic():
+    """Merged tokens (released: ``native_dtype``) within 4 fp16 steps (relative to the token's
+    largest entry) of the fp16 transcription on 60 random inputs; the float32 merger on the same
+    fp16 weights misses that bound on some, so the bound tells the two arithmetics apart. (The
+    bound is not 1 step: an fp16 GEMM's accumulation order flips the last bit of about one
+    ``nn.Linear`` output in 2,400, and ``/ tau`` magnifies that in the softmax.)"""
+    torch.manual_seed(0)
+    rng = random.Random(5)
+    bound = 4 * 2.0 ** -11
+    fp32_outside = 0
+    for trial in range(60):
+        n, p, d, qd = rng.randint(2, 8), rng.choice([4, 9]), 6, 5
+        merger = Merger(d, query_dim=qd, learned=True, alpha=rng.choice([0.01, 0.1, 1.0]), native_dtype=True)
+        for lin in (merger.linear_iq, merger.linear_ik, merger.linear_q, merger.linear_k):
+            torch.nn.init.normal_(lin.weight, std=0.5)
+            torch.nn.init.normal_(lin.bias, std=0.1)
+        merger = merger.half().requires_grad_(False)
+        patches, query = torch.randn(n, p, d).half(), (torch.randn(qd) * 10).half()
+        keys = sorted(rng.sample(range(n), rng.randint(1, n - 1)))
+        plain = [f for f in range(n) if f not in keys]
+        got = merge_video(patches, merger.project_query(query), keys, merger, "keyframe-ordinal")
+        assert got.dtype == torch.float16
+        expected = ref_sig_pooling16(patches.tolist(), query.tolist(), keys, merger)[plain]
+        scale = expected.abs().max().item()
+        assert (got[plain].float() - expected).abs().max().item() <= bound * scale, f"trial {trial}"
+        fp32 = copy.deepcopy(merger).float()
+        fp32.native_dtype = False
+        in_fp32 = merge_video(patches.float(), fp32.project_query(query.float()), keys, fp32, "keyframe-ordinal")
+        fp32_outside += (in_fp32[plain] - expected).abs().max().item() > bound * scale
+    assert fp32_outside >= 3, fp32_outside
 
 
 def test_reference_frames_hand_example():
@@ -281,3 +526,12 @@ def test_centre_crop_matches_clip_processor_on_the_restored_frame(aspect):
     assert crop_err < 0.05 and squash_err > 4 * crop_err, (crop_err, squash_err)
     with pytest.raises(ValueError):
         _encoder(True).preprocess(frame[None], None)
+
+
+def test_frame_cap_picks_the_frames_the_authors_linspace_picks():
+    """``--max-frames 600``: their script keeps every frame up to 600, else
+    ``np.linspace(0, n - 1, 600, dtype=int)`` of the 1-fps frames; the cap uses the same picks."""
+    from runner.models.hf_video import uniform_indices
+    for n in list(range(1, 1300, 7)) + [3600, 10_000]:
+        theirs = list(range(n)) if n <= 600 else np.linspace(0, n - 1, 600, dtype=int).tolist()
+        assert uniform_indices(n, 600) == theirs, n

@@ -186,12 +186,47 @@ def released_state(hidden: int = 32, seed: int = 0, vision: bool = True, clip: b
     return state, config, tokenizer
 
 
-def build_released(folder: str | Path, shards: int = 2, **kwargs) -> Path:
-    """A tiny checkpoint in the released ViLAMP layout (sharded safetensors + index + config + tokenizer)."""
+def build_clip_tokenizer(folder: str | Path) -> Path:
+    """OpenAI CLIP's BPE tokenizer as an HF folder (``vocab.json`` + ``merges.txt``, what
+    sentence-transformers/clip-ViT-B-32/0_CLIPModel ships), built offline from the BPE merges
+    open_clip bundles: 256 byte symbols, the same with ``</w>``, one token per merge, then
+    ``<|startoftext|>`` and ``<|endoftext|>`` (49,408 entries)."""
+    import gzip
+    import os
+
+    import open_clip
+    from transformers import CLIPTokenizer
+    from open_clip.tokenizer import bytes_to_unicode
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    bpe = Path(os.path.dirname(open_clip.__file__)) / "bpe_simple_vocab_16e6.txt.gz"
+    merges = gzip.open(bpe).read().decode("utf-8").split("\n")[1:49152 - 256 - 2 + 1]
+    symbols = list(bytes_to_unicode().values())
+    vocab = symbols + [s + "</w>" for s in symbols] + ["".join(m.split()) for m in merges]
+    vocab += ["<|startoftext|>", "<|endoftext|>"]
+    (folder / "vocab.json").write_text(json.dumps({tok: i for i, tok in enumerate(vocab)}, ensure_ascii=False))
+    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
+    CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt")).save_pretrained(folder)
+    return folder
+
+
+def build_released(folder: str | Path, shards: int = 2, clip_tokenizer: bool = True,
+                   config: dict | None = None, **kwargs) -> Path:
+    """A tiny checkpoint in the released ViLAMP layout (sharded safetensors + index + config +
+    tokenizer); ``clip_tokenizer``: also the CLIP tokenizer folder where the authors' script
+    looks (``clip-ViT-B-32/0_CLIPModel``, here under the checkpoint); ``config``: keys to
+    override in ``config.json`` (None values delete the key)."""
     from safetensors.torch import save_file
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    state, config, tokenizer = released_state(**kwargs)
+    state, cfg, tokenizer = released_state(**kwargs)
+    for key, value in (config or {}).items():
+        if value is None:
+            cfg.pop(key, None)
+        else:
+            cfg[key] = value
+    if clip_tokenizer:
+        build_clip_tokenizer(folder / "clip-ViT-B-32" / "0_CLIPModel")
     keys = sorted(state)
     weight_map = {}
     for i in range(shards):
@@ -200,7 +235,7 @@ def build_released(folder: str | Path, shards: int = 2, **kwargs) -> Path:
         save_file(part, str(folder / name), metadata={"format": "pt"})
         weight_map.update({k: name for k in part})
     (folder / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
-    (folder / "config.json").write_text(json.dumps(config, indent=1))
+    (folder / "config.json").write_text(json.dumps(cfg, indent=1))
     tokenizer.chat_template = None
     tokenizer.save_pretrained(folder)
     return folder
