@@ -13,12 +13,14 @@ it travels to the GPU machine):
     python3 bench/bench_gpu.py run --data bench/out/gpu/niah --device cuda      # on the GPU machine
     .venv/bin/python bench/bench_gpu.py run --data bench/out/gpu/niah --size tiny --device cpu   # dry run
 
-Per length it scores one case four ways on one model instance: per-case with a cold CLIP cache,
-per-case with a warm CLIP cache (each frame through SigLIP), reuse filling the feature memory,
-reuse with every frame already there; then the next case of that length with reuse on.
-``--project name=X`` (X: vision encodes per case frame, from ``bench/bench_reuse.py``) prints
-the hours for 3,000 cases (600 per length) at that X: per case, warm time minus the SigLIP share
-saved, ``t_hit + X * (t_warm - t_hit)``.
+Per length it scores one case six ways on one model instance: per-case with a cold CLIP cache,
+per-case with a warm CLIP cache (each frame through SigLIP), reuse filling a host-only feature
+memory, reuse with every frame there (each copied host -> device), the same two with the
+device-resident tier (``--device-feature-memory``: frames stay where they were computed, no
+copy); then the next case of that length with the device tier on. ``--project name=X``
+(X: vision encodes per case frame, from ``bench/bench_reuse.py``) prints the hours for 3,000
+cases (600 per length) at that X: per case, warm time minus the SigLIP share saved,
+``t_hit + X * (t_warm - t_hit)``, with the host-only and the device-resident all-hits times.
 """
 from __future__ import annotations
 
@@ -114,7 +116,7 @@ def make_folder(folder: Path, shapes: dict) -> "object":
     return config
 
 
-def load(folder: Path, config: object, device: str, feature_memory: str):
+def load(folder: Path, config: object, device: str, feature_memory: str, device_feature_memory: str = "0"):
     """``load_model("vilamp", folder)`` with the VLM built from ``config`` on ``device``
     (random weights) where the loader would read weight files."""
     import torch
@@ -131,7 +133,7 @@ def load(folder: Path, config: object, device: str, feature_memory: str):
 
     vilamp_model.load_hf_vlm = build_on_device
     return load_model("vilamp", str(folder), device=device, cache_dir=str(folder / "clip-cache"),
-                      feature_memory=feature_memory)
+                      feature_memory=feature_memory, device_feature_memory=device_feature_memory)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -167,36 +169,50 @@ def run(args: argparse.Namespace) -> None:
 
     rows = []
     budget = parse_bytes(args.feature_memory)
+    on_device = parse_bytes(args.device_feature_memory, "--device-feature-memory")
     for length in sorted(by_length):
         cases = by_length[length]
         model.frame_features = FrameFeatures(0)            # per-case: every frame through SigLIP
         cold = timed(cases[0]) if not args.no_cold else (float("nan"), 0.0, 0)
         warm = timed(cases[0])
-        model.frame_features = FrameFeatures(budget, pin=cuda)   # reuse
+        model.frame_features = FrameFeatures(budget, pin=cuda, device=args.device)   # reuse, host memory only
         fill = timed(cases[0])
         hit = timed(cases[0])
+        host_bytes = model.frame_features.bytes_to_device
+        model.frame_features = None
+        model.frame_features = FrameFeatures(budget, pin=cuda, device=args.device, device_budget_bytes=on_device)
+        fill_dev = timed(cases[0])
+        before = model.frame_features.bytes_to_device
+        hit_dev = timed(cases[0])
+        dev_bytes = model.frame_features.bytes_to_device - before
         nxt = timed(cases[1]) if len(cases) > 1 else (float("nan"), float("nan"), 0)
         tokens = model.last.get("visual_tokens")
-        rows.append((length, cold, warm, fill, hit, nxt, tokens, cases[1].length if len(cases) > 1 else 0))
+        model.frame_features = FrameFeatures(0)
+        rows.append((length, cold, warm, fill, hit, nxt, tokens, fill_dev, hit_dev, host_bytes, dev_bytes))
         print(f"{length}: per-case cold {cold[0]:.2f} s, warm {warm[0]:.2f} s; reuse fill {fill[0]:.2f} s, "
-              f"all hits {hit[0]:.2f} s, next case {nxt[0]:.2f} s ({nxt[2]} encodes); peak "
-              f"{max(cold[1], warm[1], fill[1], hit[1], nxt[1]):.1f} GiB; {tokens} visual tokens", flush=True)
+              f"all hits {hit[0]:.2f} s ({host_bytes / 1e6:.1f} MB to device); device-resident fill {fill_dev[0]:.2f} s, "
+              f"all hits {hit_dev[0]:.2f} s ({dev_bytes / 1e6:.1f} MB to device); next case {nxt[0]:.2f} s "
+              f"({nxt[2]} encodes); peak {max(cold[1], warm[1], fill[1], hit[1], nxt[1], fill_dev[1], hit_dev[1]):.1f} GiB; "
+              f"{tokens} visual tokens", flush=True)
 
-    print("\n| frames | per-case, CLIP cold (s) | per-case, CLIP warm (s) | reuse, filling (s) | reuse, all hits (s) "
-          "| reuse, next case (s, encodes) | per-case / all hits | peak GPU (GiB) | visual tokens |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for length, cold, warm, fill, hit, nxt, tokens, _ in rows:
-        peak = max(cold[1], warm[1], fill[1], hit[1], nxt[1])
-        print(f"| {length:,} | {cold[0]:.2f} | {warm[0]:.2f} | {fill[0]:.2f} | {hit[0]:.2f} | "
-              f"{nxt[0]:.2f} ({nxt[2]:,}) | {warm[0] / hit[0]:.1f}x | {peak:.1f} | {tokens:,} |")
+    print("\n| frames | per-case, CLIP warm (s) | all hits, host memory (s) | all hits, device-resident (s) "
+          "| host / device-resident | next case (s, encodes) | peak GPU (GiB) | visual tokens |")
+    print("|---|---|---|---|---|---|---|---|")
+    for length, cold, warm, fill, hit, nxt, tokens, fill_dev, hit_dev, _, _ in rows:
+        peak = max(cold[1], warm[1], fill[1], hit[1], nxt[1], fill_dev[1], hit_dev[1])
+        print(f"| {length:,} | {warm[0]:.2f} | {hit[0]:.2f} | {hit_dev[0]:.2f} | {hit[0] / hit_dev[0]:.2f}x | "
+              f"{nxt[0]:.2f} ({nxt[2]:,}) | {peak:.1f} | {tokens:,} |")
+    if not cuda:
+        print("(CPU: the 'device' tier is host memory too; only the GPU figures mean anything for speed)")
     per_length = 3000 / len(rows)
     hours = sum(r[2][0] for r in rows) * per_length / 3600
     print(f"\nprojected 3,000 cases ({per_length:.0f} per length), per-case schedule (CLIP warm): {hours:.2f} h")
     for item in args.project:
         name, x = item.split("=")
-        total = sum(hit[0] + float(x) * (warm[0] - hit[0]) for _, _, warm, _, hit, *_ in rows) * per_length
-        print(f"projected 3,000 cases, reuse at {float(x):.4f} vision encodes per case frame ({name}): "
-              f"{total / 3600:.2f} h")
+        for label, column in (("host memory", 4), ("device-resident", 8)):
+            total = sum(r[column][0] + float(x) * (r[2][0] - r[column][0]) for r in rows) * per_length
+            print(f"projected 3,000 cases, reuse at {float(x):.4f} vision encodes per case frame ({name}), "
+                  f"{label}: {total / 3600:.2f} h")
     shutil.rmtree(work, ignore_errors=True)
 
 
@@ -211,6 +227,8 @@ def main() -> None:
     r.add_argument("--device", default="cuda")
     r.add_argument("--size", choices=["real", "tiny"], default="real")
     r.add_argument("--feature-memory", default="32GB")
+    r.add_argument("--device-feature-memory", default="16GB",
+                   help="device-resident part of the feature memory for the device-resident rows")
     r.add_argument("--no-cold", action="store_true", help="skip the cold-CLIP-cache run (saves device time)")
     r.add_argument("--project", action="append", default=[], metavar="NAME=X",
                    help="print projected hours at X vision encodes per case frame")

@@ -11,6 +11,7 @@ Steps, each resumable:
 """
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections import Counter
@@ -22,7 +23,7 @@ from typing import Callable
 from tqdm import tqdm
 
 from generator.demo_source import make_demo_source
-from generator.plan import NeedleCandidate, plan_cases
+from generator.plan import DEFAULT_LAYOUT, NeedleCandidate, plan_cases
 from niah import atomic
 from niah.cases import FRAMES_DIR
 from niah.errors import InputError
@@ -49,6 +50,7 @@ class BuildConfig:
     needle_min_seconds: int = 30
     needle_max_seconds: int = 120
     frame_size: int = 384
+    haystacks: str = DEFAULT_LAYOUT  # "tape" or "independent" (generator.plan.LAYOUTS)
     workers: int = os.cpu_count() or 1
 
 
@@ -61,14 +63,41 @@ def warn(message: str) -> None:
 ExecutorFactory = Callable[[int], Executor]
 
 
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says a disk is full: ``OSError(ENOSPC)`` from Python, or ffmpeg's last
+    line (``Error closing file …: No space left on device``) in a ``SourceError`` or ``RuntimeError``."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    return isinstance(exc, (SourceError, RuntimeError)) and "No space left on device" in str(exc)
+
+
 def build(config: BuildConfig, executor: ExecutorFactory | None = None) -> dict:
-    """Run the whole build and return the ``dataset.json`` contents."""
+    """Run the whole build and return the ``dataset.json`` contents.
+
+    A full disk is one :class:`InputError` naming the file and how many of the videos are in
+    the frame store; everything written stays valid (atomic files, whole videos), so the same
+    command after freeing space goes on from there."""
     out = Path(config.out)
+    wanted: list[str] = []
+    store = FrameStore(out / FRAMES_DIR, StoreSettings(width=config.frame_size, height=config.frame_size))
+    try:
+        return _build(config, executor, out, store, wanted)
+    except (OSError, SourceError, RuntimeError) as exc:
+        if not disk_full(exc):
+            raise
+        where = getattr(exc, "filename", None) or store.root
+        stored = sum(store.has(v) for v in wanted)
+        raise InputError(where, f"no space left on device ({stored} of {len(wanted)} videos in the frame store; "
+                                "rerun to resume)") from None
+
+
+def _build(config: BuildConfig, executor: ExecutorFactory | None, out: Path, store: FrameStore,
+           wanted: list[str]) -> dict:
+    """:func:`build`'s steps; fills ``wanted`` (the videos to ingest) as soon as it is known."""
     source_root = Path(config.source) if config.source else make_demo_source(out / "demo-source", config.workers)
     source = read_source(source_root)
     durations = source.durations()
-    wanted = sorted(v for v, d in durations.items() if d in (config.needle_duration, config.haystack_duration))
-    store = FrameStore(out / FRAMES_DIR, StoreSettings(width=config.frame_size, height=config.frame_size))
+    wanted += sorted(v for v, d in durations.items() if d in (config.needle_duration, config.haystack_duration))
     frames, skipped = ingest(store, source, wanted, config.workers, executor)
 
     needles, excluded = [], Counter()
@@ -82,7 +111,7 @@ def build(config: BuildConfig, executor: ExecutorFactory | None = None) -> dict:
             excluded[qa.video] = n
     haystacks = {v: f for v, f in frames.items() if durations[v] == config.haystack_duration}
     plan = plan_cases(needles, haystacks, list(config.lengths), config.cases, config.seed,
-                      list(config.depths) if config.depths else None)
+                      list(config.depths) if config.depths else None, layout=config.haystacks)
 
     with atomic.atomic_open(out / MANIFEST_NAME, "w") as handle:
         for case in plan.cases:
@@ -98,6 +127,7 @@ def build(config: BuildConfig, executor: ExecutorFactory | None = None) -> dict:
             "parquet_sha256": source.parquet_sha256,
             "videos": {v: {**store.index(v)["source"], "frames": frames[v]} for v in sorted(frames)},
         },
+        "haystacks": {"layout": plan.layout, "tape": plan.tape},
         "counts": {
             "cases": len(plan.cases),
             "by_length": {str(k): v for k, v in sorted(Counter(c.length for c in plan.cases).items())},
@@ -166,6 +196,8 @@ def ingest(store: FrameStore, source: Source, videos: list[str], workers: int,
                 try:
                     frames[video] = future.result()["frames"]
                 except SourceError as exc:
+                    if disk_full(exc):  # the disk, not the video: stop (build() says so in one line)
+                        raise
                     skipped[video] = str(exc)
                     warn(f"{path}: {exc}; skipped")
                 bar.update(1)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from generator.build import BuildConfig, build
 from generator.inspect_cmd import summary
-from generator.plan import parse_depths, parse_lengths
+from generator.plan import DEFAULT_LAYOUT, LAYOUTS, parse_depths, parse_lengths
 from niah.cases import Benchmark
 from niah.errors import InputError
 from niah.schema import DATASET_NAME, MANIFEST_NAME
@@ -30,6 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--needle-seconds", default="30,120", help="needle duration range (default 30,120)")
     b.add_argument("--needle-duration", default="short", help="Video-MME duration class of needles")
     b.add_argument("--haystack-duration", default="long", help="Video-MME duration class of haystacks")
+    b.add_argument("--haystacks", choices=LAYOUTS, default=DEFAULT_LAYOUT,
+                   help="tape: every haystack a window of one seeded shuffle of the haystack videos, read as a "
+                        "circle (neighbouring cases share frames: features are reused); independent: each case "
+                        "shuffles the videos on its own (the layout of benchmarks built before the tape)")
     b.add_argument("--frame-size", type=int, default=384, help="stored frame side in pixels (default 384)")
     b.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel decoders")
     b.add_argument("--engine", choices=["local", "ray"], default="local",
@@ -79,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                 cases=args.cases, seed=args.seed, depths=tuple(depths) if depths else None,
                 needle_duration=args.needle_duration, haystack_duration=args.haystack_duration,
                 needle_min_seconds=low, needle_max_seconds=high, frame_size=args.frame_size,
-                workers=args.workers)
+                haystacks=args.haystacks, workers=args.workers)
             if args.address and args.engine != "ray":
                 raise InputError("--address", "only with --engine ray")
             executor = None

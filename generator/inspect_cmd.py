@@ -7,6 +7,7 @@ import pandas as pd
 
 from niah.accuracy import needle_duration_bin
 from niah.cases import Benchmark
+from niah.schedule import frame_sharing
 
 
 def case_table(bench: Benchmark) -> pd.DataFrame:
@@ -44,9 +45,20 @@ def summary(bench: Benchmark) -> str:
                  f"({store / max(frames, 1) / 1e3:.1f} KB/frame); cases reference {int(table.length.sum())} frames"
                  f"\ndisk per case: {(store + manifest) / len(table) / 1e3:.1f} KB "
                  f"(store + manifest, shared by all cases)")
+    parts.append(haystack_layout(bench))
     report = bench.dataset.get("report", {})
     for video, reason in report.get("skipped_videos", {}).items():
         parts.append(f"skipped video {video}: {reason}")
     for note in report.get("notes", []):
         parts.append(f"note: {note}")
     return "\n".join(parts)
+
+
+def haystack_layout(bench: Benchmark) -> str:
+    """Which haystack layout the benchmark uses and how evenly its cases share source frames."""
+    recorded = bench.dataset.get("haystacks") or {}
+    layout = recorded.get("layout") or "independent (built before layouts were recorded)"
+    tape = recorded.get("tape")
+    mean, peak = frame_sharing(bench.cases)
+    return (f"haystack layout: {layout}" + (f" (a tape of {len(tape)} videos)" if tape else "")
+            + f"; cases per haystack frame: mean {mean:.1f}, max {peak}")

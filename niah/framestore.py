@@ -16,6 +16,7 @@ its index exists, so an interrupted ingest is simply redone.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -194,6 +195,8 @@ class FrameStore:
         try:
             proc = subprocess.run(cmd, capture_output=True, preexec_fn=die_with_parent)
             if proc.returncode != 0:
+                if b"No space left on device" in proc.stderr:  # the disk, not the video ("Conversion failed!")
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp))
                 raise SourceError(_last_error_line(proc.stderr))
             data = tmp.read_bytes()
             offsets = [m.start() for m in _AUD.finditer(data)] + [len(data)]

@@ -15,6 +15,7 @@ Bad input (missing or invalid benchmark, unknown model, run.json of other settin
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 from pathlib import Path
@@ -91,9 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--keyframes", type=int, help="ViLAMP: keyframes K")
     s.add_argument("--tau", type=float, help="ViLAMP: keyframe similarity threshold")
     s.add_argument("--feature-memory", metavar="SIZE",
-                   help="ViLAMP: host memory for SigLIP features reused across cases (default 32GB or half "
-                        "the RAM, whichever is less; "
-                        "0 encodes every case frame anew); does not change answers or the run id")
+                   help="ViLAMP: memory for SigLIP features reused across cases, device and host together "
+                        "(default 32GB or half the RAM, whichever is less; frames needed farthest ahead are "
+                        "dropped first; 0 encodes every case frame anew); does not change answers or the run id")
+    s.add_argument("--device-feature-memory", metavar="SIZE",
+                   help="ViLAMP: the part of --feature-memory kept in GPU memory, where the features are "
+                        "computed (default on CUDA: 16GB or a quarter of the GPU, whichever is less; 0 on a CPU)")
     s.add_argument("--profile", choices=["released", "paper"],
                    help="ViLAMP: released (default: the authors' public inference code) or paper "
                         "(Algorithm 1 as written); see the README's Fidelity table")
@@ -169,6 +173,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     check_run_before_loading(args.out, args.run_name, args.model, args.model_path, options, bench)
     if args.feature_memory is not None:  # a model option, but not part of the run's identity
         extra["feature_memory"] = args.feature_memory
+    if args.device_feature_memory is not None:  # likewise
+        extra["device_feature_memory"] = args.device_feature_memory
     engine = None
     if args.engine == "ray":  # model replicas on Ray actors; this process still writes the results
         from runner.ray_engine import RayEngine
@@ -189,12 +195,30 @@ def cmd_score(args: argparse.Namespace) -> int:
         print(summary.line(), file=sys.stderr if summary.interrupted else sys.stdout, flush=True)
         stats = _model_stats(model)
         _write_reuse_stats(stats, summary.run_dir, summary.scored)
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        raise _disk_full(exc, args.out, selected) from None
     finally:
         if engine is not None:
             engine.close()
     if stats and not summary.interrupted:  # interrupted: the one summary line only
         print(f"model stats: {json.dumps(stats, sort_keys=True, default=str)}", flush=True)
     return 130 if summary.interrupted else 0
+
+
+def _disk_full(exc: OSError, out: str, selected: Sequence[Any]) -> InputError:
+    """A full disk as one line: which file, and how many of this invocation's cases have a
+    whole result line (kept: a rerun after freeing space scores the rest, each once)."""
+    from niah.results import RUN_INFO_NAME, read_run
+    where = Path(exc.filename) if exc.filename else Path(out)
+    kept = 0
+    for folder in (where.parent, where):
+        if (folder / RUN_INFO_NAME).exists():
+            done = read_run(folder)[1]
+            kept = sum(case.case_id in done for case in selected)
+            break
+    return InputError(where, f"no space left on device ({kept} of {len(selected)} cases kept; rerun to resume)")
 
 
 def _write_reuse_stats(stats: dict[str, Any], run_dir: Path, scored: int) -> None:
@@ -204,9 +228,12 @@ def _write_reuse_stats(stats: dict[str, Any], run_dir: Path, scored: int) -> Non
     counts: dict[str, int] = {}
     if "vision_frames_encoded" in stats:
         encoded, frames = int(stats["vision_frames_encoded"]), int(stats["case_frames"])
-        counts.update(vision_frames_encoded=encoded, case_frames=frames)
+        moved = int(stats.get("feature_bytes_to_device", 0))
+        counts.update(vision_frames_encoded=encoded, case_frames=frames, feature_bytes_to_device=moved)
         print(f"vision encodes per case frame: {encoded / frames if frames else 0.0:.4f} "
               f"({encoded} of {frames})", flush=True)
+        print(f"feature bytes to device per case frame: {moved / frames if frames else 0.0:.0f} "
+              f"({moved} bytes)", flush=True)
     if "llm_prefill_tokens" in stats:
         tokens = int(stats["llm_prefill_tokens"])
         counts.update(llm_prefill_tokens=tokens, cases_scored=scored)

@@ -303,12 +303,25 @@ class ResultsFile:
         return size - keep
 
     def append(self, result: Result) -> None:
+        """Add one whole line (one ``write`` + ``fsync``). On a full disk the file is cut back
+        to its last whole line and ``OSError(ENOSPC)`` naming this file is raised; so is it for
+        a case that failed only because a disk was full (its features could not be cached),
+        which is left unscored for the rerun rather than recorded as the case's error."""
+        if result.error is not None and ("[Errno 28]" in result.error or "No space left on device" in result.error):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
         data = (result.to_json() + "\n").encode("utf-8")
         view = memoryview(data)
-        while view:
-            written = os.write(self.fd, view)
-            view = view[written:]
-        os.fsync(self.fd)
+        end = os.lseek(self.fd, 0, os.SEEK_END)
+        try:
+            while view:
+                written = os.write(self.fd, view)
+                view = view[written:]
+            os.fsync(self.fd)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            os.ftruncate(self.fd, end)  # no torn line left behind (freeing blocks needs no space)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path)) from None
 
     def close(self) -> None:
         if self.fd >= 0:

@@ -74,7 +74,7 @@ from runner.models.prompt import PROMPT_VERSION, case_prompt
 from runner.vilamp import checkpoint_config
 from runner.vilamp import prompt as authors_prompt
 from runner.vilamp.feature_cache import FeatureCache
-from runner.vilamp.frame_features import FrameFeatures, parse_bytes
+from runner.vilamp.frame_features import FrameFeatures, default_device_budget, parse_bytes
 from runner.vilamp.keyframes import DEFAULT_K, DEFAULT_TAU, relevance, select_keyframes
 from runner.vilamp.merging import DEFAULT_ALPHA, Merger, pool_keyframe, reference_frames
 from runner.vilamp.profiles import Profile, profile_named
@@ -109,7 +109,8 @@ class ViLAMP(Model):
                  clip_path: str | None = None, cache_dir: str | Path | None = None,
                  chunk: int = DEFAULT_CHUNK, max_new_tokens: int | None = None,
                  vision_tower: str | None = None, feature_memory: str | int | None = None,
-                 clip_tokenizer: str | None = None, **options: Any) -> None:
+                 clip_tokenizer: str | None = None, device_feature_memory: str | int | None = None,
+                 **options: Any) -> None:
         if options:
             raise InputError("--model-option", f"unknown option(s) for vilamp: {', '.join(sorted(options))}")
         self.profile: Profile = profile_named(str(profile))
@@ -234,8 +235,11 @@ class ViLAMP(Model):
         self.cache_root = None if str(root).lower() in ("none", "off", "") else Path(root)
         self._clip_caches: dict[str, FeatureCache] = {}
         # SigLIP features reused across cases (not part of settings: reuse does not change answers)
-        self.frame_features = FrameFeatures(default_feature_memory() if feature_memory is None
-                                            else parse_bytes(feature_memory), pin=self.device.startswith("cuda"))
+        budget = default_feature_memory() if feature_memory is None else parse_bytes(feature_memory)
+        self.frame_features = FrameFeatures(budget, pin=self.device.startswith("cuda"), device=self.device,
+                                            device_budget_bytes=default_device_budget(self.device, budget)
+                                            if device_feature_memory is None
+                                            else parse_bytes(device_feature_memory, "--device-feature-memory"))
         self.last: dict[str, Any] = {}
         self.llm_prefill_tokens = 0  # LLM positions prefilled (stats.json): circular runs share the visual prefix
         self._seen: tuple[list[int], torch.Tensor] | None = None  # (keyframe case frames, relevance of used frames)
@@ -275,6 +279,7 @@ class ViLAMP(Model):
                 "vision_frames_encoded": self.frame_features.encoded,
                 "case_frames": self.frame_features.case_frames,
                 "llm_prefill_tokens": self.llm_prefill_tokens,
+                "feature_bytes_to_device": self.frame_features.bytes_to_device,
                 "last_case": dict(self.last)}
 
     def answer(self, case: Case, bench: Benchmark) -> Answer:
@@ -369,18 +374,12 @@ class ViLAMP(Model):
         refs = bench.frame_refs(case)
         store_fp = bench.store.fingerprint
         memory = self.frame_features
+        memory.begin(case, bench)  # when each frame is needed next: eviction by next use
         for start in range(0, len(indices), self.chunk):
             positions = list(range(start, min(start + self.chunk, len(indices))))
             keys = [(store_fp, refs[indices[p]].video_id, refs[indices[p]].frame) for p in positions]
-            found = [memory.get(k) for k in keys]
-            memory.case_frames += len(keys)
-            hits = [f for f in found if f is not None]
-            moved: list[torch.Tensor] = []
-            if hits:  # to the device before any put below may reuse a slot
-                on_device = torch.empty((len(hits), *hits[0].shape), dtype=hits[0].dtype, device=self.device)
-                for row, slot in zip(on_device, hits):
-                    row.copy_(slot, non_blocking=memory.pin)
-                moved = list(on_device)
+            found = memory.fetch(keys, self.device)  # kept features, copied to the device; None if not kept
+            moved = [f for f in found if f is not None]
             missing = list(dict.fromkeys(k for k, f in zip(keys, found) if f is None))
             fresh: dict[tuple[str, str, int], torch.Tensor] = {}
             if missing:

@@ -68,8 +68,11 @@ def test_score_prints_encodes_per_case_frame_and_writes_stats(bench, learned, tm
     stats = json.loads((run / "stats.json").read_text())
     frames = sum(c.length for c in bench.cases)
     unique = len({(r.video_id, r.frame) for c in bench.cases for r in bench.frame_refs(c)})
-    assert {k: stats[k] for k in ("vision_frames_encoded", "case_frames")} == {"vision_frames_encoded": unique,
-                                                                              "case_frames": frames}
+    from tiny_models import IMAGE_SIZE, PATCH
+    frame_bytes = (IMAGE_SIZE // PATCH) ** 2 * 24 * 4  # SigLIP output of the tiny tower, fp32
+    # on a CPU every reuse counts as the copy it would be from host memory to a GPU
+    assert {k: stats[k] for k in ("vision_frames_encoded", "case_frames", "feature_bytes_to_device")} == {
+        "vision_frames_encoded": unique, "case_frames": frames, "feature_bytes_to_device": (frames - unique) * frame_bytes}
     assert stats["cases_scored"] == len(bench.cases) and stats["llm_prefill_tokens"] > frames
     assert f"vision encodes per case frame: {unique / frames:.4f}" in proc.stdout
 
@@ -94,3 +97,37 @@ def test_simulation_counts_encodes_and_locality_order_helps():
     assert simulate_reuse(ordered, 12).encoded == 12 + 5 + 10   # c right after a: v1 5..9 and the needle hit
     assert simulate_reuse([a, b, c], 0).encoded == 36           # no memory: every case frame
     assert simulate_reuse([a, b, c], 10 ** 6).unique_frames == 27
+
+
+def test_score_on_a_tape_shard_reuses_as_the_replay_predicts_with_the_same_answers(
+        small_bench, learned, tmp_path, monkeypatch, capsys):
+    """`runner score --model vilamp --shard 1/2` on a tape benchmark under a budget that forces
+    evictions: X within 10 % of the replay of that shard (next-use eviction, same budget in
+    frames), and every answer equal to encoding every case frame (`--feature-memory 0`)."""
+    from niah.cases import Benchmark
+    from niah.results import read_run
+    from runner import cli
+    from runner.score import select_cases
+    from tiny_models import IMAGE_SIZE, PATCH
+    monkeypatch.setenv("NIAH_FEATURE_CACHE", "none")
+    bench = Benchmark.open(small_bench)
+    assert bench.dataset["haystacks"]["layout"] == "tape"
+    frame_bytes = (IMAGE_SIZE // PATCH) ** 2 * 24 * 4  # SigLIP output of the tiny tower, fp32
+    capacity = 120  # frames: less than one case, so frames are evicted within and across cases
+    shard = locality_order(select_cases(bench, shard=(1, 2)))
+    predicted = simulate_reuse(shard, capacity, "next-use").encodes_per_case_frame
+    base = ["score", "--data", str(small_bench), "--model", "vilamp", "--model-path", str(learned), "--out",
+            str(tmp_path), "--device", "cpu", "--no-progress", "--shard", "1/2"]
+    assert cli.main([*base, "--run-name", "reuse", "--feature-memory", str(capacity * frame_bytes)]) == 0
+    out = capsys.readouterr().out
+    x = float(out.split("vision encodes per case frame: ")[1].split()[0])
+    assert abs(x - predicted) <= 0.1 * predicted, (x, predicted)
+    assert predicted < 0.6  # frames are reused at all under this budget
+    stats = json.loads((tmp_path / "reuse" / "stats.json").read_text())
+    hits = stats["case_frames"] - stats["vision_frames_encoded"]
+    assert stats["feature_bytes_to_device"] == hits * frame_bytes  # CPU: every reuse counted as a copy
+    assert "feature bytes to device per case frame:" in out
+    assert cli.main([*base, "--run-name", "fresh", "--feature-memory", "0"]) == 0
+    reuse, fresh = read_run(tmp_path / "reuse")[1], read_run(tmp_path / "fresh")[1]
+    assert len(reuse) == len(shard) and {k: r.raw_output for k, r in reuse.items()} == {
+        k: r.raw_output for k, r in fresh.items()}
