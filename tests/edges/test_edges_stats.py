@@ -130,3 +130,23 @@ def test_capacity_smaller_than_the_unique_frames_still_counts_them_all():
 def test_locality_order_puts_shared_openings_together():
     order = [c.case_id for c in locality_order(reversed(CASES))]
     assert order == ["d", "c", "a", "b"]  # by (video, start) of each segment in play order
+
+
+def test_depth_deciles_stay_in_0_to_9_even_for_out_of_range_depths():
+    assert depth_decile([-0.05, 1.2]).tolist() == [0, 9]
+
+
+def test_summarise_groups_in_key_order_with_integer_counts_and_only_observed_groups():
+    keys = pd.Categorical(["b", "a", "b"], categories=["c", "b", "a"], ordered=False)
+    frame = pd.DataFrame({"g": keys, "correct": [True, False, False], "unparsed": [False] * 3, "failed": [False] * 3})
+    out = summarise(frame, ["g"])
+    assert list(out["g"].astype(str)) == ["b", "a"]  # the categories' order, and no row for unseen "c"
+    plain = summarise(frame.assign(g=frame["g"].astype(str)), ["g"])
+    assert list(plain["g"]) == ["a", "b"]
+    assert all(str(out[col].dtype) == "int64" for col in ("n", "correct", "unparsed", "failed"))
+
+
+def test_two_proportion_test_with_one_case_a_side():
+    z, p = two_proportion_test([1, 0], [1, 1], [0, 0], [1, 1])
+    assert z[0] == pytest.approx(math.sqrt(2)) and p[0] == pytest.approx(math.erfc(1.0))
+    assert (z[1], p[1]) == (0.0, 1.0)
