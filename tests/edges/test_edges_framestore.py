@@ -97,3 +97,59 @@ def test_settings_of_another_store_are_refused(store_dir):
     with pytest.raises(InputError, match="built with"):
         FrameStore(store_dir, StoreSettings(width=64, height=64))
     assert FrameStore(store_dir, SETTINGS).settings == SETTINGS
+
+
+# ----- a benchmark's frames, from the store above ---------------------------------------
+def open_bench(root: Path, store_dir: Path):
+    """A one-case benchmark on the fixture store: 10 frames, a 5-frame needle from frame 200, 15 more."""
+    import json
+
+    from niah.cases import Benchmark
+    from niah.schema import Case, Needle, Segment
+    segments = [Segment("long", 0, 10, "haystack"), Segment("long", 200, 5, "needle"), Segment("long", 10, 15, "haystack")]
+    case = Case("L30-0000", 30, 1.0, 0.4, Needle("long", "q", 10, 5), segments, "Q?", ["A. a", "B. b"], "A", "T")
+    root.mkdir()
+    (root / "manifest.jsonl").write_text(case.to_json() + "\n")
+    (root / "dataset.json").write_text(json.dumps({"frame_store": str(store_dir)}))
+    return Benchmark.open(root)
+
+
+def test_a_cases_frames_in_play_order(store_dir, tmp_path):
+    bench = open_bench(tmp_path / "bench", store_dir)
+    case = bench.cases[0]
+    frames = list(bench.frames(case))
+    source = list(FrameStore(store_dir).read("long", 0, 210))
+    expected = source[0:10] + source[200:205] + source[10:25]
+    assert len(frames) == 30 and all(np.array_equal(a, b) for a, b in zip(frames, expected))
+    picked = bench.frames_at(case, [29, 0, 10, 14, 10])
+    assert picked.shape == (5, 32, 32, 3)
+    assert all(np.array_equal(picked[i], expected[j]) for i, j in enumerate([29, 0, 10, 14, 10]))
+    assert bench.frames_at(case, []).shape == (0, 32, 32, 3)
+    assert bench.frames_at(case, [], size=(16, 8)).shape == (0, 8, 16, 3)
+    assert bench.frames_at(case, [3], size=(16, 8)).shape == (1, 8, 16, 3)
+    assert [(r.video_id, r.frame) for r in bench.frame_refs(case)][9:12] == [("long", 9), ("long", 200), ("long", 201)]
+
+
+def test_export_writes_exactly_the_cases_frames(store_dir, tmp_path):
+    import av
+    bench = open_bench(tmp_path / "bench", store_dir)
+    case = bench.cases[0]
+    out = tmp_path / "out" / "case.mp4"
+    bench.export(case, out)
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert stream.average_rate == 1 and (stream.width, stream.height) == (32, 32)
+        decoded = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
+    assert len(decoded) == 30
+    assert all(np.array_equal(a, b) for a, b in zip(decoded, bench.frames(case)))  # stream copy: same pixels
+    assert [p.name for p in out.parent.iterdir()] == ["case.mp4"]  # no temporary left
+
+
+def test_an_export_that_fails_leaves_nothing_under_the_asked_name(store_dir, tmp_path):
+    from niah.schema import Case, Needle, Segment
+    bench = open_bench(tmp_path / "bench", store_dir)
+    bad = Case("x", 10, 1.0, 0.0, Needle("long", "q", 0, 10), [Segment("long", 295, 10, "needle")], "Q?",
+               ["A. a", "B. b"], "A", "T")
+    with pytest.raises(IndexError):
+        bench.export(bad, tmp_path / "out" / "bad.mp4")
+    assert list((tmp_path / "out").iterdir()) == []

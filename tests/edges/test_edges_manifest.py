@@ -153,3 +153,16 @@ def test_case_lookup_by_id(tmp_path):
     assert bench.case("L60-0000").length == 60
     with pytest.raises(InputError, match="no case 'L60-9999'"):
         bench.case("L60-9999")
+
+
+def test_a_manifest_line_keeps_non_ascii_text_as_written():
+    case = Case.from_dict({**valid_line(), "question": "¿Qué color?", "options": ["A. 红", "B. blue"]})
+    line = case.to_json()
+    assert "¿Qué color?" in line and "A. 红" in line and "\\u" not in line
+
+
+def test_another_schema_version_says_which_it_is_and_which_this_code_reads():
+    with pytest.raises(ValueError, match="^schema_version 2, this code reads 1$"):
+        Case.from_dict({**valid_line(), "schema_version": 2})
+    with pytest.raises(ValueError, match="^schema_version None, this code reads 1$"):
+        Case.from_dict({k: v for k, v in valid_line().items() if k != "schema_version"})
