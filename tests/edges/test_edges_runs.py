@@ -15,7 +15,7 @@ from leaderboard import upload as up
 from niah.cases import Benchmark
 from niah.errors import InputError
 from niah.results import RUN_INFO_NAME, Result, read_run
-from niah.schema import DATASET_NAME, MANIFEST_NAME, Case, Needle, Segment
+from niah.schema import Case
 from runner.models.base import Answer
 from runner.score import ResultsFile, score, score_case
 from edges_lib import Scripted, make_case, write_bench
