@@ -166,3 +166,18 @@ def test_another_schema_version_says_which_it_is_and_which_this_code_reads():
         Case.from_dict({**valid_line(), "schema_version": 2})
     with pytest.raises(ValueError, match="^schema_version None, this code reads 1$"):
         Case.from_dict({k: v for k, v in valid_line().items() if k != "schema_version"})
+
+
+@pytest.mark.parametrize("field,value", [("length", "60"), ("segments__0__num_frames", "30"),
+                                         ("segments__0__num_frames", 30.0), ("needle__start_frame", True),
+                                         ("depth", "0.6"), ("fps", 0), ("fps", None)])
+def test_a_hand_edited_value_of_the_wrong_type_is_one_error_not_a_traceback(tmp_path, field, value):
+    # first found by these tests: "30" raised TypeError out of Benchmark.open (a traceback, and a
+    # leaderboard page that fell over), 30.0 frames and fps 0 were accepted
+    refused(tmp_path, edited(**{field: value}), "L60-0001")
+
+
+@pytest.mark.parametrize("role", ["haystak", "needle"])
+def test_segment_roles_are_haystack_or_the_one_needle(tmp_path, role):
+    # first found by these tests: a second needle segment or a misspelt role was accepted
+    refused(tmp_path, edited(segments__2__role=role), "segment roles")

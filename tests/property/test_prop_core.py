@@ -60,6 +60,13 @@ BREAKS = {
     "unknown field": lambda l, d: l.update(colour="red"),
     "missing field": lambda l, d: l.pop("answer"),
     "segment field": lambda l, d: l["segments"][0].update(speed=d),
+    "frames as text": lambda l, d: l["segments"][-1].update(num_frames=str(l["segments"][-1]["num_frames"])),
+    "frames as a float": lambda l, d: l["segments"][0].update(num_frames=l["segments"][0]["num_frames"] + 0.0),
+    "length as text": lambda l, d: l.update(length=str(l["length"])),
+    "depth as text": lambda l, d: l.update(depth=str(l["depth"])),
+    "fps not positive": lambda l, d: l.update(fps=1 - d),
+    "a second needle": lambda l, d: l["segments"].append({**l["segments"][_needle_index(l)], "src_start_frame": d}),
+    "an unknown role": lambda l, d: l["segments"][0].update(role="hay"),
 }
 
 
