@@ -150,3 +150,8 @@ def test_two_proportion_test_with_one_case_a_side():
     z, p = two_proportion_test([1, 0], [1, 1], [0, 0], [1, 1])
     assert z[0] == pytest.approx(math.sqrt(2)) and p[0] == pytest.approx(math.erfc(1.0))
     assert (z[1], p[1]) == (0.0, 1.0)
+
+
+def test_two_proportion_test_is_nan_when_one_side_has_no_cases_whatever_the_other():
+    z, p = two_proportion_test([0, 10, 0, 10], [10, 10, 0, 0], [0, 0, 0, 10], [0, 0, 10, 10])
+    assert np.isnan(z).all() and np.isnan(p).all()
