@@ -139,3 +139,46 @@ def test_pool_too_small_for_a_length_is_noted():
     assert [c.length for c in plan.cases] == [60]  # 50 haystack frames + 10 needle frames fit exactly
     assert plan.notes == ["length 61: no needle fits (needles must be shorter than the case and the haystack "
                           "pool must cover the rest); 0 of 1 cases made"]
+
+
+@pytest.mark.parametrize("text,message", [
+    ("abc", "--lengths: 'abc' is not a frame count (e.g. 2000, 2k, 1.5k)"),
+    ("0", "--lengths: '0' is not a positive whole number of frames"),
+    ("1.5", "--lengths: '1.5' is not a positive whole number of frames"),
+    ("4k..2k", "--lengths: '4k..2k': range ends before it starts"),
+    ("3,3", "--lengths: '3,3': a length is repeated"),
+])
+def test_length_messages(text, message):
+    with pytest.raises(InputError) as info:
+        parse_lengths(text)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize("text,message", [
+    ("x", "--depths: 'x' is not a comma list of numbers"),
+    ("0.5,2", "--depths: '0.5,2': depths must lie in [0, 1]"),
+])
+def test_depth_messages(text, message):
+    with pytest.raises(InputError) as info:
+        parse_depths(text)
+    assert str(info.value) == message
+
+
+def test_a_case_carries_its_questions_text_and_the_builds_fps():
+    frames = {"h0": 300}
+    question = QA(video="n0", video_id="007", duration="short", domain="Sports", sub_category="Football",
+                  question_id="007-2", task_type="Counting Problem", question="How many goals?",
+                  options=("A. 1", "B. 2", "C. 3", "D. 4"), answer="C")
+    plan = plan_cases([NeedleCandidate(question, 30)], frames, [100], total=1, seed=0, fps=2.0)
+    case = plan.cases[0]
+    assert (case.question, case.options, case.answer, case.task_type, case.domain, case.sub_category) == (
+        "How many goals?", ["A. 1", "B. 2", "C. 3", "D. 4"], "C", "Counting Problem", "Sports", "Football")
+    assert (case.needle.video_id, case.needle.question_id, case.needle.num_frames, case.fps) == ("n0", "007-2", 30, 2.0)
+    assert case.depth == round(case.needle.start_frame / 70, 6)
+
+
+def test_balance_lists_task_types_in_order():
+    frames = {f"h{k}": 400 for k in range(3)}
+    needles = [NeedleCandidate(qa(i, f"n{i}", task), 20) for i, task in enumerate(["Tz", "Ta", "Tm"])]
+    plan = plan_cases(needles, frames, [100], total=3, seed=2)
+    assert list(plan.balance[100]) == ["Ta", "Tm", "Tz"]

@@ -133,20 +133,30 @@ def test_an_upload_of_exactly_the_size_limit_is_accepted():
 
 @pytest.mark.parametrize("change,why", [
     ({"seconds": -0.5}, "seconds -0.5 out of range"),
-    ({"seconds": 1e7}, "out of range"),
-    ({"error": "CUDA out of memory", "correct": True}, "correct is True"),
-    ({"prediction": "E", "correct": False}, "not an option letter"),
-    ({"prediction": "b", "correct": False}, "not an option letter"),
+    ({"seconds": 1e7}, "seconds 10000000.0 out of range"),
+    ({"error": "CUDA out of memory", "correct": True},
+     "correct is True, but prediction 'B' against gold 'B' scores False"),
+    ({"prediction": "E", "correct": False}, "prediction 'E' is not an option letter"),
+    ({"prediction": "b", "correct": False}, "prediction 'b' is not an option letter"),
     ({"length": 41}, "length 41, but the manifest says 40"),
-    ({"depth": 0.5}, "depth 0.5"),
-    ({"task_type": "U"}, "task_type 'U'"),
+    ({"depth": 0.5}, "depth 0.5, but the manifest says 0.666667"),
+    ({"task_type": "U"}, "task_type 'U', but the manifest says 'T'"),
 ])
 def test_impossible_upload_lines_are_refused(change, why):
     cases = [make_case(i) for i in range(2)]
     results = [result_of(cases[0], cases[0].answer), result_of(cases[1], **{"prediction": cases[1].answer, **change})]
     check = up.validate_upload(body(results), manifest_cases(cases))
-    assert not check.ok and len(check.problems) == 1
-    assert check.problems[0].startswith("line 2: case 'L40-0001': ") and why in check.problems[0], check.problems
+    assert not check.ok and check.problems == [f"line 2: case 'L40-0001': {why}"]
+
+
+def test_an_unknown_case_and_a_duplicate_are_named():
+    cases = [make_case(i) for i in range(2)]
+    stranger = result_of(make_case(7), "A")
+    check = up.validate_upload(body([result_of(cases[0], "A"), stranger, result_of(cases[0], "A")]),
+                               manifest_cases(cases))
+    assert check.problems == ["line 2: case 'L40-0007': unknown case id (not in the benchmark manifest)",
+                              "line 3: duplicate case_id 'L40-0000' (first on line 1)"]
+    assert [r.case_id for r in check.results] == ["L40-0000"] and not check.ok
 
 
 @pytest.mark.parametrize("change", [{"seconds": 0}, {"seconds": 9_999_999.0}, {"depth": 20 / 30 + 5e-7},
