@@ -181,3 +181,31 @@ def test_a_hand_edited_value_of_the_wrong_type_is_one_error_not_a_traceback(tmp_
 def test_segment_roles_are_haystack_or_the_one_needle(tmp_path, role):
     # first found by these tests: a second needle segment or a misspelt role was accepted
     refused(tmp_path, edited(segments__2__role=role), "segment roles")
+
+
+def test_open_messages_name_the_file_line_and_case(tmp_path):
+    root = write_bench(tmp_path / "bench", [valid_line(), edited(segments__2__src_start_frame=81)])
+    with pytest.raises(InputError) as info:
+        Benchmark.open(root)
+    assert str(info.value) == f"{root / 'manifest.jsonl'}: case L60-0001: frames 81..100 outside video hay"
+    (root / "manifest.jsonl").write_text(json.dumps(valid_line()) + "\n\n{oops\n")
+    with pytest.raises(InputError) as info:
+        Benchmark.open(root)
+    assert info.value.where == f"{root / 'manifest.jsonl'}:3"
+    (root / "manifest.jsonl").write_text(json.dumps(valid_line()) + "\n")
+    (root / "dataset.json").write_text("{nope")
+    with pytest.raises(InputError, match="not valid JSON") as info:
+        Benchmark.open(root)
+    assert info.value.where == str(root / "dataset.json")
+    (root / "dataset.json").unlink()
+    with pytest.raises(InputError) as info:
+        Benchmark.open(root)
+    assert str(info.value) == (f"{root}: not a built benchmark (needs manifest.jsonl and dataset.json); "
+                               "run `python -m generator build`")
+
+
+def test_the_fingerprint_is_the_manifests_sha256(tmp_path):
+    import hashlib
+    root = write_bench(tmp_path / "bench", [valid_line()])
+    assert Benchmark.open(root).fingerprint == hashlib.sha256((root / "manifest.jsonl").read_bytes()).hexdigest()
+    assert Benchmark.open(root).dataset == {"frame_store": "frames"} and Benchmark.open(root).root == root
