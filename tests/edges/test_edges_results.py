@@ -200,3 +200,18 @@ def test_stale_temporaries_of_dead_processes_are_removed(tmp_path):
         path.write_bytes(b"x")
     assert store.remove_stale_temporaries() == 1
     assert not dead.exists() and mine.exists() and odd.exists()
+
+
+def test_a_result_line_is_canonical_compact_sorted_and_keeps_non_ascii():
+    line = Result.from_dict({**LINE, "raw_output": "Réponse : B"}).to_json()
+    assert line.startswith('{"answer_rule":null,"case_id":"L60-0001","correct":true,"depth":0.5,"error":null,')
+    assert '"raw_output":"Réponse : B"' in line and ", " not in line and ": " not in line.replace("Réponse : B", "")
+
+
+def test_a_line_of_bytes_that_are_not_utf8_is_one_problem_among_good_lines(tmp_path):
+    path = tmp_path / "results.jsonl"
+    good = json.dumps({**LINE, "raw_output": "é"}, ensure_ascii=False).encode()
+    path.write_bytes(good + b"\n" + b'{"case_id": "\xff\xfe"}\n' + good.replace(b"L60-0001", b"L60-0002") + b"\n")
+    rows = list(iter_result_lines(path))
+    assert [r.case_id if r else None for _, r, _ in rows] == ["L60-0001", None, "L60-0002"]
+    assert rows[0][1].raw_output == "é" and rows[1][2]
