@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from niah.results import RUN_INFO_NAME, Result
 from niah.schema import DATASET_NAME, MANIFEST_NAME, Case, Needle, Segment
 
 
@@ -44,3 +45,27 @@ class Scripted:
         if isinstance(out, Exception):
             raise out
         return out
+
+
+def result_of(case: Case, prediction: str | None, **changes) -> Result:
+    fields = dict(case_id=case.case_id, model="up", prediction=prediction, raw_output=str(prediction),
+                  correct=prediction == case.answer, length=case.length, depth=case.depth,
+                  task_type=case.task_type, seconds=1.5)
+    fields.update(changes)
+    return Result(**fields)
+
+
+def write_run(root: Path, run_id: str, cases: list[Case], right: int, *, seed: int | None, fingerprint: str,
+              scored: int | None = None) -> None:
+    """``run_id`` scored ``scored`` cases (all by default), the first ``right`` correctly."""
+    run_dir = root / run_id
+    run_dir.mkdir(parents=True)
+    lines = []
+    for i, case in enumerate(cases[:scored]):
+        prediction = case.answer if i < right else "ABCD"[("ABCD".index(case.answer) + 1) % 4]
+        lines.append(result_of(case, prediction, model="m" if seed is not None else run_id).to_json())
+    (run_dir / "results.jsonl").write_text("".join(l + "\n" for l in lines))
+    info = {"run_id": run_id, "model": "m" if seed is not None else run_id, "model_path": None, "revision": None,
+            "settings": {"seed": seed} if seed is not None else {}, "manifest_fingerprint": fingerprint,
+            "cases_total": len(cases)}
+    (run_dir / RUN_INFO_NAME).write_text(json.dumps(info))

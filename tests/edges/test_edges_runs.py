@@ -14,11 +14,11 @@ from leaderboard import loading as ld
 from leaderboard import upload as up
 from niah.cases import Benchmark
 from niah.errors import InputError
-from niah.results import RUN_INFO_NAME, Result, read_run
+from niah.results import read_run
 from niah.schema import Case
 from runner.models.base import Answer
 from runner.score import ResultsFile, score, score_case
-from edges_lib import Scripted, make_case, write_bench
+from edges_lib import Scripted, make_case, result_of, write_bench, write_run
 
 BLOCK = 1 << 16
 GOOD = b'{"a":1}\n'
@@ -111,15 +111,7 @@ def manifest_cases(cases: list[Case]) -> pd.DataFrame:
                           "answer": c.answer, "options": tuple(c.options)} for c in cases])
 
 
-def result_of(case: Case, prediction: str | None, **changes) -> Result:
-    fields = dict(case_id=case.case_id, model="up", prediction=prediction, raw_output=str(prediction),
-                  correct=prediction == case.answer, length=case.length, depth=case.depth,
-                  task_type=case.task_type, seconds=1.5)
-    fields.update(changes)
-    return Result(**fields)
-
-
-def body(results: list[Result]) -> bytes:
+def body(results: list) -> bytes:
     return "".join(r.to_json() + "\n" for r in results).encode()
 
 
@@ -175,22 +167,6 @@ def test_a_wrong_failed_case_marked_correct_false_is_fine_and_an_error_never_sco
 
 
 # ----- ranks of seed groups ------------------------------------------------------------
-def write_run(root: Path, run_id: str, cases: list[Case], right: int, *, seed: int | None, fingerprint: str,
-              scored: int | None = None) -> None:
-    """``run_id`` scored ``scored`` cases (all by default), the first ``right`` correctly."""
-    run_dir = root / run_id
-    run_dir.mkdir(parents=True)
-    lines = []
-    for i, case in enumerate(cases[:scored]):
-        prediction = case.answer if i < right else "ABCD"[("ABCD".index(case.answer) + 1) % 4]
-        lines.append(result_of(case, prediction, model="m" if seed is not None else run_id).to_json())
-    (run_dir / "results.jsonl").write_text("".join(l + "\n" for l in lines))
-    info = {"run_id": run_id, "model": "m" if seed is not None else run_id, "model_path": None, "revision": None,
-            "settings": {"seed": seed} if seed is not None else {}, "manifest_fingerprint": fingerprint,
-            "cases_total": len(cases)}
-    (run_dir / RUN_INFO_NAME).write_text(json.dumps(info))
-
-
 @pytest.fixture
 def ranked(tmp_path):
     cases = [make_case(i) for i in range(10)]
