@@ -101,3 +101,34 @@ def test_prediction_under_every_kind_of_line():
     assert prediction_under("official", "The answer is C", OPTIONS, "C", "strict", "C") == "C"
     with pytest.raises(ValueError, match="unknown answer rule 'loose'"):
         prediction_under("loose", "A", OPTIONS, "A", None, None)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("\u201cb\u201d", "B"),                 # curly quotes around a bare letter
+    ("B\nNot D.\nDone.", "B"),              # a letter alone on the first of several lines
+    ("B. not A or D", "B"),                 # a leading lettered option, other letters after it
+    ("B. not A or D\nas the clip shows", "B"),
+    ("Answer: (b I think", "B"),            # marked by its bracket, though a word follows
+    ("the answer is a", "A"),               # a bare lower-case "a" that ends the text
+    ("I think the answer is a Man", None),  # the article before a word (any case)
+    ("the answer is b because", None),      # a bare lower-case letter before a word is no choice
+    ("the answer is b Because", None),
+])
+def test_strict_rule_letters_and_articles(text, expected):
+    assert parse_answer(text, OPTIONS) == expected
+
+
+def test_official_rule_looks_only_for_option_letters():
+    assert official_answer("X-ray: C", OPTIONS) == "C"
+
+
+def test_a_stored_strict_reading_is_kept_as_stored():
+    # a line written by an older strict parser keeps its reading; nothing is re-extracted
+    assert prediction_under("strict", "the sea", OPTIONS, "A", "official", "B") == "B"
+    assert prediction_under("official", "the sea", OPTIONS, "A", "official", "B") == "A"
+
+
+def test_unknown_rule_message_lists_the_rules():
+    with pytest.raises(ValueError) as info:
+        prediction_under("loose", "A", OPTIONS, "A", None, None)
+    assert str(info.value) == "unknown answer rule 'loose'; known: official, strict"
