@@ -182,3 +182,26 @@ def test_balance_lists_task_types_in_order():
     needles = [NeedleCandidate(qa(i, f"n{i}", task), 20) for i, task in enumerate(["Tz", "Ta", "Tm"])]
     plan = plan_cases(needles, frames, [100], total=3, seed=2)
     assert list(plan.balance[100]) == ["Ta", "Tm", "Tz"]
+
+
+def test_haystacks_open_at_random_offsets_of_their_first_video():
+    frames = {f"h{k}": 500 for k in range(4)}
+    needles = [NeedleCandidate(qa(i, f"n{i}", "T"), 10) for i in range(3)]
+    plan = plan_cases(needles, frames, [100], total=20, seed=4)
+    starts = [c.segments[0].src_start_frame for c in plan.cases if c.segments[0].role == "haystack"]
+    assert len(set(starts)) > 10 and max(starts) > 100 and all(c.fps == 1.0 for c in plan.cases)
+
+
+@pytest.mark.parametrize("text", ["x..2k", "2k..x", "2k..4k:x"])
+def test_each_part_of_a_range_is_checked_under_the_options_name(text):
+    with pytest.raises(InputError) as info:
+        parse_lengths(text, "--lengths")
+    assert info.value.where == "--lengths" and "'x' is not a frame count" in info.value.what
+
+
+def test_reuse_notes_list_every_task_type():
+    frames = {f"h{k}": 400 for k in range(3)}
+    needles = [NeedleCandidate(qa(0, "n0", "T1"), 20), NeedleCandidate(qa(1, "n1", "T2"), 20)]
+    plan = plan_cases(needles, frames, [100], total=4, seed=0)
+    assert plan.notes == ["length 100: questions reused at other depths/haystacks: T1 2 cases from 1 questions; "
+                          "T2 2 cases from 1 questions"]

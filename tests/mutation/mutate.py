@@ -18,11 +18,14 @@ from __future__ import annotations
 import argparse
 import ast
 import difflib
+import fnmatch
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,10 +36,28 @@ MODULES = ["niah.accuracy", "niah.answers", "niah.atomic", "niah.cases", "niah.e
 KILLED = {1, 3, 36, -24, 24, 152, 255}  # mutmut's exit codes for killed and timeout
 
 
+def sync_unmutated() -> None:
+    """Copy source files mutmut does not mutate into ``mutants/`` where they changed: mutmut
+    regenerates the files it mutates, but keeps its first copy of every other one."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    for folder in config["source_paths"]:
+        for path in (ROOT / folder).rglob("*"):
+            relative = path.relative_to(ROOT).as_posix()
+            if not path.is_file() or "__pycache__" in relative:
+                continue
+            if relative.endswith(".py") and any(fnmatch.fnmatch(relative, p) for p in config["only_mutate"]):
+                continue
+            target = MUTANTS / relative
+            if not target.exists() or target.read_bytes() != path.read_bytes():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
+
+
 def run(module: str, children: int) -> float:
     """One module's mutants; returns the seconds it took."""
     log = MUTANTS / f"{module}.log"
     MUTANTS.mkdir(exist_ok=True)
+    sync_unmutated()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # mutmut puts mutants/ first itself
     start = time.monotonic()
     mutmut = Path(sys.executable).with_name("mutmut")
