@@ -153,3 +153,44 @@ def test_an_export_that_fails_leaves_nothing_under_the_asked_name(store_dir, tmp
     with pytest.raises(IndexError):
         bench.export(bad, tmp_path / "out" / "bad.mp4")
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_export_at_the_cases_fps_into_new_folders_every_frame_a_keyframe_from_pts_0(store_dir, tmp_path):
+    import dataclasses
+
+    import av
+    bench = open_bench(tmp_path / "bench", store_dir)
+    case = dataclasses.replace(bench.cases[0], fps=2.0)
+    out = tmp_path / "a" / "b" / "case.mp4"
+    bench.export(case, out)
+    bench.export(case, out.with_name("again.mp4"))  # into a folder that exists now
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert stream.average_rate == 2 and stream.codec_context.extradata  # parameter sets in the header
+        packets = [p for p in container.demux(stream) if p.size]
+        assert len(packets) == 30 and all(p.is_keyframe for p in packets)
+        assert [p.pts for p in packets][:3] == [0, packets[1].duration, 2 * packets[1].duration]
+        assert float(packets[-1].pts * packets[-1].time_base) == 14.5
+    assert sorted(p.name for p in out.parent.iterdir()) == ["again.mp4", "case.mp4"]
+
+
+def test_frames_at_a_size_and_empty_picks_are_uint8(store_dir, tmp_path):
+    bench = open_bench(tmp_path / "bench", store_dir)
+    case = bench.cases[0]
+    small = list(bench.frames(case, size=(16, 8)))
+    assert len(small) == 30 and small[0].shape == (8, 16, 3)
+    assert bench.frames_at(case, []).dtype == np.uint8
+
+
+def test_a_dataset_without_frame_store_uses_frames_and_unknown_cases_name_the_manifest(store_dir, tmp_path):
+    import json
+
+    from niah.cases import Benchmark
+    bench = open_bench(tmp_path / "bench", store_dir)
+    shutil.copytree(store_dir, tmp_path / "bench" / "frames")
+    (tmp_path / "bench" / "dataset.json").write_text(json.dumps({"seed": 0}))
+    reopened = Benchmark.open(tmp_path / "bench")
+    assert reopened.store.root == tmp_path / "bench" / "frames" and len(reopened.cases) == len(bench.cases)
+    with pytest.raises(InputError) as info:
+        reopened.case("nope")
+    assert info.value.where == str(tmp_path / "bench" / "manifest.jsonl")
