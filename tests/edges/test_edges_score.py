@@ -130,3 +130,67 @@ def test_summary_line():
     summary.interrupted = True
     assert summary.line().startswith("interrupted: run r") and summary.line().endswith("; rerun the same command to resume")
     assert Summary("r", Path("/x"), Path("/y")).accuracy == 0.0
+
+
+def test_run_json_records_identity_total_code_time_and_extra(bench, tmp_path):
+    model = Scripted({c.case_id: "A" for c in bench.cases}, settings={"where": Path("/w")})
+    summary = score(bench, model, tmp_path / "out", model_name="scripted", progress=False, warn=quiet,
+                    extra_info={"device": "cpu"}, limit=1)
+    info = json.loads((summary.run_dir / "run.json").read_text())
+    assert info["run_id"] == summary.run_id and info["cases_total"] == 10 and info["device"] == "cpu"
+    assert info["settings"] == {"where": "/w"} and info["code_version"] == code_version()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", info["created"])
+    assert not list(summary.run_dir.glob(".run.json.*"))  # the temporary is gone
+    assert summary.results_path == summary.run_dir / "results.jsonl" and summary.selected == 1
+
+
+def test_a_run_folder_that_cannot_be_made_is_one_error(bench, tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(InputError, match="cannot create run folder"):
+        open_run_dir(tmp_path / "file", "r", {"model": "m"}, 1)
+
+
+def test_a_repaired_torn_line_is_said_on_stderr_by_default(bench, tmp_path, capsys):
+    model = Scripted({c.case_id: "A" for c in bench.cases})
+    first = score(bench, model, tmp_path / "out", run_name="r", progress=False, warn=quiet, limit=2)
+    with open(first.results_path, "ab") as handle:
+        handle.write(b'{"case_id": "L40-00')
+    again = score(bench, model, tmp_path / "out", run_name="r", progress=False, limit=3)
+    err = capsys.readouterr().err
+    assert f"warning: {first.results_path}: dropped a torn last line (19 bytes) left by an interrupted run; " \
+           "that case is scored again" in err
+    assert again.repaired_bytes == 19 and (again.skipped, again.scored) == (2, 1)
+
+
+def test_progress_goes_to_stderr_and_an_engine_may_answer_in_any_order(bench, tmp_path, capsys):
+    from runner.score import score_case
+    model = Scripted({c.case_id: c.answer for c in bench.cases})
+    seen = []
+
+    def engine(cases):
+        seen.extend(c.case_id for c in cases)
+        return [score_case(model, c, bench, "scripted") for c in reversed(cases)]
+
+    summary = score(bench, model, tmp_path / "out", progress=True, warn=quiet, engine=engine, limit=4)
+    assert summary.correct == summary.done == summary.scored == 4 and len(seen) == 4
+    assert summary.run_id in capsys.readouterr().err  # the progress bar names the run
+    lines = summary.results_path.read_text().splitlines()
+    assert [json.loads(l)["case_id"] for l in lines] == list(reversed(seen))
+
+
+def test_a_failed_case_frees_accelerator_memory(bench, monkeypatch):
+    import sys
+    import types
+
+    from runner.score import score_case
+    freed = []
+    cuda = types.SimpleNamespace(is_available=lambda: True, empty_cache=lambda: freed.append(1))
+    monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(cuda=cuda))
+    case = bench.cases[0]
+    score_case(Scripted({case.case_id: MemoryError("out of memory")}), case, bench, "m")
+    assert freed == [1]
+    score_case(Scripted({case.case_id: "A"}), case, bench, "m")
+    assert freed == [1]  # only after a failure
+    cuda.is_available = lambda: False
+    score_case(Scripted({case.case_id: MemoryError("again")}), case, bench, "m")
+    assert freed == [1]
