@@ -194,3 +194,131 @@ def test_a_dataset_without_frame_store_uses_frames_and_unknown_cases_name_the_ma
     with pytest.raises(InputError) as info:
         reopened.case("nope")
     assert info.value.where == str(tmp_path / "bench" / "manifest.jsonl")
+
+
+# ----- ingest at its edges ------------------------------------------------------------------
+def mux(path: Path, video_seconds: int, audio_seconds: int | None = None) -> Path:
+    """A 1-FPS test pattern; with an audio track of ``audio_seconds`` the container promises that long."""
+    args = ["-f", "lavfi", "-i", f"testsrc2=s=32x32:r=1:d={video_seconds}"]
+    if audio_seconds:
+        args += ["-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", str(audio_seconds), "-c:a", "aac"]
+    run_ffmpeg([*args, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)])
+    return path
+
+
+def test_the_truncation_threshold_at_its_boundary(tmp_path):
+    # the container promises 100 s: 89 frames is just enough at 1 FPS (90 % less one), 88 is not
+    store = FrameStore(tmp_path / "s", SETTINGS)
+    assert store.ingest("ok", mux(tmp_path / "ok.mp4", 89, 100))["frames"] == 89
+    with pytest.raises(SourceError, match=r"^decoded 88 frames but the container says 100 s \(truncated\?\)$"):
+        store.ingest("short", mux(tmp_path / "short.mp4", 88, 100))
+    two = FrameStore(tmp_path / "s2", StoreSettings(width=32, height=32, fps=2.0))  # the promise scales with fps
+    with pytest.raises(SourceError, match="truncated"):
+        two.ingest("ok", tmp_path / "ok.mp4")
+    assert store.ingest("one", mux(tmp_path / "one.mp4", 1))["frames"] == 1  # one frame is a video
+
+
+def test_an_ingested_index_records_what_a_reader_needs(tmp_path):
+    import json
+
+    from niah.framestore import source_fingerprint
+    store = FrameStore(tmp_path / "s", SETTINGS)
+    source = mux(tmp_path / "v.mp4", 5)
+    index = store.ingest("v", source)
+    assert store.num_frames("v") == 5 and store.aspect("v") == 1.0  # from the cache, then from disk:
+    on_disk = json.loads((tmp_path / "s" / "v.json").read_text())
+    assert on_disk == index and set(on_disk) == {"video_id", "frames", "offsets", "aspect", "source", "settings"}
+    assert on_disk["video_id"] == "v" and on_disk["settings"] == store.fingerprint == SETTINGS.fingerprint()
+    assert on_disk["source"] == source_fingerprint(source) and len(on_disk["offsets"]) == 6
+    assert FrameStore(tmp_path / "s").num_frames("v") == 5
+
+
+def test_ingest_reads_a_zip_member_in_place(tmp_path):
+    import zipfile
+
+    from niah.zipmember import video_members
+    source = mux(tmp_path / "v.mp4", 4)
+    with zipfile.ZipFile(tmp_path / "a.zip", "w", zipfile.ZIP_STORED) as archive:
+        archive.write(source, "data/v.mp4")
+    member = video_members(tmp_path / "a.zip", (".mp4",))[0]
+    store = FrameStore(tmp_path / "s", SETTINGS)
+    assert store.ingest("z", member)["frames"] == 4
+    FrameStore(tmp_path / "f", SETTINGS).ingest("f", source)
+    assert (tmp_path / "s" / "z.h264").read_bytes() == (tmp_path / "f" / "f.h264").read_bytes()
+
+
+def test_sources_ffmpeg_cannot_use_are_named(tmp_path):
+    store = FrameStore(tmp_path / "s", SETTINGS)
+    audio = tmp_path / "a.m4a"
+    run_ffmpeg(["-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "2", "-c:a", "aac", str(audio)])
+    with pytest.raises(SourceError, match="^no video stream$"):
+        store.ingest("a", audio)
+    junk = tmp_path / "j.mp4"
+    junk.write_bytes(b"\x00" * 100)
+    with pytest.raises(SourceError) as info:
+        store.ingest("j", junk)
+    assert str(info.value) and str(info.value) != "ffmpeg failed" and "\n" not in str(info.value)
+    assert not store.has("a") and not store.has("j") and not list((tmp_path / "s").glob("*.tmp"))
+
+
+def test_container_duration_reads_hours_minutes_seconds():
+    from niah.framestore import _container_duration
+    assert _container_duration(b"  Duration: 01:02:03.50, start: 0") == 3723.5
+    assert _container_duration(b"no duration") is None
+
+
+def test_parameter_sets_are_one_sps_and_one_pps(store_dir):
+    sets = FrameStore(store_dir).parameter_sets("long")
+    nals = sets.split(b"\x00\x00\x00\x01")
+    assert nals[0] == b"" and [n[0] & 0x1F for n in nals[1:]] == [7, 8]
+
+
+def test_messages_name_the_file_and_the_range(store_dir, tmp_path):
+    store = FrameStore(store_dir)
+    with pytest.raises(IndexError) as info:
+        store.read("long", FRAMES - 1, 2)
+    assert str(info.value) == f"frames {FRAMES - 1}..{FRAMES} outside video long (0..{FRAMES - 1})"
+    with pytest.raises(IndexError) as info:
+        list(store.read_indices("long", [FRAMES]))
+    assert str(info.value) == f"frame {FRAMES} outside video long (0..{FRAMES - 1})"
+    with pytest.raises(InputError) as info:
+        store.index("gone")
+    assert info.value.where == str(store_dir / "gone.json")
+    with pytest.raises(InputError) as info:
+        FrameStore(store_dir, StoreSettings(width=64))
+    assert info.value.where == str(store_dir / "store.json")
+    with pytest.raises(InputError) as info:
+        FrameStore(tmp_path / "none")
+    assert (info.value.where, info.value.what) == (
+        str(tmp_path / "none"), "no frame store here (missing store.json); run `python -m generator build`")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "store.json").write_text('{"width": 1}')
+    with pytest.raises(InputError) as info:
+        FrameStore(tmp_path / "bad")
+    assert info.value.where == str(tmp_path / "bad" / "store.json")
+    assert info.value.what == ("damaged frame store settings (keys must be exactly "
+                               "['crf', 'fps', 'height', 'preset', 'width'])")
+
+
+def test_damaged_index_and_missing_aspect_messages(tmp_path):
+    store = FrameStore(tmp_path / "s", SETTINGS)
+    (tmp_path / "s" / "v.h264").write_bytes(b"ab")
+    (tmp_path / "s" / "v.json").write_text('{"frames": 3, "offsets": [0, 1, 2]}')
+    with pytest.raises(InputError) as info:
+        store.num_frames("v")
+    assert info.value.what == ("damaged frame store index (offsets do not match the frame count); rerun "
+                               "`python -m generator build` to redo this video")
+    (tmp_path / "s" / "w.h264").write_bytes(b"ab")
+    (tmp_path / "s" / "w.json").write_text('{"frames": 2, "offsets": [0, 1, 2]}')
+    with pytest.raises(InputError) as info:
+        store.aspect("w")
+    assert info.value.where == str(tmp_path / "s" / "w.json")
+    assert info.value.what == ("frame store made before source aspect ratios were recorded; rerun `python -m "
+                               "generator build` with the same arguments to record them")
+
+
+def test_every_stale_temporary_is_counted(tmp_path):
+    store = FrameStore(tmp_path / "s", SETTINGS)
+    for name in ("v.h264.999999998.tmp", "x.999999999.tmp"):
+        (tmp_path / "s" / name).write_bytes(b"x")
+    assert store.remove_stale_temporaries() == 2 and not list((tmp_path / "s").glob("*.tmp"))

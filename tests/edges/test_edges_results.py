@@ -141,6 +141,14 @@ def test_source_fingerprint_is_size_and_hash_of_head_and_tail(tmp_path):
     (b"  Stream #0:0: Video: h264, 1920x1080, 30 fps\n    side data: displaymatrix: rotation of 180.00 degrees",
      round(1920 / 1080, 6)),
     (b"  Stream #0:0: Video: h264, 0x0, 30 fps", None),
+    (b"  Stream #0:0: Video: h264, 640x480 [SAR 1:2 DAR 2:3], 30 fps", round(320 / 480, 6)),
+    (b"  Stream #0:0: Video: h264, 640x480 [SAR 2:1 DAR 8:3], 30 fps", round(1280 / 480, 6)),
+    (b"  Stream #0:0: Video: h264, 640x480 [SAR 5:0 DAR 0:0], 30 fps", round(640 / 480, 6)),
+    (b"  Stream #0:0: Video: h264, 1920x1080, 30 fps\n    displaymatrix: rotation of 270.00 degrees", round(1080 / 1920, 6)),
+    (b"  Stream #0:0: Video: h264, 0x480, 30 fps", None),
+    (b"  Stream #0:0: Video: h264, 640x0, 30 fps", None),
+    (b"  Stream #0:0: Video: h264, 1x1, 30 fps", 1.0),
+    (b"  Stream #0:0: Video: h264, 2x1, 30 fps", 2.0),
     (b"  Stream #0:1: Audio: aac, 44100 Hz", None),
 ])
 def test_display_aspect_from_ffmpegs_banner(banner, aspect):
