@@ -230,3 +230,23 @@ def test_ray_missing_is_one_line(monkeypatch):
         import_ray("--engine ray")
     assert info.value.where == "--engine ray" and "ray is not installed" in info.value.what
     assert info.value.exit_code == 2
+
+
+def test_members_with_an_extra_field_of_exactly_2_mib_and_longer_than_two_copy_blocks(tmp_path):
+    exact = os.urandom(2 << 20)
+    long = os.urandom(9 << 20)
+    archive = tmp_path / "v.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as handle:
+        info = zipfile.ZipInfo("data/extra.mp4")
+        info.extra = b"\x34\x12\x02\x00ab"  # one extra record: id 0x1234, 2 bytes
+        handle.writestr(info, b"payload")
+        handle.writestr("data/exact.mp4", exact)
+        handle.writestr("data/long.mp4", long)
+        handle.writestr("data/after.mp4", b"next member")
+    members = {m.stem: m for m in video_members(archive, (".mp4",))}
+    start = members["extra"].data_offset()
+    assert archive.read_bytes()[start:start + 7] == b"payload"
+    (tmp_path / "exact.mp4").write_bytes(exact)
+    assert source_fingerprint(members["exact"]) == source_fingerprint(tmp_path / "exact.mp4")
+    with members["long"].extracted(tmp_path / "spool") as path:
+        assert path.stat().st_size == len(long) and path.read_bytes() == long
