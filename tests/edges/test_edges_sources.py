@@ -72,27 +72,31 @@ def test_each_row_rule(tmp_path, change, why):
     assert why in info.value.what and info.value.where.endswith("test-00000-of-00001.parquet")
 
 
+def refusal(root: Path) -> tuple[str, str]:
+    with pytest.raises(InputError) as info:
+        read_source(root)
+    return info.value.where, info.value.what
+
+
 def test_whole_file_problems(tmp_path):
-    with pytest.raises(InputError, match="source folder does not exist"):
-        read_source(tmp_path / "nowhere")
+    assert refusal(tmp_path / "nowhere") == (str(tmp_path / "nowhere"), "source folder does not exist")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(InputError, match=r"no videomme/test-\*.parquet found"):
-        read_source(tmp_path / "empty")
+    assert refusal(tmp_path / "empty") == (str(tmp_path / "empty"),
+                                           "no videomme/test-*.parquet found (is this a Video-MME release?)")
     root = release(tmp_path / "r", rows())
+    assert read_source(root).root == root
     path = root / "videomme" / "test-00000-of-00001.parquet"
     table = pq.read_table(path)
     pq.write_table(table.drop_columns(["url", "domain"]), path)
-    with pytest.raises(InputError, match="missing column.s. domain, url"):
-        read_source(root)
+    assert refusal(root) == (str(path), "missing column(s) domain, url")
     pq.write_table(table.slice(0, 0), path)
-    with pytest.raises(InputError, match="parquet has no rows"):
-        read_source(root)
+    assert refusal(root) == (str(path), "parquet has no rows")
     pq.write_table(table.append_column("Subtitle", [[""] * table.num_rows]), path)
-    with pytest.raises(InputError, match=r"older revision .*column\(s\) Subtitle"):
-        read_source(root)
+    where, what = refusal(root)
+    assert where == str(path) and what.startswith("an older revision of the Video-MME card (column(s) Subtitle); ")
     path.write_bytes(b"PAR1 nope")
-    with pytest.raises(InputError, match="not a readable parquet file"):
-        read_source(root)
+    where, what = refusal(root)
+    assert where == str(path) and what.startswith("not a readable parquet file (") and "\n" not in what
 
 
 def test_where_each_video_is_found(tmp_path):
@@ -101,7 +105,7 @@ def test_where_each_video_is_found(tmp_path):
     with zipfile.ZipFile(root / "videos_chunked_01.zip", "w") as archive:
         archive.writestr("data/vid2.mp4", b"zipped")       # a file already extracted wins over a member
         archive.writestr("data/vid3.mp4", b"zipped three")
-        archive.writestr("other/vid4.mkv", b"four")
+        archive.writestr("a_other/vid4.mkv", b"four")  # sorts before data/, still loses to it
         archive.writestr("data/vid4.mkv", b"four, in data")
         archive.writestr("data/", b"")
     paths = read_source(root).video_paths
@@ -167,12 +171,13 @@ class FakeRayError(Exception):
     pass
 
 
-def fake_ray(monkeypatch, failure: BaseException | None = None, initialized: bool = False, chatter: str = ""):
+def fake_ray(monkeypatch, failure: BaseException | None = None, initialized: bool = False,
+             chatter: str | bytes = ""):
     calls: list[dict] = []
 
     def init(**kwargs):
         calls.append(kwargs)
-        os.write(2, chatter.encode())
+        os.write(2, chatter if isinstance(chatter, bytes) else chatter.encode())
         if failure is not None:
             raise failure
 
@@ -224,12 +229,43 @@ def test_starting_ray_locally_fails_as_one_line_naming_the_flag(monkeypatch):
 
 
 def test_ray_missing_is_one_line(monkeypatch):
-    from niah.ray_cluster import import_ray
+    from niah.ray_cluster import import_ray, init_ray
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(InputError) as info:
-        import_ray("--engine ray")
-    assert info.value.where == "--engine ray" and "ray is not installed" in info.value.what
+        import_ray()
+    assert (info.value.where, info.value.what) == (
+        "--engine ray", "ray is not installed; `pip install ray` (or use --engine local)")
     assert info.value.exit_code == 2
+    with pytest.raises(InputError) as info:
+        init_ray(None)
+    assert info.value.where == "--engine ray"
+    with pytest.raises(InputError) as info:
+        init_ray("auto", flag="--ray")
+    assert info.value.where == "--ray"
+
+
+class AuthenticationError(RuntimeError):
+    pass
+
+
+def test_joining_restores_stderr_and_reads_any_bytes(monkeypatch, capfd):
+    from niah.ray_cluster import RayClusterError, init_ray
+    fake_ray(monkeypatch, failure=AuthenticationError("refused"), chatter=b"\xff\xfe\n")
+    with pytest.raises(RayClusterError, match="token authentication"):  # known by the error's type name
+        init_ray("head:1")
+    os.write(2, b"after\n")
+    assert "after" in capfd.readouterr().err
+    fake_ray(monkeypatch, chatter=b"\xff\xfe bytes\n")  # not UTF-8: shown, not a crash
+    assert init_ray("head:1")[1] is True
+    assert "bytes" in capfd.readouterr().err
+    fake_ray(monkeypatch, failure=RuntimeError("e" * 400))
+    with pytest.raises(RayClusterError) as info:
+        init_ray(None)
+    assert info.value.what == "cannot start or reach a Ray cluster (" + "e" * 300 + ")"
+    capfd.readouterr()
+    fake_ray(monkeypatch)
+    init_ray(None)
+    assert capfd.readouterr().err == ""  # starting locally adds nothing of its own to stderr
 
 
 def test_members_with_an_extra_field_of_exactly_2_mib_and_longer_than_two_copy_blocks(tmp_path):
@@ -250,3 +286,34 @@ def test_members_with_an_extra_field_of_exactly_2_mib_and_longer_than_two_copy_b
     assert source_fingerprint(members["exact"]) == source_fingerprint(tmp_path / "exact.mp4")
     with members["long"].extracted(tmp_path / "spool") as path:
         assert path.stat().st_size == len(long) and path.read_bytes() == long
+
+
+def test_an_ffmpeg_child_dies_with_its_parent(tmp_path):
+    """A killed build leaves no ffmpeg still writing: the child is SIGKILLed with its parent."""
+    import signal
+    import subprocess
+    import time
+    script = ("import sys; from niah.ffmpeg import run_ffmpeg; "
+              "run_ffmpeg(['-re', '-f', 'lavfi', '-i', 'color=s=8x8:d=60', '-f', 'null', '-'])")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    parent = subprocess.Popen([sys.executable, "-c", script], env=env)
+    children = Path(f"/proc/{parent.pid}/task/{parent.pid}/children")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not children.read_text().split():
+        time.sleep(0.05)
+    child = int(children.read_text().split()[0])
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+
+    def alive(pid: int) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] not in "ZX"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and alive(child):
+        time.sleep(0.05)
+    if alive(child):
+        os.kill(child, signal.SIGKILL)
+        pytest.fail("ffmpeg outlived the process that started it")

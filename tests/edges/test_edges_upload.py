@@ -6,6 +6,7 @@ import json
 import re
 
 import pandas as pd
+import pytest
 
 from edges_lib import make_case, result_of
 from leaderboard import upload as up
@@ -116,3 +117,18 @@ def test_run_json_records_the_upload(tmp_path):
     assert info["uploaded_filename"] == ("My-File-" + "z" * 200)[:128] and info["settings"] == {"c": 0}
     named = up.save_upload(check, tmp_path, "x", filename="", manifest_fingerprint=None, cases_total=None)
     assert json.loads((named / "run.json").read_text())["uploaded_filename"] == "upload"
+
+
+def test_blank_lines_and_nan_lines_do_not_end_the_check():
+    good = result_of(CASES[0], "A").to_json()
+    nan = result_of(CASES[1], "A").to_json().replace('"seconds":1.5', '"seconds":NaN')
+    check = up.validate_upload(f"{nan}\n\n{good}\n".encode(), frame())
+    assert check.problems == ["line 1: NaN is not a valid JSON number"] and [r.case_id for r in check.results] == [
+        "L40-0000"]
+
+
+def test_default_name_drops_json_too_and_invalid_uploads_are_not_saved(tmp_path):
+    assert up.default_run_name("r.json", None) == "upload-r"
+    with pytest.raises(ValueError) as info:
+        up.save_upload(up.UploadCheck(), tmp_path, "x", filename="x", manifest_fingerprint=None, cases_total=None)
+    assert str(info.value) == "refusing to save an upload that did not validate"

@@ -83,9 +83,10 @@ def changed_lines(module: str, names: list[str]) -> dict[str, str]:
     out = {}
     for name in names:
         function = name[len(module) + 1:]
-        original = bodies.get(function.rsplit("__mutmut_", 1)[0] + "__mutmut_orig", "")
-        mutated = bodies.get(function, "")
-        diff = [l for l in difflib.unified_diff(original.splitlines()[1:], mutated.splitlines()[1:], lineterm="", n=0)
+        base = function.rsplit("__mutmut_", 1)[0]
+        original = bodies.get(base + "__mutmut_orig", "").replace(base + "__mutmut_orig", base)
+        mutated = bodies.get(function, "").replace(function, base)
+        diff = [l for l in difflib.unified_diff(original.splitlines(), mutated.splitlines(), lineterm="", n=0)
                 if l[:1] in "+-" and not l.startswith(("+++", "---"))]
         out[name] = " / ".join(l[0] + l[1:].strip() for l in diff)[:240]
     return out
