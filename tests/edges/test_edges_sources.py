@@ -288,13 +288,14 @@ def test_members_with_an_extra_field_of_exactly_2_mib_and_longer_than_two_copy_b
         assert path.stat().st_size == len(long) and path.read_bytes() == long
 
 
-def test_an_ffmpeg_child_dies_with_its_parent(tmp_path):
-    """A killed build leaves no ffmpeg still writing: the child is SIGKILLed with its parent."""
+def test_a_child_started_with_die_with_parent_dies_with_its_parent(tmp_path):
+    """A killed build leaves no ffmpeg still writing: children get SIGKILL when their parent dies
+    (a silent ``sleep`` here, so that no broken pipe ends it first)."""
     import signal
     import subprocess
     import time
-    script = ("import sys; from niah.ffmpeg import run_ffmpeg; "
-              "run_ffmpeg(['-re', '-f', 'lavfi', '-i', 'color=s=8x8:d=60', '-f', 'null', '-'])")
+    script = ("import subprocess, time; from niah.ffmpeg import die_with_parent; "
+              "subprocess.Popen(['sleep', '60'], preexec_fn=die_with_parent); time.sleep(60)")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     parent = subprocess.Popen([sys.executable, "-c", script], env=env)
     children = Path(f"/proc/{parent.pid}/task/{parent.pid}/children")
