@@ -110,6 +110,7 @@ def test_prediction_under_every_kind_of_line():
     ("B. not A or D\nas the clip shows", "B"),
     ("Answer: (b I think", "B"),            # marked by its bracket, though a word follows
     ("the answer is a", "A"),               # a bare lower-case "a" that ends the text
+    ("I think the answer is a", "A"),       # ... inside a sentence (not the whole-output rule)
     ("I think the answer is a Man", None),  # the article before a word (any case)
     ("the answer is b because", None),      # a bare lower-case letter before a word is no choice
     ("the answer is b Because", None),
