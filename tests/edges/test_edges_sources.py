@@ -318,3 +318,11 @@ def test_a_child_started_with_die_with_parent_dies_with_its_parent(tmp_path):
     if alive(child):
         os.kill(child, signal.SIGKILL)
         pytest.fail("ffmpeg outlived the process that started it")
+
+
+def test_run_ffmpeg_failures_without_a_line_or_with_bytes_that_are_not_utf8(tmp_path):
+    with pytest.raises(RuntimeError, match=r"^ffmpeg exited with \d+$"):
+        run_ffmpeg(["-loglevel", "quiet", "-i", str(tmp_path / "missing.mp4"), str(tmp_path / "o.mp4")])
+    odd = os.fsdecode(bytes(tmp_path / "missing") + b"-\xff.mp4")
+    with pytest.raises(RuntimeError):
+        run_ffmpeg(["-loglevel", "info", "-i", odd, str(tmp_path / "o.mp4")])
