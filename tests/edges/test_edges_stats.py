@@ -133,7 +133,7 @@ def test_locality_order_puts_shared_openings_together():
 
 
 def test_depth_deciles_stay_in_0_to_9_even_for_out_of_range_depths():
-    assert depth_decile([-0.05, 1.2]).tolist() == [0, 9]
+    assert depth_decile([-0.15, -0.05, 1.2]).tolist() == [0, 0, 9]
 
 
 def test_summarise_groups_in_key_order_with_integer_counts_and_only_observed_groups():
