@@ -33,7 +33,8 @@ MUTANTS = ROOT / "mutants"
 MODULES = ["niah.accuracy", "niah.answers", "niah.atomic", "niah.cases", "niah.errors", "niah.ffmpeg",
            "niah.framestore", "niah.ray_cluster", "niah.results", "niah.schedule", "niah.schema", "niah.videomme",
            "niah.zipmember", "generator.plan", "runner.score", "leaderboard.data", "leaderboard.upload"]
-KILLED = {1, 3, 36, -24, 24, 152, 255}  # mutmut's exit codes for killed and timeout
+KILLED = {1, 3}  # mutmut's exit codes for a failing test
+TIMEOUT = {36, -24, 24, 152, 255}  # slower than the limit: a hang, or only a busy machine; not counted as killed
 
 
 def sync_unmutated() -> None:
@@ -101,9 +102,11 @@ def report(modules: list[str]) -> float:
             continue
         killed = sum(code in KILLED for code in codes.values())
         unchecked = sum(code is None for code in codes.values())
-        rows.append((module, killed, len(codes), f"{unchecked} not checked" if unchecked else ""))
+        slow = sum(code in TIMEOUT for code in codes.values())
+        notes = [f"{slow} timeout" if slow else "", f"{unchecked} not checked" if unchecked else ""]
+        rows.append((module, killed, len(codes), ", ".join(n for n in notes if n)))
         total_killed, total = total_killed + killed, total + len(codes)
-        left = sorted((k for k, c in codes.items() if c not in KILLED),
+        left = sorted((k for k, c in codes.items() if c not in KILLED and c is not None),
                       key=lambda k: (k.rsplit("_", 1)[0], int(k.rsplit("_", 1)[1]) if k[-1].isdigit() else 0))
         if left:
             survivors[module] = (left, codes)
@@ -111,7 +114,8 @@ def report(modules: list[str]) -> float:
     for module, (names, codes) in survivors.items():
         lines = changed_lines(module, names)
         for name in names:
-            status = {0: "survived", 33: "no tests", 5: "no tests", None: "not checked"}.get(codes[name], str(codes[name]))
+            status = {0: "survived", 33: "no tests", 5: "no tests", None: "not checked"}.get(
+                codes[name], "timeout" if codes[name] in TIMEOUT else str(codes[name]))
             print(f"  {name} [{status}]: {lines[name]}")
     print("\nKilled share per module:")
     for module, killed, n, note in rows:
