@@ -300,7 +300,8 @@ def load_results(results_root: str | Path, fast: bool = True, uploads_root: str 
         frame.insert(0, "run_id", run_id)
         frames.append(frame)
     runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
-    runs["seed"] = pd.Series([r["seed"] for r in rows], dtype=object)  # ints stay ints beside runs without one
+    for col in ("seed", "manifest_fingerprint", "cases_total"):  # ints stay ints and None stays None (not NaN,
+        runs[col] = pd.Series([r[col] for r in rows], dtype=object)  # which read as "other manifest", "partial 1/nan")
     if frames:
         results = pd.concat(frames, ignore_index=True)
     else:

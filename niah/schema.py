@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from numbers import Integral, Real
 from typing import Any, Literal
 
 SCHEMA_VERSION = 1
@@ -87,7 +88,19 @@ class Case:
         return case
 
     def validate(self) -> None:
-        """Check the invariants every reader relies on; raises ``ValueError``."""
+        """Check the invariants every reader relies on; raises ``ValueError``.
+
+        Types first: a hand-edited ``"num_frames": "10"`` must be one ``ValueError`` naming the
+        case (readers turn it into one line), not a ``TypeError`` from the arithmetic below."""
+        counts = [self.length, self.needle.start_frame, self.needle.num_frames,
+                  *(n for s in self.segments for n in (s.src_start_frame, s.num_frames))]
+        if not all(isinstance(n, Integral) and not isinstance(n, bool) for n in counts):
+            raise ValueError(f"case {self.case_id}: lengths, frame counts and starts must be whole numbers")
+        if not all(isinstance(x, Real) and not isinstance(x, bool) for x in (self.depth, self.fps)) or not self.fps > 0:
+            raise ValueError(f"case {self.case_id}: depth must be a number and fps a positive number")
+        roles = [s.role for s in self.segments]
+        if set(roles) - {"haystack", "needle"} or roles.count("needle") > 1:
+            raise ValueError(f"case {self.case_id}: segment roles must be 'haystack' and one 'needle', got {roles}")
         total = sum(s.num_frames for s in self.segments)
         if total != self.length:
             raise ValueError(f"case {self.case_id}: segments hold {total} frames, length is {self.length}")

@@ -1,0 +1,324 @@
+"""The frame store at its edges: ranges that start before 0 or end past the video, a run
+longer than one 256-frame read block, a source cut to ~80 % of its promised length, a
+shortened stream beside a valid index. Real ffmpeg and real decoding, at 32x32."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from niah.errors import InputError
+from niah.ffmpeg import run_ffmpeg
+from niah.framestore import READ_BLOCK, FrameStore, SourceError, StoreSettings
+from videomme_fixture import make_video
+
+SETTINGS = StoreSettings(width=32, height=32)
+FRAMES = 300  # more than one READ_BLOCK
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store holding one 300-frame video whose frames differ (a moving test pattern)."""
+    root = tmp_path_factory.mktemp("edges-store")
+    source = root / "src" / "long.mp4"
+    make_video(source, f"testsrc2=s=32x32:r=1:d={FRAMES}")
+    FrameStore(root / "frames", SETTINGS).ingest("long", source)
+    return root / "frames"
+
+
+def test_the_fixture_is_longer_than_one_read_block(store_dir):
+    assert FrameStore(store_dir).num_frames("long") == FRAMES > READ_BLOCK
+
+
+@pytest.mark.parametrize("start,count", [(-1, 2), (FRAMES - 1, 2), (0, FRAMES + 1), (5, -1)])
+def test_ranges_outside_the_video_raise_at_the_call(store_dir, start, count):
+    store = FrameStore(store_dir)
+    with pytest.raises(IndexError, match="outside video long"):
+        store.read("long", start, count)
+    with pytest.raises(IndexError):
+        store.packets("long", start, count)
+
+
+@pytest.mark.parametrize("indices", [[-1], [FRAMES]])
+def test_indices_outside_the_video_raise(store_dir, indices):
+    with pytest.raises(IndexError, match="outside video long"):
+        list(FrameStore(store_dir).read_indices("long", indices))
+
+
+def test_a_run_across_read_blocks_returns_exactly_its_frames(store_dir):
+    store = FrameStore(store_dir)
+    start, count = READ_BLOCK - 6, 40  # crosses the block boundary
+    run = list(store.read("long", start, count))
+    assert len(run) == count
+    singles = list(store.read_indices("long", range(start, start + count)))
+    assert all(np.array_equal(a, b) for a, b in zip(run, singles))
+    assert len({a.tobytes() for a in run}) == count  # frames differ: none skipped or repeated
+    units = list(store.access_units("long", start, count))
+    assert b"".join(units) == store.packets("long", start, count) and len(units) == count
+    whole = list(store.read("long", 0, FRAMES))
+    assert len(whole) == FRAMES
+    assert np.array_equal(whole[start], run[0]) and np.array_equal(whole[start + count - 1], run[-1])
+    assert np.array_equal(whole[-1], next(iter(store.read_indices("long", [FRAMES - 1]))))
+    assert list(store.read("long", FRAMES, 0)) == []  # an empty run at the end is no error
+
+
+def test_read_resizes_to_the_asked_size(store_dir):
+    frame = next(iter(FrameStore(store_dir).read("long", 3, 1, size=(16, 8))))
+    assert frame.shape == (8, 16, 3) and frame.dtype == np.uint8
+
+
+def test_a_source_cut_to_80_percent_is_reported_truncated(tmp_path):
+    long = tmp_path / "long.mp4"
+    make_video(long, "testsrc2=s=32x32:r=1:d=100")
+    faststart = tmp_path / "fs.mp4"  # the index up front: the container keeps promising 100 s
+    run_ffmpeg(["-i", str(long), "-c", "copy", "-movflags", "+faststart", str(faststart)])
+    blob = faststart.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(blob[: int(len(blob) * 0.8)])
+    store = FrameStore(tmp_path / "frames", SETTINGS)
+    with pytest.raises(SourceError, match="truncated"):
+        store.ingest("cut", cut)
+    assert not store.has("cut")
+    assert store.ingest("whole", faststart)["frames"] == 100  # the uncut file is whole
+
+
+def test_a_shortened_stream_beside_a_valid_index_is_reported_damaged(store_dir, tmp_path):
+    copy = Path(shutil.copytree(store_dir, tmp_path / "frames"))
+    stream = copy / "long.h264"
+    stream.write_bytes(stream.read_bytes()[:-1])
+    with pytest.raises(InputError, match="damaged frame store index") as info:
+        FrameStore(copy).num_frames("long")
+    assert "long.json" in info.value.where
+
+
+def test_settings_of_another_store_are_refused(store_dir):
+    with pytest.raises(InputError, match="built with"):
+        FrameStore(store_dir, StoreSettings(width=64, height=64))
+    assert FrameStore(store_dir, SETTINGS).settings == SETTINGS
+
+
+# ----- a benchmark's frames, from the store above ---------------------------------------
+def open_bench(root: Path, store_dir: Path):
+    """A one-case benchmark on the fixture store: 10 frames, a 5-frame needle from frame 200, 15 more."""
+    import json
+
+    from niah.cases import Benchmark
+    from niah.schema import Case, Needle, Segment
+    segments = [Segment("long", 0, 10, "haystack"), Segment("long", 200, 5, "needle"), Segment("long", 10, 15, "haystack")]
+    case = Case("L30-0000", 30, 1.0, 0.4, Needle("long", "q", 10, 5), segments, "Q?", ["A. a", "B. b"], "A", "T")
+    root.mkdir()
+    (root / "manifest.jsonl").write_text(case.to_json() + "\n")
+    (root / "dataset.json").write_text(json.dumps({"frame_store": str(store_dir)}))
+    return Benchmark.open(root)
+
+
+def test_a_cases_frames_in_play_order(store_dir, tmp_path):
+    bench = open_bench(tmp_path / "bench", store_dir)
+    case = bench.cases[0]
+    frames = list(bench.frames(case))
+    source = list(FrameStore(store_dir).read("long", 0, 210))
+    expected = source[0:10] + source[200:205] + source[10:25]
+    assert len(frames) == 30 and all(np.array_equal(a, b) for a, b in zip(frames, expected))
+    picked = bench.frames_at(case, [29, 0, 10, 14, 10])
+    assert picked.shape == (5, 32, 32, 3)
+    assert all(np.array_equal(picked[i], expected[j]) for i, j in enumerate([29, 0, 10, 14, 10]))
+    assert bench.frames_at(case, []).shape == (0, 32, 32, 3)
+    assert bench.frames_at(case, [], size=(16, 8)).shape == (0, 8, 16, 3)
+    assert bench.frames_at(case, [3], size=(16, 8)).shape == (1, 8, 16, 3)
+    assert [(r.video_id, r.frame) for r in bench.frame_refs(case)][9:12] == [("long", 9), ("long", 200), ("long", 201)]
+
+
+def test_export_writes_exactly_the_cases_frames(store_dir, tmp_path):
+    import av
+    bench = open_bench(tmp_path / "bench", store_dir)
+    case = bench.cases[0]
+    out = tmp_path / "out" / "case.mp4"
+    bench.export(case, out)
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert stream.average_rate == 1 and (stream.width, stream.height) == (32, 32)
+        decoded = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
+    assert len(decoded) == 30
+    assert all(np.array_equal(a, b) for a, b in zip(decoded, bench.frames(case)))  # stream copy: same pixels
+    assert [p.name for p in out.parent.iterdir()] == ["case.mp4"]  # no temporary left
+
+
+def test_an_export_that_fails_leaves_nothing_under_the_asked_name(store_dir, tmp_path):
+    from niah.schema import Case, Needle, Segment
+    bench = open_bench(tmp_path / "bench", store_dir)
+    bad = Case("x", 10, 1.0, 0.0, Needle("long", "q", 0, 10), [Segment("long", 295, 10, "needle")], "Q?",
+               ["A. a", "B. b"], "A", "T")
+    with pytest.raises(IndexError):
+        bench.export(bad, tmp_path / "out" / "bad.mp4")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_export_at_the_cases_fps_into_new_folders_every_frame_a_keyframe_from_pts_0(store_dir, tmp_path):
+    import dataclasses
+
+    import av
+    bench = open_bench(tmp_path / "bench", store_dir)
+    case = dataclasses.replace(bench.cases[0], fps=2.0)
+    out = tmp_path / "a" / "b" / "case.mp4"
+    bench.export(case, out)
+    bench.export(case, out.with_name("again.mp4"))  # into a folder that exists now
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert stream.average_rate == 2 and stream.codec_context.extradata  # parameter sets in the header
+        packets = [p for p in container.demux(stream) if p.size]
+        assert len(packets) == 30 and all(p.is_keyframe for p in packets)
+        assert [p.pts for p in packets][:3] == [0, packets[1].duration, 2 * packets[1].duration]
+        assert float(packets[-1].pts * packets[-1].time_base) == 14.5
+    assert sorted(p.name for p in out.parent.iterdir()) == ["again.mp4", "case.mp4"]
+
+
+def test_frames_at_a_size_and_empty_picks_are_uint8(store_dir, tmp_path):
+    bench = open_bench(tmp_path / "bench", store_dir)
+    case = bench.cases[0]
+    small = list(bench.frames(case, size=(16, 8)))
+    assert len(small) == 30 and small[0].shape == (8, 16, 3)
+    assert bench.frames_at(case, []).dtype == np.uint8
+
+
+def test_a_dataset_without_frame_store_uses_frames_and_unknown_cases_name_the_manifest(store_dir, tmp_path):
+    import json
+
+    from niah.cases import Benchmark
+    bench = open_bench(tmp_path / "bench", store_dir)
+    shutil.copytree(store_dir, tmp_path / "bench" / "frames")
+    (tmp_path / "bench" / "dataset.json").write_text(json.dumps({"seed": 0}))
+    reopened = Benchmark.open(tmp_path / "bench")
+    assert reopened.store.root == tmp_path / "bench" / "frames" and len(reopened.cases) == len(bench.cases)
+    with pytest.raises(InputError) as info:
+        reopened.case("nope")
+    assert info.value.where == str(tmp_path / "bench" / "manifest.jsonl")
+
+
+# ----- ingest at its edges ------------------------------------------------------------------
+def mux(path: Path, video_seconds: int, audio_seconds: int | None = None) -> Path:
+    """A 1-FPS test pattern; with an audio track of ``audio_seconds`` the container promises that long."""
+    args = ["-f", "lavfi", "-i", f"testsrc2=s=32x32:r=1:d={video_seconds}"]
+    if audio_seconds:
+        args += ["-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", str(audio_seconds), "-c:a", "aac"]
+    run_ffmpeg([*args, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)])
+    return path
+
+
+def test_the_truncation_threshold_at_its_boundary(tmp_path):
+    # the container promises 100 s: 89 frames is just enough at 1 FPS (90 % less one), 88 is not
+    store = FrameStore(tmp_path / "s", SETTINGS)
+    assert store.ingest("ok", mux(tmp_path / "ok.mp4", 89, 100))["frames"] == 89
+    with pytest.raises(SourceError, match=r"^decoded 88 frames but the container says 100 s \(truncated\?\)$"):
+        store.ingest("short", mux(tmp_path / "short.mp4", 88, 100))
+    two = FrameStore(tmp_path / "s2", StoreSettings(width=32, height=32, fps=2.0))  # the promise scales with fps
+    with pytest.raises(SourceError, match="truncated"):
+        two.ingest("ok", tmp_path / "ok.mp4")
+    assert store.ingest("one", mux(tmp_path / "one.mp4", 1))["frames"] == 1  # one frame is a video
+
+
+def test_an_ingested_index_records_what_a_reader_needs(tmp_path):
+    import json
+
+    from niah.framestore import source_fingerprint
+    store = FrameStore(tmp_path / "s", SETTINGS)
+    source = mux(tmp_path / "v.mp4", 5)
+    index = store.ingest("v", source)
+    assert store.num_frames("v") == 5 and store.aspect("v") == 1.0  # from the cache, then from disk:
+    on_disk = json.loads((tmp_path / "s" / "v.json").read_text())
+    assert on_disk == index and set(on_disk) == {"video_id", "frames", "offsets", "aspect", "source", "settings"}
+    assert on_disk["video_id"] == "v" and on_disk["settings"] == store.fingerprint == SETTINGS.fingerprint()
+    assert on_disk["source"] == source_fingerprint(source) and len(on_disk["offsets"]) == 6
+    assert FrameStore(tmp_path / "s").num_frames("v") == 5
+
+
+def test_ingest_reads_a_zip_member_in_place(tmp_path):
+    import zipfile
+
+    from niah.zipmember import video_members
+    source = mux(tmp_path / "v.mp4", 4)
+    with zipfile.ZipFile(tmp_path / "a.zip", "w", zipfile.ZIP_STORED) as archive:
+        archive.write(source, "data/v.mp4")
+    member = video_members(tmp_path / "a.zip", (".mp4",))[0]
+    store = FrameStore(tmp_path / "s", SETTINGS)
+    assert store.ingest("z", member)["frames"] == 4
+    FrameStore(tmp_path / "f", SETTINGS).ingest("f", source)
+    assert (tmp_path / "s" / "z.h264").read_bytes() == (tmp_path / "f" / "f.h264").read_bytes()
+
+
+def test_sources_ffmpeg_cannot_use_are_named(tmp_path):
+    store = FrameStore(tmp_path / "s", SETTINGS)
+    audio = tmp_path / "a.m4a"
+    run_ffmpeg(["-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "2", "-c:a", "aac", str(audio)])
+    with pytest.raises(SourceError, match="^no video stream$"):
+        store.ingest("a", audio)
+    junk = tmp_path / "j.mp4"
+    junk.write_bytes(b"\x00" * 100)
+    with pytest.raises(SourceError) as info:
+        store.ingest("j", junk)
+    assert str(info.value) and str(info.value) != "ffmpeg failed" and "\n" not in str(info.value)
+    assert not store.has("a") and not store.has("j") and not list((tmp_path / "s").glob("*.tmp"))
+
+
+def test_container_duration_reads_hours_minutes_seconds():
+    from niah.framestore import _container_duration
+    assert _container_duration(b"  Duration: 01:02:03.50, start: 0") == 3723.5
+    assert _container_duration(b"no duration") is None
+
+
+def test_parameter_sets_are_one_sps_and_one_pps(store_dir):
+    sets = FrameStore(store_dir).parameter_sets("long")
+    nals = sets.split(b"\x00\x00\x00\x01")
+    assert nals[0] == b"" and [n[0] & 0x1F for n in nals[1:]] == [7, 8]
+
+
+def test_messages_name_the_file_and_the_range(store_dir, tmp_path):
+    store = FrameStore(store_dir)
+    with pytest.raises(IndexError) as info:
+        store.read("long", FRAMES - 1, 2)
+    assert str(info.value) == f"frames {FRAMES - 1}..{FRAMES} outside video long (0..{FRAMES - 1})"
+    with pytest.raises(IndexError) as info:
+        list(store.read_indices("long", [FRAMES]))
+    assert str(info.value) == f"frame {FRAMES} outside video long (0..{FRAMES - 1})"
+    with pytest.raises(InputError) as info:
+        store.index("gone")
+    assert info.value.where == str(store_dir / "gone.json")
+    with pytest.raises(InputError) as info:
+        FrameStore(store_dir, StoreSettings(width=64))
+    assert info.value.where == str(store_dir / "store.json")
+    with pytest.raises(InputError) as info:
+        FrameStore(tmp_path / "none")
+    assert (info.value.where, info.value.what) == (
+        str(tmp_path / "none"), "no frame store here (missing store.json); run `python -m generator build`")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "store.json").write_text('{"width": 1}')
+    with pytest.raises(InputError) as info:
+        FrameStore(tmp_path / "bad")
+    assert info.value.where == str(tmp_path / "bad" / "store.json")
+    assert info.value.what == ("damaged frame store settings (keys must be exactly "
+                               "['crf', 'fps', 'height', 'preset', 'width'])")
+
+
+def test_damaged_index_and_missing_aspect_messages(tmp_path):
+    store = FrameStore(tmp_path / "s", SETTINGS)
+    (tmp_path / "s" / "v.h264").write_bytes(b"ab")
+    (tmp_path / "s" / "v.json").write_text('{"frames": 3, "offsets": [0, 1, 2]}')
+    with pytest.raises(InputError) as info:
+        store.num_frames("v")
+    assert info.value.what == ("damaged frame store index (offsets do not match the frame count); rerun "
+                               "`python -m generator build` to redo this video")
+    (tmp_path / "s" / "w.h264").write_bytes(b"ab")
+    (tmp_path / "s" / "w.json").write_text('{"frames": 2, "offsets": [0, 1, 2]}')
+    with pytest.raises(InputError) as info:
+        store.aspect("w")
+    assert info.value.where == str(tmp_path / "s" / "w.json")
+    assert info.value.what == ("frame store made before source aspect ratios were recorded; rerun `python -m "
+                               "generator build` with the same arguments to record them")
+
+
+def test_every_stale_temporary_is_counted(tmp_path):
+    store = FrameStore(tmp_path / "s", SETTINGS)
+    for name in ("v.h264.999999998.tmp", "x.999999999.tmp"):
+        (tmp_path / "s" / name).write_bytes(b"x")
+    assert store.remove_stale_temporaries() == 2 and not list((tmp_path / "s").glob("*.tmp"))

@@ -1,0 +1,134 @@
+"""Uploads at their edges: names and extensions, sizes around a MiB, every bad line reported
+(not only the first), long messages cut, what run.json records."""
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+
+from edges_lib import make_case, result_of
+from leaderboard import upload as up
+
+CASES = [make_case(i) for i in range(3)]
+
+
+def frame(cases=CASES, **changes) -> pd.DataFrame:
+    rows = [{"case_id": c.case_id, "length": c.length, "depth": c.depth, "task_type": c.task_type,
+             "answer": c.answer, "options": tuple(c.options)} for c in cases]
+    return pd.DataFrame([{**r, **changes} for r in rows])
+
+
+def lines(*items) -> bytes:
+    return "".join((i if isinstance(i, str) else i.to_json()) + "\n" for i in items).encode()
+
+
+def test_extensions():
+    assert up.check_extension("run.JSONL") is None and up.check_extension("a.b.json") is None
+    assert up.check_extension("x.csv") == "the file has extension '.csv'; accepted: .jsonl, .json, .txt"
+    assert up.check_extension("") == "the file has no extension; accepted: .jsonl, .json, .txt"
+    assert up.check_extension(None) == "the file has no extension; accepted: .jsonl, .json, .txt"
+
+
+def test_default_run_names():
+    assert up.default_run_name("My Results.JSONL", None) == "upload-My-Results"
+    assert up.default_run_name("dir/r.json", "vilamp") == "upload-vilamp"
+    assert up.default_run_name("r.txt", None) == "upload-r"
+    assert up.default_run_name("r.jsonl.txt", None) == "upload-r.jsonl"
+    assert up.default_run_name("", None) == "upload"
+
+
+def test_sanitize_run_name_edges():
+    assert up.sanitize_run_name("a..b") == "a.b"
+    assert up.sanitize_run_name("ab_cd", max_len=3) == "ab"
+    assert up.sanitize_run_name("_abc", max_len=2) == "ab"
+    assert up.sanitize_run_name("Xray-X") == "Xray-X"
+
+
+def test_depth_within_a_millionth_is_the_manifests():
+    ok = up.validate_upload(lines(result_of(CASES[0], "A", depth=1e-6)), frame(depth=0.0))
+    assert ok.ok, ok.problems
+    off = up.validate_upload(lines(result_of(CASES[0], "A", depth=2e-6)), frame(depth=0.0))
+    assert not off.ok
+
+
+def test_option_letters_come_from_before_the_first_dot():
+    cases = [make_case(0, options=["A. 1.5 m", "B. 2.5 m"])]
+    assert up.validate_upload(lines(result_of(cases[0], "A")), frame(cases)).ok
+
+
+def test_sizes_are_named_in_bytes_below_a_mib_and_in_mib_from_it():
+    data = b"x" * (2**20 + 1)
+    assert up.validate_upload(data, frame(), max_bytes=2**20).problems == [
+        "file is 1,048,577 bytes, over the 1 MiB limit (1,048,576 bytes); nothing was read"]
+    assert up.validate_upload(data, frame(), max_bytes=2**20 - 1).problems == [
+        "file is 1,048,577 bytes, over the 1,048,575 bytes limit (1,048,575 bytes); nothing was read"]
+
+
+def test_every_bad_line_is_reported_not_only_the_first():
+    good = result_of(CASES[0], "A")
+    check = up.validate_upload(lines("{nope", '{"x": 1}', result_of(make_case(9), "A"), good, good, "[1"),
+                               frame())
+    assert [p.split(":", 1)[0] for p in check.problems] == ["line 1", "line 2", "line 3", "line 5", "line 6"]
+    assert [r.case_id for r in check.results] == ["L40-0000"]
+
+
+def test_messages_of_whole_file_problems():
+    assert up.validate_upload(b"x", None).problems == [
+        "no benchmark manifest is open, so the results cannot be validated; start the leaderboard with --data "
+        "pointing at the benchmark"]
+    assert up.validate_upload(b"\n\n", frame()).problems == ["the file holds no results (it is empty)"]
+    mixed = up.validate_upload(lines(result_of(CASES[0], "A"), result_of(CASES[1], "A", model="b"),
+                                     result_of(CASES[2], "A", model="c")), frame())
+    assert mixed.problems == ["one upload is one run of one model, but the file names several models: "
+                              "'up' (line 1), 'b' (line 2), 'c' (line 3)"]
+
+
+def test_a_byte_order_mark_is_dropped():
+    check = up.validate_upload("\ufeff".encode() + lines(result_of(CASES[0], "A")), frame())
+    assert check.ok and check.results[0].case_id == "L40-0000"
+
+
+def test_long_problems_are_cut_and_the_summary_joins_them():
+    check = up.UploadCheck()
+    check.add("x" * 300)
+    check.add("y" * 301)
+    assert check.problems == ["x" * 300, "y" * 300 + "…"]
+    assert check.summary() == "x" * 300 + "\n" + "y" * 300 + "…"
+    assert not check.ok and check.model is None
+
+
+def test_results_frame_has_one_row_per_result():
+    check = up.validate_upload(lines(result_of(CASES[0], "A"), result_of(CASES[1], "B")), frame())
+    table = up.results_frame(check)
+    assert list(table["case_id"]) == ["L40-0000", "L40-0001"] and {"prediction", "raw_output", "correct"} <= set(table)
+
+
+def test_run_json_records_the_upload(tmp_path):
+    check = up.validate_upload(lines(result_of(CASES[0], "A")), frame())
+    run_dir = up.save_upload(check, tmp_path, "mine", filename="../My File " + "z" * 200 + ".jsonl",
+                             manifest_fingerprint="f", cases_total=3, settings={"a": "", "b": None, "c": 0})
+    info = json.loads((run_dir / "run.json").read_text())
+    assert set(info) == {"run_id", "model", "uploaded", "uploaded_at", "uploaded_filename", "settings",
+                         "manifest_fingerprint", "cases_total"}
+    assert info["run_id"] == "mine" and info["model"] == "up" and info["uploaded"] is True
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", info["uploaded_at"])
+    assert info["uploaded_filename"] == ("My-File-" + "z" * 200)[:128] and info["settings"] == {"c": 0}
+    named = up.save_upload(check, tmp_path, "x", filename="", manifest_fingerprint=None, cases_total=None)
+    assert json.loads((named / "run.json").read_text())["uploaded_filename"] == "upload"
+
+
+def test_blank_lines_and_nan_lines_do_not_end_the_check():
+    good = result_of(CASES[0], "A").to_json()
+    nan = result_of(CASES[1], "A").to_json().replace('"seconds":1.5', '"seconds":NaN')
+    check = up.validate_upload(f"{nan}\n\n{good}\n".encode(), frame())
+    assert check.problems == ["line 1: NaN is not a valid JSON number"] and [r.case_id for r in check.results] == [
+        "L40-0000"]
+
+
+def test_default_name_drops_json_too_and_invalid_uploads_are_not_saved(tmp_path):
+    assert up.default_run_name("r.json", None) == "upload-r"
+    with pytest.raises(ValueError) as info:
+        up.save_upload(up.UploadCheck(), tmp_path, "x", filename="x", manifest_fingerprint=None, cases_total=None)
+    assert str(info.value) == "refusing to save an upload that did not validate"
