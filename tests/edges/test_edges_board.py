@@ -7,11 +7,11 @@ import json
 
 import pandas as pd
 import pytest
+from scipy.stats import binomtest
 
 from edges_lib import make_case, result_of, write_bench, write_run
 from leaderboard import data as lb
 from leaderboard import loading as ld
-from niah.accuracy import two_proportion_test
 from niah.results import RUN_INFO_NAME
 
 
@@ -51,8 +51,10 @@ def test_every_runs_status_check_label_and_rank(runs):
     assert board.loc["other", "label"] == "other [other manifest]"
     assert board.loc["odd", "label"] == "odd [uploaded]"
     ranks = {run: (None if pd.isna(r) else int(r)) for run, r in board["rank"].items()}
-    assert ranks == {"full": 1, "odd": 2, "unrecorded": 3, "half": None, "other": None}
-    assert list(tables.leaderboard["run"]) == ["full", "odd", "unrecorded", "half", "other"]  # unranked: by accuracy, name
+    # uploads are ranked in their own section, below the project's runs (ranked, then unranked)
+    assert ranks == {"full": 1, "unrecorded": 2, "half": None, "other": None, "odd": 1}
+    assert list(tables.leaderboard["run"]) == ["full", "unrecorded", "half", "other", "odd"]
+    assert board.loc["odd", "section"] == "uploaded" and board.loc["full", "section"] == "project"
     assert board.loc["full", "accuracy"] == pytest.approx(80.0) and board.loc["full", "acc@40"] == pytest.approx(80.0)
     assert board.loc["full", "n@40"] == 5 and board.loc["half", "n@40"] == 2
     assert (board.loc["odd", "unparsed"], board.loc["odd", "errors"]) == (1, 1)
@@ -86,27 +88,20 @@ def test_a_run_without_cases_total_has_an_unknown_total(tmp_path):
 
 
 def test_run_labels():
-    assert lb.run_label("m-1", "m", "complete", False, "match") == "m-1"
-    assert lb.run_label("x", "m", "partial 2/4", True, "DIFFERS") == "m · x [partial 2/4] [other manifest] [uploaded]"
-    assert lb.run_label("x", "m", "unknown total", False, "not recorded") == "m · x"
+    assert lb.run_label("m-1", "m", []) == "m-1"
+    assert lb.run_label("x", "m", ["partial 2/4", "other manifest", "uploaded"]) == \
+        "m · x [partial 2/4] [other manifest] [uploaded]"
 
 
-def test_overall_difference_and_digests(runs):
+def test_overall_paired_difference(runs):
     root, manifest = runs
     tables = board_of(root, manifest)
-    diff, p = lb.overall_difference(tables, "full", "unrecorded")
-    assert diff == pytest.approx(60.0) and p == pytest.approx(float(two_proportion_test(4, 5, 1, 5)[1]))
-    nan_diff, _ = lb.overall_difference(tables, "full", "missing")
-    assert nan_diff != nan_diff
-    results = tables.results
-    full = results[results["run_id"] == "full"]
-    renamed = full.assign(model="someone", seconds=full["seconds"] * 2).iloc[::-1]
-    assert lb.answers_digest(full) == lb.answers_digest(renamed)  # names, timings and order do not count
-    changed = full.copy()
-    changed.loc[changed.index[0], "raw_output"] = "something else"
-    assert lb.answers_digest(changed) != lb.answers_digest(full)
-    digests = lb.answers_digests(results)
-    assert digests["full"] == lb.answers_digest(full) and len(set(digests.values())) == len(digests)
+    paired = lb.paired_difference(tables, "full", "unrecorded")
+    overall = paired.overall.iloc[0]
+    # full is right on 3 cases unrecorded misses and never the other way: exact McNemar = binomial on 3 of 3
+    assert paired.common == 5 and (overall["a_only"], overall["b_only"]) == (3, 0)
+    assert overall["difference"] == pytest.approx(60.0) and overall["p"] == pytest.approx(binomtest(3, 3, 0.5).pvalue)
+    assert lb.paired_difference(tables, "full", "missing").common == 0
 
 
 def test_public_text_and_csv(tmp_path):

@@ -192,8 +192,6 @@ def test_a_seed_group_ranks_by_its_mean_not_its_best_seed(ranked):
     assert board.loc["m-seed0", "accuracy"] == pytest.approx(90.0) and board.loc["solo", "accuracy"] == pytest.approx(60.0)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="issue 18 reworks seed-group ranking: a group's mean uses its complete "
-                                       "members only; today a partial seed unranks its whole group")
 def test_a_partial_seed_leaves_its_groups_rank_alone(ranked):
     runs, manifest, cases = ranked
     write_run(runs, "m-seed2", cases, 5, seed=2, fingerprint=manifest.fingerprint, scored=5)  # 100 % of 5 cases

@@ -10,7 +10,7 @@ import pytest
 
 from niah.accuracy import (SUMMARY_COLUMNS, chance_of, depth_decile, depth_label, holm, needle_duration_bin,
                            summarise, two_proportion_test, wilson_interval)
-from niah.schedule import case_frame_refs, locality_order, simulate_reuse
+from niah.schedule import case_frame_refs, locality_key, locality_order, simulate_reuse, tape_order
 from niah.schema import Case, Needle, Segment
 
 
@@ -127,9 +127,21 @@ def test_capacity_smaller_than_the_unique_frames_still_counts_them_all():
     assert simulate_reuse([], 5).encodes_per_case_frame == 0.0
 
 
-def test_locality_order_puts_shared_openings_together():
+def test_locality_order_walks_the_tape_in_window_order():
+    # h then g from g's frame 0 in case c: the cases are windows of one tape (h, g); they are
+    # scored by where their window starts on it, ties by case id
     order = [c.case_id for c in locality_order(reversed(CASES))]
-    assert order == ["d", "c", "a", "b"]  # by (video, start) of each segment in play order
+    assert order == ["a", "c", "b", "d"]
+
+
+def test_locality_order_puts_shared_openings_together_when_not_one_tape():
+    # e plays g then h from h's frame 2: on a tape the next video is read from its frame 0, so
+    # these are not windows of one tape and cases sort by (video, start) of each segment
+    cases = [*CASES, make_case("e", [("g", 0, 3), ("h", 2, 4), ("n1", 0, 2)])]
+    assert tape_order(cases) is None
+    order = [c.case_id for c in locality_order(reversed(cases))]
+    assert order == [c.case_id for c in sorted(cases, key=locality_key)]
+    assert order[:2] == ["e", "d"]  # both open in g, e at frame 0, d at frame 1
 
 
 def test_depth_deciles_stay_in_0_to_9_even_for_out_of_range_depths():
