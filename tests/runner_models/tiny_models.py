@@ -45,14 +45,16 @@ def build_tokenizer(chat_template: str | None = CHAT_TEMPLATE):
     return fast
 
 
-def build_llava_ov(folder: str | Path, hidden: int = 32, seed: int = 0) -> Path:
+def build_llava_ov(folder: str | Path, hidden: int = 32, seed: int = 0, image_size: int = IMAGE_SIZE) -> Path:
+    """``image_size=384``: SigLIP-so400m's token geometry (27 x 27 patches per frame, 196 video
+    tokens after pooling), tiny widths: what a frame costs the LLM at real size, cheaply."""
     from transformers import (LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration,
                               LlavaOnevisionImageProcessor, LlavaOnevisionProcessor,
                               LlavaOnevisionVideoProcessor, Qwen2Config, SiglipVisionConfig)
     folder = Path(folder)
     tokenizer = build_tokenizer()
     vision = SiglipVisionConfig(hidden_size=24, intermediate_size=48, num_hidden_layers=2, num_attention_heads=2,
-                                image_size=IMAGE_SIZE, patch_size=PATCH, vision_use_head=False)
+                                image_size=image_size, patch_size=PATCH, vision_use_head=False)
     text = Qwen2Config(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden,
                        num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
                        max_position_embeddings=8192, eos_token_id=tokenizer.eos_token_id,
@@ -61,19 +63,19 @@ def build_llava_ov(folder: str | Path, hidden: int = 32, seed: int = 0) -> Path:
                                   image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
                                   video_token_index=tokenizer.convert_tokens_to_ids("<video>"),
                                   vision_feature_layer=-1, vision_feature_select_strategy="full",
-                                  image_grid_pinpoints=[[IMAGE_SIZE, IMAGE_SIZE]])
+                                  image_grid_pinpoints=[[image_size, image_size]])
     torch.manual_seed(seed)
     model = LlavaOnevisionForConditionalGeneration(config).eval()
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.save_pretrained(folder)
-    size = {"height": IMAGE_SIZE, "width": IMAGE_SIZE}
+    size = {"height": image_size, "width": image_size}
     processor = LlavaOnevisionProcessor(
-        image_processor=LlavaOnevisionImageProcessor(size=size, image_grid_pinpoints=[[IMAGE_SIZE, IMAGE_SIZE]],
+        image_processor=LlavaOnevisionImageProcessor(size=size, image_grid_pinpoints=[[image_size, image_size]],
                                                      image_mean=[0.5] * 3, image_std=[0.5] * 3),
         tokenizer=tokenizer,
         video_processor=LlavaOnevisionVideoProcessor(size=size, image_mean=[0.5] * 3, image_std=[0.5] * 3),
-        num_image_tokens=(IMAGE_SIZE // PATCH) ** 2, vision_feature_select_strategy="full",
+        num_image_tokens=(image_size // PATCH) ** 2, vision_feature_select_strategy="full",
         chat_template=CHAT_TEMPLATE)
     processor.save_pretrained(folder)
     return folder
