@@ -30,9 +30,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 MUTANTS = ROOT / "mutants"
-MODULES = ["niah.accuracy", "niah.answers", "niah.atomic", "niah.cases", "niah.errors", "niah.ffmpeg",
-           "niah.framestore", "niah.ray_cluster", "niah.results", "niah.schedule", "niah.schema", "niah.videomme",
-           "niah.zipmember", "generator.plan", "runner.score", "leaderboard.data", "leaderboard.upload"]
+MODULES = ["niah.accuracy", "niah.answers", "niah.atomic", "niah.cases", "niah.circular", "niah.diagnostics",
+           "niah.errors", "niah.ffmpeg", "niah.framestore", "niah.ray_cluster", "niah.results", "niah.schedule",
+           "niah.schema", "niah.videomme", "niah.view", "niah.zipmember", "generator.plan", "runner.score",
+           "leaderboard.data", "leaderboard.ranking", "leaderboard.copies", "leaderboard.upload"]
 KILLED = {1, 3}  # mutmut's exit codes for a failing test
 TIMEOUT = {36, -24, 24, 152, 255}  # slower than the limit: a hang, or only a busy machine; not counted as killed
 
