@@ -1,13 +1,22 @@
 """Shared fixtures: a tiny Video-MME-shaped release and small benchmarks built from it."""
 from __future__ import annotations
 
+import os
 import shutil
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+if os.environ.get("NIAH_MUTATION"):
+    # `make mutate`: mutmut forks a test worker per mutant from one process. tqdm's default
+    # lock holds a multiprocessing semaphore that every fork shares, so a worker killed while
+    # writing a progress bar left the others waiting on it forever (reported as timeouts).
+    from tqdm import tqdm
+    tqdm.set_lock(threading.RLock())
 
 from niah_testlib import SMALL_BUILD, run_cli  # noqa: E402
 from videomme_fixture import make_release  # noqa: E402

@@ -61,10 +61,7 @@ def run(module: str, children: int) -> float:
     MUTANTS.mkdir(exist_ok=True)
     sync_unmutated()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # mutmut puts mutants/ first itself
-    # mutmut forks its test workers from a process that has imported pyarrow; pyarrow's jemalloc
-    # pool runs a background thread, and a child forked while it holds its lock waits forever
-    # (counted as a timeout). The system allocator has no such thread.
-    env["ARROW_DEFAULT_MEMORY_POOL"] = "system"
+    env["NIAH_MUTATION"] = "1"  # tests/conftest.py: a per-process progress-bar lock
     start = time.monotonic()
     mutmut = Path(sys.executable).with_name("mutmut")
     with open(log, "w") as handle:
