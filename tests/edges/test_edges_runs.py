@@ -34,7 +34,7 @@ def test_a_torn_tail_of_any_size_is_cut_back_to_the_last_whole_line(tmp_path, to
     assert path.read_bytes() == GOOD * 3
 
 
-@pytest.mark.parametrize("before", [BLOCK - len(GOOD), BLOCK, BLOCK + 1])
+@pytest.mark.parametrize("before", [1, BLOCK - len(GOOD), BLOCK, BLOCK + 1])
 def test_the_last_newline_on_a_block_boundary(tmp_path, before):
     # the last whole line ends exactly where a 64 KiB block starts (or one byte either side)
     head = b"x" * (before - 1) + b"\n"
@@ -45,11 +45,12 @@ def test_the_last_newline_on_a_block_boundary(tmp_path, before):
     assert path.read_bytes() == head
 
 
-def test_a_file_that_is_all_torn_line_is_emptied(tmp_path):
+@pytest.mark.parametrize("size", [1, 2, BLOCK + 5])
+def test_a_file_that_is_all_torn_line_is_emptied(tmp_path, size):
     path = tmp_path / "results.jsonl"
-    path.write_bytes(b"q" * (BLOCK + 5))
+    path.write_bytes(b"q" * size)
     with ResultsFile(path) as handle:
-        assert handle.repaired == BLOCK + 5
+        assert handle.repaired == size
     assert path.read_bytes() == b""
 
 
@@ -103,6 +104,22 @@ def test_score_case_keeps_a_long_error_to_one_bounded_line(bench):
     result = score_case(Scripted({case.case_id: ValueError("x\n" * 1000)}), case, bench, "m")
     assert result.error.startswith("ValueError: x x") and len(result.error) == 500 and "\n" not in result.error
     assert result.seconds >= 0 and result.length == 40 and result.depth == case.depth and result.task_type == "T"
+
+
+def test_a_failed_case_keeps_no_output_and_time_is_in_milliseconds(bench):
+    import time
+
+    class Slow(Scripted):
+        def answer(self, case, bench_):
+            time.sleep(0.0123)
+            return super().answer(case, bench_)
+
+    case = bench.cases[0]
+    failed = score_case(Slow({case.case_id: RuntimeError("boom")}), case, bench, "m")
+    assert (failed.raw_output, failed.prediction, failed.prediction_strict, failed.view) == ("", None, None, None)
+    assert 0.012 <= failed.seconds < 5 and round(failed.seconds, 3) == failed.seconds
+    plain = score_case(Slow({case.case_id: Answer("The answer is A.")}), case, bench, "m")
+    assert plain.view is None and plain.input_cut == 0 and plain.prediction == "A"  # Answer says 0 cut by default
 
 
 # ----- uploads -------------------------------------------------------------------------

@@ -194,3 +194,121 @@ def test_a_failed_case_frees_accelerator_memory(bench, monkeypatch):
     cuda.is_available = lambda: False
     score_case(Scripted({case.case_id: MemoryError("again")}), case, bench, "m")
     assert freed == [1]
+
+
+# ----- each refusal is one line naming the option or file, word for word ------------------------
+def refusal(call, *args, **kwargs) -> tuple[str, str]:
+    with pytest.raises(InputError) as info:
+        call(*args, **kwargs)
+    return info.value.where, info.value.what
+
+
+def test_option_refusals_word_for_word(bench):
+    assert refusal(check_run_name, "a b") == ("--run-name", "'a b': use only letters, digits, '.', '_' and '-'")
+    assert refusal(iter_ids, ",") == ("--cases", "no case ids given")
+    assert refusal(parse_shard, "3/2") == ("--shard", "'3/2': expected I/N with 1 <= I <= N, e.g. 3/8")
+    assert refusal(select_cases, bench, limit=0) == ("--limit", "0: must be at least 1")
+
+
+def test_run_folder_refusals_name_the_file(bench, tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    where, what = refusal(open_run_dir, tmp_path / "file", "r", {"model": "m"}, 1)
+    assert where == str(tmp_path / "file" / "r") and what in ("cannot create run folder (Not a directory)",
+                                                              "cannot create run folder (File exists)")
+    info = tmp_path / "out" / "r" / "run.json"
+    info.parent.mkdir(parents=True)
+    info.write_text("{")
+    where, what = refusal(open_run_dir, tmp_path / "out", "r", {"model": "m"}, 1)
+    assert where == str(info) and what.startswith("unreadable run.json (Expecting property name")
+    info.write_text("[]")
+    assert refusal(open_run_dir, tmp_path / "out", "r", {"model": "m"}, 1) == (str(info), "run.json is not a JSON object")
+    info.write_text(json.dumps({"model": "m", "settings": {"frames": 8, "deep": {"a": 1}}}))
+    where, what = refusal(open_run_dir, tmp_path / "out", "r",
+                          {"model": "m", "settings": {"frames": 16, "deep": {"a": 2}}}, 1)
+    assert (where, what) == (str(info), 'holds results of another model, settings or manifest (settings.deep.a: 1 here, '
+                                        '2 now; settings.frames: 8 here, 16 now); use another --run-name or --out')
+    where, what = refusal(open_run_dir, tmp_path / "out", "r", {"model": "m", "settings": None}, 1)
+    assert what.startswith('holds results of another model, settings or manifest (settings: {"frames": 8, '
+                           '"deep": {"a": 1}} here, null now)')
+
+
+def test_exactly_three_differences_are_all_listed(tmp_path):
+    open_run_dir(tmp_path, "r", {"model": "a", "model_path": "p", "revision": "1"}, 3)
+    where, what = refusal(open_run_dir, tmp_path, "r", {"model": "b", "model_path": "q", "revision": "2"}, 3)
+    assert what == ('holds results of another model, settings or manifest (model: "a" here, "b" now; '
+                    'model_path: "p" here, "q" now; revision: "1" here, "2" now); use another --run-name or --out')
+
+
+def test_the_pre_load_check_names_options_as_the_command_line_spells_them(bench, tmp_path):
+    out = tmp_path / "out"
+    run_once(bench, out, max_frames=8)
+    same = dict(out_root=out, run_name="mine", model_name="scripted", model_path="/m", bench=bench)
+    where, what = refusal(check_run_before_loading, options={"max_frames": 16}, **same)
+    assert what == ('holds results of another model, settings or manifest (--max-frames: 8 here, 16 now); '
+                    'use another --run-name or --out')
+    info = json.loads((out / "mine" / "run.json").read_text())
+    (out / "mine" / "run.json").write_text(json.dumps({**info, "settings": ["x"], "options": "y"}))
+    where, what = refusal(check_run_before_loading, options={"seed": 3}, **same)  # nothing readable stored
+    assert what.startswith("holds results of another model, settings or manifest (--seed: null here, 3 now)")
+
+
+def test_the_run_id_is_named_after_the_model_without_edge_punctuation():
+    assert re.fullmatch(r"vilamp-[0-9a-f]{10}", make_run_id({"model": "_vilamp."}))
+    assert re.fullmatch(r"a_b-[0-9a-f]{10}", make_run_id({"model": ".a/b_"}))
+
+
+def test_a_revision_attribute_wins_over_the_settings(bench):
+    class Pinned(Scripted):
+        revision = "pinned"
+    assert run_identity(Pinned({}, settings={"revision": "abc"}), "m", None, {}, bench)["revision"] == "pinned"
+    assert run_identity(Scripted({}, settings=["not", "a", "dict"]), "m", None, {"seed": 1}, bench)["revision"] is None
+
+
+def test_the_same_code_resuming_says_nothing_and_other_code_warns(bench, tmp_path):
+    said = []
+    open_run_dir(tmp_path, "r", {"model": "m"}, 1, warn=said.append)
+    open_run_dir(tmp_path, "r", {"model": "m"}, 1, warn=said.append)
+    assert said == []
+    info = tmp_path / "r" / "run.json"
+    info.write_text(json.dumps({**json.loads(info.read_text()), "code_version": "git:old"}))
+    open_run_dir(tmp_path, "r", {"model": "m"}, 1)  # no warn callback: nothing to say it with
+    open_run_dir(tmp_path, "r", {"model": "m"}, 1, warn=said.append)
+    assert said == [f"warning: {info}: written by code git:old, this is {code_version()}"]
+
+
+def test_a_model_without_a_name_is_named_by_its_class_and_cases_pick_a_subset(bench, tmp_path):
+    class Nameless:
+        def settings(self):
+            return {}
+
+        def answer(self, case, bench_):
+            assert bench_ is bench
+            return case.answer
+
+    summary = score(bench, Nameless(), tmp_path / "out", case_ids=["L40-0003", "L40-0001"], progress=False, warn=quiet)
+    assert summary.run_id.startswith("Nameless-") and (summary.selected, summary.correct, summary.errors) == (2, 2, 0)
+    assert sorted(json.loads(l)["case_id"] for l in summary.results_path.read_text().splitlines()) == \
+        ["L40-0001", "L40-0003"]
+
+
+def test_the_progress_bar_counts_cases_on_stderr_by_default(bench, tmp_path, capsys):
+    summary = score(bench, Scripted({c.case_id: "A" for c in bench.cases}), tmp_path / "out", warn=quiet)
+    err = capsys.readouterr().err
+    final = err.replace("\r", "\n").strip().splitlines()[-1]
+    assert final.startswith(f"{summary.run_id}: 100%") and " 10/10 " in final
+    assert "case/s" in final and f"acc {summary.accuracy:.1%} ({summary.correct}/10)" in final
+    again = score(bench, Scripted({}), tmp_path / "out", warn=quiet)  # nothing left: no bar
+    assert again.skipped == 10 and capsys.readouterr().err == ""
+    score(bench, Scripted({c.case_id: "A" for c in bench.cases}), tmp_path / "quiet", progress=False, warn=quiet)
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("tty,interval", [(False, 30.0), (True, 0.5)])
+def test_the_progress_bar_redraws_rarely_in_a_log_file(monkeypatch, capsys, tty, interval):
+    from runner.score import _progress
+    import sys
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: tty)
+    bar = _progress(1, "r", True)
+    assert (bar.mininterval, bool(bar.dynamic_ncols), bar.total, bar.disable) == (interval, tty, 1, False)
+    bar.close()
+    assert _progress(0, "r", True).disable and _progress(3, "r", False).disable

@@ -81,7 +81,8 @@ def changed_lines(module: str, names: list[str]) -> dict[str, str]:
     """``mutant -> "-old / +new"`` from the mutated copy, where mutmut keeps each variant as a function."""
     path = MUTANTS / (module.replace(".", "/") + ".py")
     source = path.read_text()
-    bodies = {node.name: ast.get_source_segment(source, node) or ""
+    lines = source.splitlines()  # sliced by line numbers: ast.get_source_segment re-splits per call
+    bodies = {node.name: "\n".join(lines[node.lineno - 1:node.end_lineno])
               for node in ast.walk(ast.parse(source)) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
     out = {}
     for name in names:
