@@ -367,7 +367,7 @@ def score_case(model: Any, case: Case, bench: Benchmark, model_name: str, circul
     except Exception as exc:  # noqa: BLE001 - one bad case must not stop the run
         message = " ".join(f"{type(exc).__name__}: {exc}".split())
         error = message[:_MAX_ERROR]
-        rotations, correct = None, False
+        rotations = None
         _free_accelerator_memory()
     seconds = round(time.perf_counter() - start, 3)
     return Result(case_id=case.case_id, model=model_name, prediction=prediction, raw_output=raw,

@@ -3,6 +3,8 @@ mapped back to the original options, correct only if all rotations are, rotation
 plain result, and a model that returns the wrong number of answers is a case error."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from niah.cases import Benchmark
@@ -35,6 +37,7 @@ class Rotating:
         return self.answer_rotations(case, bench, [case.options])[0]
 
     def answer_rotations(self, case, bench, option_lists):
+        assert isinstance(bench, Benchmark)
         self.calls.append([list(o) for o in option_lists])
         gold = case.options["ABCD".index(case.answer)][3:]
         outs = []
@@ -94,6 +97,8 @@ def test_a_circular_run_is_its_own_run_and_says_so(bench, tmp_path):
     assert plain.run_id != circ.run_id and circ.circular and not plain.circular
     assert (plain.correct, circ.correct) == (1, 0)  # make_case(0) has gold "A"
     assert "circular accuracy 0.0% (0/4)" in circ.line() and "circular accuracy" not in plain.line()
+    assert json.loads((circ.run_dir / "run.json").read_text())["options"] == {"circular": True}
+    assert json.loads((plain.run_dir / "run.json").read_text())["options"] == {}
     _, results, _ = read_run(circ.run_dir)
     assert all(len(r.rotations) == 4 for r in results.values())
     assert [results[c.case_id].rotations[0]["correct"] for c in bench.cases] == [True, False, False, False]

@@ -255,6 +255,7 @@ def test_the_pre_load_check_names_options_as_the_command_line_spells_them(bench,
 def test_the_run_id_is_named_after_the_model_without_edge_punctuation():
     assert re.fullmatch(r"vilamp-[0-9a-f]{10}", make_run_id({"model": "_vilamp."}))
     assert re.fullmatch(r"a_b-[0-9a-f]{10}", make_run_id({"model": ".a/b_"}))
+    assert re.fullmatch(r"Xception-X-[0-9a-f]{10}", make_run_id({"model": "Xception-X"}))
 
 
 def test_a_revision_attribute_wins_over_the_settings(bench):
@@ -297,6 +298,7 @@ def test_the_progress_bar_counts_cases_on_stderr_by_default(bench, tmp_path, cap
     final = err.replace("\r", "\n").strip().splitlines()[-1]
     assert final.startswith(f"{summary.run_id}: 100%") and " 10/10 " in final
     assert "case/s" in final and f"acc {summary.accuracy:.1%} ({summary.correct}/10)" in final
+    assert err.count("\r") <= 3  # in a log file: drawn when it starts and when it ends, not per case
     again = score(bench, Scripted({}), tmp_path / "out", warn=quiet)  # nothing left: no bar
     assert again.skipped == 10 and capsys.readouterr().err == ""
     score(bench, Scripted({c.case_id: "A" for c in bench.cases}), tmp_path / "quiet", progress=False, warn=quiet)
@@ -312,3 +314,18 @@ def test_the_progress_bar_redraws_rarely_in_a_log_file(monkeypatch, capsys, tty,
     assert (bar.mininterval, bool(bar.dynamic_ncols), bar.total, bar.disable) == (interval, tty, 1, False)
     bar.close()
     assert _progress(0, "r", True).disable and _progress(3, "r", False).disable
+
+
+def test_a_full_disk_while_creating_run_json_is_reported_as_a_full_disk(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from niah import atomic
+
+    def full(path, obj):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(atomic, "write_json", full)
+    with pytest.raises(OSError) as info:
+        open_run_dir(tmp_path, "r", {"model": "m"}, 1)
+    assert info.value.errno == errno.ENOSPC and not list((tmp_path / "r").iterdir())
