@@ -47,9 +47,11 @@ def sync_unmutated() -> None:
             relative = path.relative_to(ROOT).as_posix()
             if not path.is_file() or "__pycache__" in relative:
                 continue
-            if relative.endswith(".py") and any(fnmatch.fnmatch(relative, p) for p in config["only_mutate"]):
-                continue
             target = MUTANTS / relative
+            if relative.endswith(".py") and any(fnmatch.fnmatch(relative, p) for p in config["only_mutate"]):
+                if target.exists() and "__mutmut_" not in target.read_text():
+                    target.unlink()  # copied here before it was on the list: let mutmut mutate it
+                continue
             if not target.exists() or target.read_bytes() != path.read_bytes():
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, target)
