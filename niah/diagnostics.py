@@ -147,9 +147,8 @@ def letter_table(letters: pd.DataFrame, run: str) -> pd.DataFrame:
     mine = letters[letters["run"] == run]
     if mine.empty:
         return pd.DataFrame()
-    columns = sorted(set(mine["predicted"]) - {NO_ANSWER}) + ([NO_ANSWER] if (mine["predicted"] == NO_ANSWER).any() else [])
+    # crosstab sorts the columns: capital letters, then "none", then the "all" margin
     table = pd.crosstab(mine["gold"], mine["predicted"], margins=True, margins_name="all")
-    table = table.reindex(columns=[*columns, "all"], fill_value=0)
     table.index.name, table.columns.name = "gold", None
     return table
 

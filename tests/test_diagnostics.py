@@ -81,6 +81,8 @@ def test_letters_map_back_and_out_of_range_letters_are_none():
     assert to_original("E", OPTIONS, 0) == "E"  # rotation 0 is the plain question: read as given
     assert to_original("E", OPTIONS, 1) is None and to_original("@", OPTIONS, 1) is None
     assert to_original(None, OPTIONS, 0) is None
+    assert to_original("E", OPTIONS, 4) == "E"  # a full turn is the plain question again
+    assert to_original("B", ["A. only"], 1) == "B" and rotated_options(["A.  only "], 1) == ["A.  only "]
     assert shown_letter("A", OPTIONS, 1) == "D" and shown_letter("D", OPTIONS, 1) == "C"
     assert shown_letter("B", OPTIONS, 4) == "B" and shown_letter("B", OPTIONS, 0) == "B"
     assert shown_letter("E", OPTIONS, 1) is None and shown_letter("E", OPTIONS, 0) is None
@@ -134,6 +136,9 @@ def test_case_frame_columns_in_view_and_not_recorded():
     # without the manifest's facts the needle's span is unknown: recorded, but not counted
     bare = dg.case_frame([("run1", "m", results)], None)
     assert bare["in_view"].isna().all() and bare["view_recorded"].sum() == 4 and bare["n_options"].isna().all()
+    assert dg.decomposition(bare, ["run"]).iloc[0]["recorded"] == 0  # a view without the needle's span
+    odd = dg.case_frame([("r", "m", {"c0": result("c0", True, view=["not", "a", "dict"])})], dg.facts_of(cases))
+    assert not odd["view_recorded"].iloc[0] and np.isnan(odd["in_view"].iloc[0])
 
 
 def test_case_frame_circular_and_failed_cases():
@@ -168,6 +173,11 @@ def test_decomposition_counts_and_intervals():
     assert (short["n"], short["recorded"], short["in_view"], short["acc_not_in_view"]) == (3, 3, 2, 1.0)
     assert (long_["n"], long_["recorded"], long_["in_view"], long_["acc_not_in_view"]) == (3, 1, 0, 0.0)
     assert math.isnan(long_["acc_in_view"]) and long_["acc_in_view_n"] == 0 and long_["p_in_view"] == 0.0
+    # groups come out sorted, whatever order the runs and cases came in
+    both = dg.case_frame([("zeta", "m", results), ("alpha", "m", results)], dg.facts_of(cases))
+    assert dg.decomposition(both.iloc[::-1], ["run", "length"])[["run", "length"]].values.tolist() == \
+        [["alpha", 100], ["alpha", 200], ["zeta", 100], ["zeta", 200]]
+    assert dg.circular_summary(both)["run"].tolist() == ["alpha", "zeta"]
 
 
 def test_decomposition_without_views_is_not_recorded_not_zero():
@@ -199,27 +209,31 @@ def test_circular_summary_chance_levels():
     assert not pl["circular"] and pl["n"] == 3 and pl["plain"] == pytest.approx(1 / 3)
     assert math.isnan(pl["circ"]) and math.isnan(pl["circ_chance"]) and math.isnan(pl["circ_low"])
     assert pl["plain_chance"] == pytest.approx((0.25 + 0.25 + 1 / 3) / 3)
-    assert dg.circular_summary(dg.case_frame([], None)).empty
+    empty = dg.circular_summary(dg.case_frame([], None))
+    assert empty.empty and list(empty.columns) == ["run", "model", "circular", "n", "plain", "plain_low", "plain_high",
+                                                   "plain_chance", "circ", "circ_low", "circ_high", "circ_chance"]
 
 
 def test_letters_and_their_table():
     rotations = [{"gold_shown": "B", "shown": "B"}, {"gold_shown": "A", "shown": None}, {"shown": "C"}]
-    runs = [("circ", "m", {"a": result("a", False, rotations=rotations),
-                           "f": result("f", False, rotations=rotations, error="boom")}),
-            ("plain", "m", {"a": result("a", True, prediction="C"), "b": result("b", False, prediction=None),
-                            "q": result("q", False, prediction="A"),
-                            "e": result("e", False, prediction="A", error="decode")})]
-    facts = dg.facts_of([case("a", answer="C"), case("b", answer="D"), case("e", answer="A")])
+    runs = [("circ", "m", {"f": result("f", False, rotations=rotations, error="boom"),
+                           "a": result("a", False, rotations=rotations),
+                           "g": result("g", False, rotations=[{"gold_shown": "D", "shown": "D"}])}),
+            ("plain", "m", {"e": result("e", False, prediction="A", error="decode"),
+                            "a": result("a", True, prediction="C"), "b": result("b", False, prediction=None),
+                            "q": result("q", False, prediction="A"), "r": result("r", False, prediction="B", rotations=[])})]
+    facts = dg.facts_of([case("a", answer="C"), case("b", answer="D"), case("e", answer="A"), case("r", answer="A")])
     letters = dg.letter_frame(runs, facts)
-    assert letters.values.tolist() == [["circ", "B", "B"], ["circ", "A", "none"], ["plain", "C", "C"], ["plain", "D", "none"]]
-    assert dg.letter_frame(runs, None)["run"].tolist() == ["circ", "circ"]
+    assert letters.values.tolist() == [["circ", "B", "B"], ["circ", "A", "none"], ["circ", "D", "D"],
+                                       ["plain", "C", "C"], ["plain", "D", "none"], ["plain", "A", "B"]]
+    assert dg.letter_frame(runs, None)["run"].tolist() == ["circ", "circ", "circ"]
     more = pd.concat([letters, pd.DataFrame([["plain", "C", "A"], ["plain", "C", "C"]], columns=letters.columns)])
     table = dg.letter_table(more, "plain")
     assert table.index.name == "gold" and table.columns.name is None
-    assert list(table.columns) == ["A", "C", "none", "all"]
-    assert table.loc["C"].tolist() == [1, 2, 0, 3] and table.loc["D"].tolist() == [0, 0, 1, 1]
-    assert table.loc["all"].tolist() == [1, 2, 1, 4]
-    assert list(dg.letter_table(letters[letters["predicted"] != "none"], "plain").columns) == ["C", "all"]
+    assert list(table.columns) == ["A", "B", "C", "none", "all"]
+    assert table.loc["C"].tolist() == [1, 0, 2, 0, 3] and table.loc["D"].tolist() == [0, 0, 0, 1, 1]
+    assert table.loc["A"].tolist() == [0, 1, 0, 0, 1] and table.loc["all"].tolist() == [1, 1, 2, 1, 5]
+    assert list(dg.letter_table(letters[letters["predicted"] != "none"], "plain").columns) == ["B", "C", "all"]
     assert dg.letter_table(letters, "missing").empty
 
 
