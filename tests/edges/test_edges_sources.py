@@ -326,3 +326,34 @@ def test_run_ffmpeg_failures_without_a_line_or_with_bytes_that_are_not_utf8(tmp_
     odd = os.fsdecode(bytes(tmp_path / "missing") + b"-\xff.mp4")
     with pytest.raises(RuntimeError):
         run_ffmpeg(["-loglevel", "info", "-i", odd, str(tmp_path / "o.mp4")])
+
+
+# What a child reads as its own parent-death signal (PR_GET_PDEATHSIG), printed on its last line.
+_PRINT_DEATH_SIGNAL = ("import ctypes, sys; sig = ctypes.c_int(-1); "
+                       "ctypes.CDLL('libc.so.6').prctl(2, ctypes.byref(sig)); print(sys.argv[1:]); print(sig.value)")
+
+
+def test_die_with_parent_asks_the_kernel_for_sigkill_in_the_child():
+    """Run in the forked child (as ffmpeg's ``preexec_fn``), it sets SIGKILL (9) as the signal the
+    child gets when its parent dies; it survives the exec."""
+    import subprocess
+    child = subprocess.run([sys.executable, "-c", _PRINT_DEATH_SIGNAL], preexec_fn=die_with_parent,
+                           capture_output=True, text=True, check=True)
+    assert child.stdout.splitlines()[-1] == "9"
+    plain = subprocess.run([sys.executable, "-c", _PRINT_DEATH_SIGNAL], capture_output=True, text=True, check=True)
+    assert plain.stdout.splitlines()[-1] == "0"
+
+
+def test_run_ffmpeg_passes_nostdin_only_without_input_and_children_die_with_it(tmp_path, monkeypatch):
+    """ffmpeg is told ``-nostdin`` unless bytes are piped to it, and every ffmpeg it starts gets
+    SIGKILL as its parent-death signal (a stand-in ffmpeg prints its arguments and that signal)."""
+    import niah.ffmpeg
+    fake = tmp_path / "ffmpeg"
+    fake.write_text(f'#!/bin/sh\nexec "{sys.executable}" -c "{_PRINT_DEATH_SIGNAL}" "$@"\n')
+    fake.chmod(0o755)
+    monkeypatch.setattr(niah.ffmpeg, "ffmpeg_exe", lambda: str(fake))
+    quiet = ["-hide_banner", "-loglevel", "error", "-y"]
+    alone = run_ffmpeg(["-i", "in.mp4", "out.mp4"]).stdout.decode().splitlines()
+    assert alone == [str([*quiet, "-nostdin", "-i", "in.mp4", "out.mp4"]), "9"]
+    piped = run_ffmpeg(["-i", "-", "out.mp4"], input=b"frames").stdout.decode().splitlines()
+    assert piped == [str([*quiet, "-i", "-", "out.mp4"]), "9"]

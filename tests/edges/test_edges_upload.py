@@ -132,3 +132,90 @@ def test_default_name_drops_json_too_and_invalid_uploads_are_not_saved(tmp_path)
     with pytest.raises(ValueError) as info:
         up.save_upload(up.UploadCheck(), tmp_path, "x", filename="x", manifest_fingerprint=None, cases_total=None)
     assert str(info.value) == "refusing to save an upload that did not validate"
+
+
+def test_the_summary_names_each_kind_of_problem_once_with_its_count_and_first_line():
+    """A file with two lines of every kind of manifest disagreement (and a duplicated case) is
+    summarised one line per kind: the kind's name, how many lines, and the first in full."""
+    c0, c1 = CASES[0], CASES[1]
+    bad = [result_of(make_case(9), "A"), result_of(c0, "A", length=41), result_of(c0, "A", depth=0.5),
+           result_of(c0, "A", task_type="U"), result_of(c0, "A", seconds=-1.0), result_of(c0, "E"),
+           result_of(c0, "A", correct=False)]
+    good = result_of(c1, "B")
+    check = up.validate_upload(lines(*[b for b in bad for _ in (0, 1)], good, good, good), frame())
+    assert check.summary().splitlines() == [
+        "unknown case id: 2 lines (first: line 1: case 'L40-0009': unknown case id (not in the benchmark manifest))",
+        "length differs from the manifest: 2 lines (first: line 3: case 'L40-0000': length 41, but the manifest "
+        "says 40)",
+        "depth differs from the manifest: 2 lines (first: line 5: case 'L40-0000': depth 0.5, but the manifest "
+        "says 0.666667)",
+        "task_type differs from the manifest: 2 lines (first: line 7: case 'L40-0000': task_type 'U', but the "
+        "manifest says 'T')",
+        "seconds out of range: 2 lines (first: line 9: case 'L40-0000': seconds -1.0 out of range)",
+        "prediction is not an option letter: 2 lines (first: line 11: case 'L40-0000': prediction 'E' is not an "
+        "option letter)",
+        "correct disagrees with prediction and gold: 2 lines (first: line 13: case 'L40-0000': correct is False, "
+        "but prediction 'A' against gold 'A' scores True)",
+        "duplicate case_id: 2 lines (first: line 16: duplicate case_id 'L40-0001' (first on line 15))",
+    ]
+    assert len(check.problems) == 16 and not check.ok
+
+
+def test_a_json_array_is_refused_even_after_leading_blank_lines():
+    """Whitespace before the ``[`` does not hide that the file is an array, not JSON Lines."""
+    good = lines(result_of(CASES[0], "A")).strip()
+    assert up.validate_upload(b" \n\t[" + good + b"]\n", frame()).problems == [
+        "the file is a JSON array; expected JSON Lines: one JSON object per line, no enclosing brackets "
+        "(see the example line above)"]
+
+
+def test_the_example_line_the_upload_tab_shows():
+    """Without a manifest (or with an empty one) the example is a generic line; with one it is the
+    manifest's first case, marked correct only if that case's answer is A, and it validates."""
+    generic = ('{"answer_rule":null,"case_id":"L2000-0000","correct":false,"depth":0.5,"error":null,'
+               '"input_cut":null,"length":2000,"model":"my-model","prediction":"A","prediction_strict":null,'
+               '"raw_output":"The answer is A.","rotations":null,"seconds":1.5,"task_type":"Action Recognition",'
+               '"view":null}')
+    assert up.example_line(None) == generic
+    assert up.example_line(frame()[:0]) == generic
+    first = up.example_line(frame())
+    assert first == ('{"answer_rule":null,"case_id":"L40-0000","correct":true,"depth":0.666667,"error":null,'
+                     '"input_cut":null,"length":40,"model":"my-model","prediction":"A","prediction_strict":null,'
+                     '"raw_output":"The answer is A.","rotations":null,"seconds":1.5,"task_type":"T","view":null}')
+    assert up.validate_upload((first + "\n").encode(), frame()).ok
+    wrong = up.example_line(frame(CASES[1:]))  # gold is B: the example's A is not correct
+    assert json.loads(wrong)["case_id"] == "L40-0001" and json.loads(wrong)["correct"] is False
+    assert up.validate_upload((wrong + "\n").encode(), frame()).ok
+
+
+def test_the_uploads_folder_is_full_message_gives_counts_and_megabytes(tmp_path):
+    """The refusal names the uploads and MB used (files in sub-folders count) against the caps,
+    and nothing is written."""
+    uploads = tmp_path / "uploads"
+    (uploads / "old" / "sub").mkdir(parents=True)
+    (uploads / "old" / "sub" / "results.jsonl").write_bytes(b"x" * (3 * 2**19))
+    assert up.uploads_usage(uploads) == (1, 3 * 2**19)
+    check = up.validate_upload(lines(result_of(CASES[0], "A")), frame())
+    with pytest.raises(up.UploadsFull) as info:
+        up.save_upload(check, uploads, "new", filename="r.jsonl", manifest_fingerprint=None, cases_total=None,
+                       max_uploads=1)
+    assert str(info.value) == "the uploads folder is full (1 of 1 uploads, 1.5 of 500 MB); nothing was saved"
+    assert [p.name for p in uploads.iterdir()] == ["old"]
+
+
+def test_an_upload_that_exactly_fills_the_byte_cap_is_saved(tmp_path):
+    """A missing uploads folder holds nothing; an upload of exactly the remaining bytes fits, one
+    byte more does not."""
+    uploads = tmp_path / "uploads"
+    assert up.uploads_usage(uploads) == (0, 0)
+    check = up.validate_upload(lines(result_of(CASES[0], "A")), frame())
+    size = len(lines(result_of(CASES[0], "A")))
+    with pytest.raises(up.UploadsFull) as info:
+        up.save_upload(check, uploads, "r", filename="r.jsonl", manifest_fingerprint=None, cases_total=None,
+                       max_total_bytes=size - 1)
+    assert str(info.value) == (f"the uploads folder is full (0 of 50 uploads, 0.0 of {(size - 1) / 2**20:g} MB); "
+                               "nothing was saved")
+    assert not uploads.exists()
+    run_dir = up.save_upload(check, uploads, "r", filename="r.jsonl", manifest_fingerprint=None, cases_total=None,
+                             max_total_bytes=size)
+    assert (run_dir / "results.jsonl").read_bytes() == lines(result_of(CASES[0], "A"))
