@@ -322,3 +322,197 @@ def test_every_stale_temporary_is_counted(tmp_path):
     for name in ("v.h264.999999998.tmp", "x.999999999.tmp"):
         (tmp_path / "s" / name).write_bytes(b"x")
     assert store.remove_stale_temporaries() == 2 and not list((tmp_path / "s").glob("*.tmp"))
+
+
+# ----- what ingest tells the user when ffmpeg fails, and how stored frames are made ----------
+import errno
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+
+from niah import framestore
+
+
+def fake_ffmpeg(monkeypatch, returncode: int, stderr: bytes, write: bytes | None = None, seen: list | None = None):
+    """Stand in for the ffmpeg run of ``ingest``: exit with ``returncode`` and ``stderr``;
+    ``write`` is what it leaves in the output file (its last argument)."""
+    def run(cmd, **kwargs):
+        if seen is not None:
+            seen.append(kwargs)
+        if write is not None:
+            Path(cmd[-1]).write_bytes(write)
+        return subprocess.CompletedProcess(cmd, returncode, b"", stderr)
+    monkeypatch.setattr(framestore.subprocess, "run", run)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 3-second, 3-frame 32x32 moving test pattern."""
+    return mux(tmp_path_factory.mktemp("tiny") / "tiny.mp4", 3)
+
+
+@pytest.mark.parametrize("stderr,reason", [
+    (b"", "ffmpeg failed"),  # nothing said: a generic reason, not a crash
+    (b" \n\n\t\n", "ffmpeg failed"),  # only blank lines: the same
+    (b"Input #0, from 'x'\nsome detail\n  j.mp4: Invalid data found when processing input  \n\n \n",
+     "j.mp4: Invalid data found when processing input"),  # the last non-blank line, stripped
+    (b"first\nbad \xff byte here\n", "bad \ufffd byte here"),  # undecodable bytes are replaced, not fatal
+])
+def test_a_failed_ffmpeg_gives_its_last_non_blank_line_as_the_reason(monkeypatch, tmp_path, stderr, reason):
+    fake_ffmpeg(monkeypatch, 1, stderr)
+    store = FrameStore(tmp_path / "s", SETTINGS)
+    with pytest.raises(SourceError) as info:
+        store.ingest("v", tmp_path / "v.mp4")
+    assert str(info.value) == reason
+    assert not store.has("v")
+
+
+def test_a_full_disk_is_reported_as_a_full_disk_naming_the_file(monkeypatch, tmp_path):
+    """ffmpeg's "No space left on device" is an OSError ENOSPC on the file it wrote, not a bad video."""
+    fake_ffmpeg(monkeypatch, 1, b"[out#0/h264 @ 0x1] Error writing trailer: No space left on device\n"
+                                b"Conversion failed!\n", write=b"partial")
+    store = FrameStore(tmp_path / "s", SETTINGS)
+    with pytest.raises(OSError) as info:
+        store.ingest("v", tmp_path / "v.mp4")
+    exc = info.value
+    assert not isinstance(exc, SourceError)
+    assert (exc.errno, exc.strerror) == (errno.ENOSPC, os.strerror(errno.ENOSPC))
+    assert exc.filename == str(tmp_path / "s" / f"v.h264.{os.getpid()}.tmp")
+    assert str(exc) == f"[Errno {errno.ENOSPC}] {os.strerror(errno.ENOSPC)}: '{exc.filename}'"
+    assert not store.has("v") and not list((tmp_path / "s").glob("*.tmp"))  # the partial file is gone
+
+
+def test_an_ffmpeg_that_succeeds_without_frames_is_a_source_error(monkeypatch, tmp_path):
+    fake_ffmpeg(monkeypatch, 0, b"  Stream #0:0: Video: h264, yuv420p, 32x32 [SAR 1:1 DAR 1:1], 1 fps\n", write=b"")
+    store = FrameStore(tmp_path / "s", SETTINGS)
+    with pytest.raises(SourceError) as info:
+        store.ingest("v", tmp_path / "v.mp4")
+    assert str(info.value) == "no video frames decoded"
+    assert not store.has("v") and not (tmp_path / "s" / "v.h264").exists()
+    assert not list((tmp_path / "s").glob("*.tmp"))
+
+
+def test_a_source_whose_size_ffmpeg_does_not_report_is_refused(monkeypatch, tmp_path, tiny):
+    real_run = subprocess.run
+
+    def quiet(cmd, **kwargs):  # the real encode, with ffmpeg's description of the input lost
+        return subprocess.CompletedProcess(cmd, real_run(cmd, **kwargs).returncode, b"", b"")
+    monkeypatch.setattr(framestore.subprocess, "run", quiet)
+    store = FrameStore(tmp_path / "s", SETTINGS)
+    with pytest.raises(SourceError) as info:
+        store.ingest("v", tiny)
+    assert str(info.value) == "ffmpeg did not report the video's size"
+    assert not store.has("v")
+
+
+def test_ffmpeg_children_are_killed_with_the_build(monkeypatch, tmp_path):
+    """The encoder is spawned with PR_SET_PDEATHSIG=SIGKILL: a killed build leaves no ffmpeg writing."""
+    real_run = subprocess.run
+    probe = ("import ctypes; s = ctypes.c_int(); ctypes.CDLL('libc.so.6').prctl(2, ctypes.byref(s)); "
+             "print(s.value)")  # PR_GET_PDEATHSIG, inherited across exec
+    signals = []
+
+    def run(cmd, **kwargs):
+        signals.append(int(real_run([sys.executable, "-c", probe], **kwargs).stdout))
+        return subprocess.CompletedProcess(cmd, 1, b"", b"stop here\n")
+    monkeypatch.setattr(framestore.subprocess, "run", run)
+    with pytest.raises(SourceError, match="^stop here$"):
+        FrameStore(tmp_path / "s", SETTINGS).ingest("v", tmp_path / "v.mp4")
+    assert signals == [signal.SIGKILL]
+
+
+def test_ingest_recreates_a_store_folder_removed_with_its_parents(tmp_path, tiny):
+    store = FrameStore(tmp_path / "a" / "b" / "frames", SETTINGS)
+    shutil.rmtree(tmp_path / "a")  # e.g. a scratch area cleaned after the store was opened
+    assert store.ingest("v", tiny)["frames"] == 3
+    assert store.has("v") and FrameStore(tmp_path / "a" / "b" / "frames", SETTINGS).num_frames("v") == 3
+
+
+def nal_types(unit: bytes) -> list[int]:
+    """The NAL unit types in Annex-B bytes (x264 starts some NALs with 3-byte start codes)."""
+    return [nal[0] & 0x1F for nal in unit.split(b"\x00\x00\x01")[1:]]
+
+
+def test_every_stored_frame_is_an_idr_with_its_parameter_sets_and_decodes_alone(store_dir):
+    store = FrameStore(store_dir)
+    whole = list(store.read("long", 0, 6))
+    for k, unit in enumerate(store.access_units("long", 0, 6)):
+        types = nal_types(unit)
+        assert types[0] == 9 and {7, 8, 5} <= set(types) and 1 not in types  # AUD, SPS, PPS, IDR; no P slice
+        alone = list(store.read_indices("long", [k]))
+        assert len(alone) == 1 and np.array_equal(alone[0], whole[k])
+
+
+def test_parameter_sets_of_a_one_frame_video(tmp_path):
+    """A one-frame video has parameter sets too: its first frame's SPS then PPS, as the frame carries them."""
+    store = FrameStore(tmp_path / "s", SETTINGS)
+    store.ingest("one", mux(tmp_path / "one.mp4", 1))
+    sets = store.parameter_sets("one")
+    assert sets.startswith(b"\x00\x00\x00\x01") and nal_types(sets)[:2] == [7, 8]
+    assert sets in store.packets("one", 0, 1)
+
+
+def test_read_at_another_size_scales_bicubically(store_dir):
+    """A frame read at a size equals the decoded frame scaled with bicubic swscale (not bilinear)."""
+    import av
+    from av.video.reformatter import VideoReformatter
+    store = FrameStore(store_dir)
+    ctx = av.CodecContext.create("h264", "r")
+    decoded = [f for p in (av.Packet(store.packets("long", 7, 1)), None) for f in ctx.decode(p)][0]
+    for size in ((16, 8), (48, 40)):
+        got = next(iter(store.read("long", 7, 1, size=size)))
+        scale = {m: VideoReformatter().reformat(decoded, width=size[0], height=size[1], format="rgb24",
+                                                interpolation=m).to_ndarray() for m in ("BICUBIC", "BILINEAR")}
+        assert not np.array_equal(scale["BICUBIC"], scale["BILINEAR"])  # the two differ here
+        assert np.array_equal(got, scale["BICUBIC"])
+
+
+def test_a_source_fingerprint_hashes_the_first_and_last_mib_as_a_zip_member_does(tmp_path):
+    import zipfile
+
+    from niah.framestore import source_fingerprint
+    from niah.zipmember import video_members
+    mib = 1 << 20
+    rng = np.random.default_rng(0)
+    for name, size in (("big.mp4", 3 * mib + 5), ("mid.mp4", mib + mib // 2)):
+        data = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
+        (tmp_path / name).write_bytes(data)
+        head_tail = data[:mib] + data[-mib:] if size > 2 * mib else data[:mib]  # up to 2 MiB: the head only
+        expected = {"size": size, "sha256_head_tail": hashlib.sha256(head_tail).hexdigest()}
+        assert source_fingerprint(tmp_path / name) == expected
+        with zipfile.ZipFile(tmp_path / f"{name}.zip", "w", zipfile.ZIP_STORED) as archive:
+            archive.write(tmp_path / name, f"d/{name}")
+        assert source_fingerprint(video_members(tmp_path / f"{name}.zip", (".mp4",))[0]) == expected
+
+
+def test_stale_temporaries_of_dead_processes_go_those_of_live_ones_stay(tmp_path):
+    store = FrameStore(tmp_path / "s", SETTINGS)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    live = subprocess.Popen(["sleep", "30"])
+    try:
+        names = [f"v.h264.{live.pid}.tmp", f"w.h264.{dead.pid}.tmp", "notes.tmp", f"x.h264.X{dead.pid}.tmp"]
+        for name in names:
+            (tmp_path / "s" / name).write_bytes(b"x")
+        assert store.remove_stale_temporaries() == 1
+        assert sorted(p.name for p in (tmp_path / "s").glob("*.tmp")) == sorted(
+            [f"v.h264.{live.pid}.tmp", "notes.tmp", f"x.h264.X{dead.pid}.tmp"])  # only pid-named ones go
+        with pytest.raises(subprocess.TimeoutExpired):  # checking a process does not signal it
+            live.wait(timeout=0.2)
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_a_temporary_removed_by_another_cleaner_meanwhile_is_no_error(monkeypatch, tmp_path):
+    store = FrameStore(tmp_path / "s", SETTINGS)
+    tmp = tmp_path / "s" / "v.h264.999999998.tmp"
+    tmp.write_bytes(b"x")
+
+    def gone_meanwhile(pid: int) -> bool:  # another build cleaning the same store got there first
+        tmp.unlink()
+        return False
+    monkeypatch.setattr(framestore, "_process_alive", gone_meanwhile)
+    assert store.remove_stale_temporaries() == 1 and not tmp.exists()

@@ -40,8 +40,12 @@ TIMEOUT = {36, -24, 24, 152, 255}  # slower than the limit: a hang, or only a bu
 
 def sync_unmutated() -> None:
     """Copy source files mutmut does not mutate into ``mutants/`` where they changed: mutmut
-    regenerates the files it mutates, but keeps its first copy of every other one."""
+    regenerates the files it mutates, but keeps its first copy of every other one. A file
+    newly on the list has its plain copy removed, and mutmut's record of which tests reach
+    which function with it (that record predates the file's mutants: they would all read
+    "no tests")."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    newly_listed = False
     for folder in config["source_paths"]:
         for path in (ROOT / folder).rglob("*"):
             relative = path.relative_to(ROOT).as_posix()
@@ -51,10 +55,13 @@ def sync_unmutated() -> None:
             if relative.endswith(".py") and any(fnmatch.fnmatch(relative, p) for p in config["only_mutate"]):
                 if target.exists() and "__mutmut_" not in target.read_text():
                     target.unlink()  # copied here before it was on the list: let mutmut mutate it
+                    newly_listed = True
                 continue
             if not target.exists() or target.read_bytes() != path.read_bytes():
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, target)
+    if newly_listed:
+        (MUTANTS / "mutmut-stats.json").unlink(missing_ok=True)
 
 
 def run(module: str, children: int) -> float:
