@@ -63,27 +63,6 @@ def wilson_interval(correct: ArrayLike, n: ArrayLike, z: float = Z95) -> tuple[n
     return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
 
 
-def two_proportion_test(correct_a: ArrayLike, n_a: ArrayLike, correct_b: ArrayLike,
-                        n_b: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """Pooled two-proportion z-test of ``a`` against ``b``: ``(z, two-sided p)``.
-
-    It treats the two runs' cases as independent samples. Two runs on the same cases are
-    paired, and their answers usually agree more than chance would have them agree, which
-    makes this test conservative there (it calls fewer differences real, not more). Where
-    both proportions are 0 or both 1 there is no evidence of a difference: ``z = 0, p = 1``.
-    NaN where either side has no cases.
-    """
-    ka, na = np.asarray(correct_a, dtype="float64"), np.asarray(n_a, dtype="float64")
-    kb, nb = np.asarray(correct_b, dtype="float64"), np.asarray(n_b, dtype="float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pooled = (ka + kb) / (na + nb)
-        se = np.sqrt(pooled * (1 - pooled) * (1 / na + 1 / nb))
-        z = np.where(se > 0, (ka / na - kb / nb) / se, 0.0)
-    z = np.where((na > 0) & (nb > 0), z, np.nan)
-    p = np.array([math.erfc(abs(v) / math.sqrt(2)) if v == v else math.nan for v in np.ravel(z)])
-    return z, p.reshape(z.shape)
-
-
 def holm(p_values: ArrayLike) -> np.ndarray:
     """Holm–Bonferroni adjusted p-values: controls the chance of any false "real
     difference" across all the cells of a comparison at the nominal level. NaNs stay NaN."""

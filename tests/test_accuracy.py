@@ -24,15 +24,6 @@ def test_wilson_ends_and_empty_groups():
     assert math.isnan(low[2]) and math.isnan(high[2])
 
 
-def test_two_proportion_test_against_hand_computation():
-    # 45/50 vs 30/50: pooled 0.75, se = sqrt(0.75 * 0.25 * (2 / 50)) = 0.0866, z = 0.3 / 0.0866 = 3.464
-    z, p = accuracy.two_proportion_test([45, 10, 0, 3], [50, 20, 10, 0], [30, 10, 0, 1], [50, 20, 10, 5])
-    assert z[0] == pytest.approx(3.4641, abs=1e-4) and p[0] == pytest.approx(0.000532, abs=1e-5)
-    assert z[1] == 0 and p[1] == pytest.approx(1.0)
-    assert z[2] == 0 and p[2] == 1.0  # both 0 %: no evidence of a difference
-    assert math.isnan(z[3]) and math.isnan(p[3])  # one side scored nothing
-
-
 def test_holm_adjusts_in_order_and_keeps_nans():
     # m = 4 valid: sorted 0.01, 0.02, 0.03, 0.5 -> 0.04, 0.06, 0.06 (monotone), 0.5
     adjusted = accuracy.holm([0.03, 0.01, np.nan, 0.5, 0.02])

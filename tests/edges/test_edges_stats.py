@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from niah.accuracy import (SUMMARY_COLUMNS, chance_of, depth_decile, depth_label, holm, needle_duration_bin,
-                           summarise, two_proportion_test, wilson_interval)
+                           summarise, wilson_interval)
 from niah.schedule import case_frame_refs, locality_key, locality_order, simulate_reuse, tape_order
 from niah.schema import Case, Needle, Segment
 
@@ -38,16 +38,6 @@ def test_wilson_is_exact_at_the_ends():
 def test_chance_of_an_empty_option_list_is_not_infinite():
     chance = chance_of([["A. x", "B. y", "C. z", "D. w"], ["A. x", "B. y"], [], ["A. x", "B. y", "C. z"]])
     assert chance[:2].tolist() == [0.25, 0.5] and np.isnan(chance[2]) and chance[3] == pytest.approx(1 / 3)
-
-
-def test_two_proportion_test_edges():
-    z, p = two_proportion_test([8, 0, 5, 3], [10, 10, 0, 10], [2, 0, 5, 3], [10, 10, 10, 10])
-    pooled = 0.5
-    expected_z = (0.8 - 0.2) / math.sqrt(pooled * pooled * (2 / 10))
-    assert z[0] == pytest.approx(expected_z) and p[0] == pytest.approx(math.erfc(expected_z / math.sqrt(2)))
-    assert (z[1], p[1]) == (0.0, 1.0)       # both 0 %: no evidence of a difference
-    assert np.isnan(z[2]) and np.isnan(p[2])  # one side has no cases
-    assert (z[3], p[3]) == (0.0, 1.0)
 
 
 def test_holm_reference():
@@ -156,14 +146,3 @@ def test_summarise_groups_in_key_order_with_integer_counts_and_only_observed_gro
     plain = summarise(frame.assign(g=frame["g"].astype(str)), ["g"])
     assert list(plain["g"]) == ["a", "b"]
     assert all(str(out[col].dtype) == "int64" for col in ("n", "correct", "unparsed", "failed"))
-
-
-def test_two_proportion_test_with_one_case_a_side():
-    z, p = two_proportion_test([1, 0], [1, 1], [0, 0], [1, 1])
-    assert z[0] == pytest.approx(math.sqrt(2)) and p[0] == pytest.approx(math.erfc(1.0))
-    assert (z[1], p[1]) == (0.0, 1.0)
-
-
-def test_two_proportion_test_is_nan_when_one_side_has_no_cases_whatever_the_other():
-    z, p = two_proportion_test([0, 10, 0, 10], [10, 10, 0, 0], [0, 0, 0, 10], [0, 0, 10, 10])
-    assert np.isnan(z).all() and np.isnan(p).all()
