@@ -255,7 +255,9 @@ class FrameStore:
     def parameter_sets(self, video_id: str) -> bytes:
         """The SPS and PPS NAL units (Annex B) of a stored video: a muxer's codec extradata.
         Equal for every video of the store, since they all use the same encoder settings."""
-        nals = self.packets(video_id, 0, 1).split(b"\x00\x00\x00\x01")
+        # x264 starts the SEI and slice NAL units with 3-byte start codes; a 4-byte one leaves
+        # a zero byte at the end of the unit before it (an SPS/PPS itself ends in its stop bit)
+        nals = [nal.rstrip(b"\x00") for nal in self.packets(video_id, 0, 1).split(b"\x00\x00\x01")]
         return b"".join(b"\x00\x00\x00\x01" + nal for nal in nals if nal and (nal[0] & 0x1F) in (7, 8))
 
     def read(self, video_id: str, start: int, count: int,

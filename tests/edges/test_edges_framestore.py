@@ -450,8 +450,18 @@ def test_parameter_sets_of_a_one_frame_video(tmp_path):
     store = FrameStore(tmp_path / "s", SETTINGS)
     store.ingest("one", mux(tmp_path / "one.mp4", 1))
     sets = store.parameter_sets("one")
-    assert sets.startswith(b"\x00\x00\x00\x01") and nal_types(sets)[:2] == [7, 8]
+    assert sets.startswith(b"\x00\x00\x00\x01") and nal_types(sets) == [7, 8]
     assert sets in store.packets("one", 0, 1)
+
+
+def test_parameter_sets_are_the_same_for_every_video_of_a_store(store_dir, tmp_path):
+    """The muxer's extradata is only SPS and PPS (no SEI or picture data of the first frame,
+    which x264 starts with 3-byte start codes), so it is equal for videos of other content."""
+    store = FrameStore(tmp_path / "s", SETTINGS)
+    make_video(tmp_path / "other.mp4", "mandelbrot=s=32x32:r=1,trim=end_frame=3")
+    store.ingest("other", tmp_path / "other.mp4")
+    assert store.parameter_sets("other") == FrameStore(store_dir).parameter_sets("long")
+    assert nal_types(store.parameter_sets("other")) == [7, 8]
 
 
 def test_read_at_another_size_scales_bicubically(store_dir):
