@@ -137,7 +137,8 @@ def summarise_grid(frame: pd.DataFrame, levels: dict[str, Sequence]) -> pd.DataF
     keys = list(levels)
     has_chance = "chance" in frame.columns
     sizes = [len(levels[k]) for k in keys]
-    codes = [pd.Categorical(frame[k], categories=list(levels[k])).codes.astype("int64") for k in keys]
+    # -1 for a value outside the levels (pd.Categorical would warn: pandas 4 raises there)
+    codes = [pd.Index(list(levels[k])).get_indexer(frame[k]).astype("int64") for k in keys]
     valid = np.all([c >= 0 for c in codes], axis=0) if len(frame) else np.zeros(0, dtype=bool)
     total = int(np.prod(sizes))
     group = np.ravel_multi_index([c[valid] for c in codes], sizes) if len(frame) else np.zeros(0, dtype="int64")
