@@ -157,3 +157,128 @@ def test_feature_memory_evicts_by_next_use_as_the_replay_predicts(device_frames)
         assert memory.bytes_to_device == 0
     else:
         assert 0 < memory.bytes_to_device < hits * 12
+
+
+# ----- small hand-made runs against brute force -------------------------------------------
+from niah.schema import Case, Needle, Segment  # noqa: E402
+from niah.schedule import ReuseStats  # noqa: E402
+
+
+def hand_case(case_id: str, *segments: tuple) -> Case:
+    """A valid case from (video, first frame, frames, role) segments, one of them the needle."""
+    segs = [Segment(v, first, n, role) for v, first, n, role in segments]
+    at = 0
+    for seg in segs:
+        if seg.role == "needle":
+            break
+        at += seg.num_frames
+    needle = next(s for s in segs if s.role == "needle")
+    case = Case(case_id=case_id, length=sum(s.num_frames for s in segs), fps=1.0, depth=0.0,
+                needle=Needle(needle.video_id, "q", at, needle.num_frames), segments=segs,
+                question="?", options=["A. a", "B. b", "C. c", "D. d"], answer="A", task_type="T")
+    case.validate()
+    return case
+
+
+def random_cases(seed: int, count: int = 6) -> list[Case]:
+    """Short cases over a few small videos, overlapping a lot across cases (repeats at case
+    boundaries too), never using a frame twice within a case (as planned cases never do)."""
+    rng = random.Random(seed)
+    cases = []
+    for k in range(count):
+        segs = [(v, rng.randint(0, 6), rng.randint(1, 4), "haystack") for v in rng.sample("abc", rng.randint(1, 3))]
+        segs.insert(rng.randint(0, len(segs)), (rng.choice(["n1", "n2"]), 0, rng.randint(1, 3), "needle"))
+        cases.append(hand_case(f"c{k}", *segs))
+    return cases
+
+
+def test_replay_of_small_runs_matches_the_reference_at_every_capacity():
+    for seed in range(40):
+        cases = random_cases(seed)
+        total = sum(c.length for c in cases)
+        for policy in ("lru", "next-use"):
+            for capacity in range(0, 8):
+                got = simulate_reuse(cases, capacity, policy)
+                assert got.encoded == reference_replay(cases, capacity, policy), (seed, policy, capacity)
+                assert got.case_frames == total
+
+
+def test_replay_with_room_for_one_frame_reuses_a_frame_played_twice_in_a_row():
+    # stream a0 a1 a2 | a2 a3 a4 and a needle frame each: a2 is played twice in a row
+    cases = [hand_case("c0", ("n", 0, 1, "needle"), ("a", 0, 3, "haystack")),
+             hand_case("c1", ("a", 2, 3, "haystack"), ("m", 0, 1, "needle"))]
+    for policy in ("lru", "next-use"):
+        assert simulate_reuse(cases, 1, policy) == ReuseStats(encoded=7, case_frames=8, unique_frames=7)
+        assert simulate_reuse(cases, 0, policy) == ReuseStats(encoded=8, case_frames=8, unique_frames=7)
+
+
+def test_next_use_keeps_what_is_needed_soonest_and_drops_a_frame_needed_later():
+    # stream: a0 b0 a0 c0 a0 b0 (room for one frame). Belady keeps a0 (needed at 2 and 4) and
+    # does not keep b0 (needed only at 5, after a0): encodes a0 b0 c0 b0 = 4. LRU with one slot
+    # encodes every frame that differs from the one before it: all 6.
+    cases = [hand_case("c0", ("a", 0, 1, "haystack"), ("b", 0, 1, "needle")),
+             hand_case("c1", ("a", 0, 1, "haystack"), ("c", 0, 1, "needle")),
+             hand_case("c2", ("a", 0, 1, "haystack"), ("b", 0, 1, "needle"))]
+    assert simulate_reuse(cases, 1, "next-use").encoded == 4 == reference_replay(cases, 1, "next-use")
+    assert simulate_reuse(cases, 1, "lru").encoded == 6 == reference_replay(cases, 1, "lru")
+
+
+def test_an_empty_run_encodes_nothing():
+    for policy in ("lru", "next-use"):
+        for capacity in (0, 1, 10):
+            stats = simulate_reuse([], capacity, policy)
+            assert stats == ReuseStats(0, 0, 0) and stats.encodes_per_case_frame == 0.0
+
+
+def test_an_unknown_policy_is_named_in_the_error():
+    with pytest.raises(ValueError) as info:
+        simulate_reuse([], 10, "fifo")
+    assert str(info.value) == "policy 'fifo': expected one of ('lru', 'next-use')"
+
+
+def brute_sharing(cases, role: str) -> tuple[float, int]:
+    users: dict = {}
+    for k, case in enumerate(cases):
+        for s in case.segments:
+            if s.role == role:
+                for f in range(s.src_start_frame, s.src_start_frame + s.num_frames):
+                    users.setdefault((s.video_id, f), []).append(k)
+    if not users:
+        return 0.0, 0
+    counts = [len(u) for u in users.values()]
+    return sum(counts) / len(counts), max(counts)
+
+
+def test_frame_sharing_counted_by_hand():
+    cases = [hand_case("c0", ("a", 0, 4, "haystack"), ("n", 0, 2, "needle"), ("b", 5, 3, "haystack")),
+             hand_case("c1", ("a", 2, 4, "haystack"), ("n", 0, 2, "needle")),
+             hand_case("c2", ("m", 1, 2, "needle"), ("a", 2, 1, "haystack"))]
+    # haystack: a0..a5 used by 1,1,3,2,1,1 cases, b5..b7 once each (b0..b4 never): 12 uses of 9 frames
+    assert frame_sharing(cases) == (12 / 9, 3)
+    assert frame_sharing(cases, role="haystack") == (12 / 9, 3)
+    # needle: n0, n1 twice each, m1, m2 once (m0 never): 6 uses of 4 frames
+    assert frame_sharing(cases, role="needle") == (1.5, 2)
+    assert frame_sharing(cases[2:], role="needle") == (1.0, 1)
+    assert frame_sharing([]) == (0.0, 0)
+
+
+def test_frame_sharing_matches_a_brute_force_count():
+    for seed in range(30):
+        cases = random_cases(seed, count=5)
+        for role in ("haystack", "needle"):
+            mean, peak = frame_sharing(cases, role)
+            want_mean, want_peak = brute_sharing(cases, role)
+            assert peak == want_peak and mean == pytest.approx(want_mean), (seed, role)
+
+
+def test_next_use_of_small_runs_matches_a_scan_of_the_stream():
+    for seed in range(30):
+        cases = random_cases(seed)
+        stream = [(s.video_id, f) for c in cases for s in c.segments
+                  for f in range(s.src_start_frame, s.src_start_frame + s.num_frames)]
+        nu = NextUse(cases)
+        got = [nu.after(r) for r in range(len(cases))]
+        assert all(g.dtype == np.int64 and len(g) == c.length for g, c in zip(got, cases))
+        want = [next((u for u in range(t + 1, len(stream)) if stream[u] == ref), NEVER)
+                for t, ref in enumerate(stream)]
+        assert np.concatenate(got).tolist() == want, seed

@@ -205,3 +205,103 @@ def test_reuse_notes_list_every_task_type():
     plan = plan_cases(needles, frames, [100], total=4, seed=0)
     assert plan.notes == ["length 100: questions reused at other depths/haystacks: T1 2 cases from 1 questions; "
                           "T2 2 cases from 1 questions"]
+
+
+# ----- layouts, the tape and its windows ----------------------------------------------------
+import random  # noqa: E402
+
+from generator.plan import Tape  # noqa: E402
+
+
+def test_an_unknown_layout_is_one_input_error_naming_the_option():
+    needles, pool = needles_and_pool({"v0": 30, "v1": 40})
+    with pytest.raises(InputError) as info:
+        plan_cases(needles, pool, [50], total=2, seed=0, layout="spiral")
+    assert info.value.where == "--haystacks"
+    assert str(info.value) == "--haystacks: 'spiral': expected one of tape, independent"
+
+
+def test_a_plan_records_its_layout():
+    frames = {f"h{k}": 400 for k in range(3)}
+    needles = [NeedleCandidate(qa(0, "n0", "T"), 20)]
+    assert plan_cases(needles, frames, [100], total=2, seed=0).layout == "independent"
+    assert plan_cases(needles, frames, [100], total=2, seed=0, layout="independent").layout == "independent"
+    tape = plan_cases(needles, frames, [100], total=2, seed=0, layout="tape")
+    assert tape.layout == "tape" and sorted(tape.tape) == ["h0", "h1", "h2"]
+
+
+def test_a_tape_that_exactly_holds_the_haystack_is_enough():
+    frames = {"h0": 30, "h1": 40}
+    needles = [NeedleCandidate(qa(0, "n0", "T"), 10)]
+    plan = plan_cases(needles, frames, [80], total=6, seed=2, layout="tape")  # 70 haystack frames, tape of 70
+    assert len(plan.cases) == 6
+    for case in plan.cases:
+        hay = [(s.video_id, s.src_start_frame + i) for s in case.segments if s.role == "haystack"
+               for i in range(s.num_frames)]
+        assert sorted(hay) == sorted((v, f) for v, n in frames.items() for f in range(n))  # the whole tape, once
+
+
+def test_a_tape_too_short_for_a_haystack_is_refused_with_the_numbers():
+    frames = {"h0": 30, "h1": 40}
+    needles = [NeedleCandidate(qa(0, "n0", "T"), 10)]
+    with pytest.raises(InputError) as info:
+        plan_cases(needles, frames, [81], total=2, seed=0, layout="tape")
+    assert str(info.value) == ("--lengths: the haystack tape holds 70 frames (2 videos), shorter than the haystack "
+                               "of a 81-frame case with a 10-frame needle (71 frames); use shorter --lengths or more "
+                               "haystack videos")
+
+
+def test_a_needles_own_video_does_not_count_towards_its_tape():
+    # one duration class: the tape holds 120 frames, but not 120 for any needle
+    needles, pool = needles_and_pool({"v0": 30, "v1": 40, "v2": 50})
+    with pytest.raises(InputError) as info:
+        plan_cases(needles, pool, [125], total=2, seed=0, layout="tape")
+    assert str(info.value).startswith("--lengths: the haystack tape holds 90 frames (3 videos), shorter than the "
+                                      "haystack of a 125-frame case with a 30-frame needle (95 frames)")
+    plan = plan_cases(needles, pool, [120], total=3, seed=0, layout="tape")  # 70 + 50 fits the 50-frame needle
+    assert len(plan.cases) == 3
+
+
+def test_a_tape_window_starts_anywhere_that_does_not_come_round_again():
+    tape = Tape((("A", 10), ("B", 10), ("C", 10)))
+    rng = random.Random(0)
+    starts = set()
+    for _ in range(600):
+        runs = tape.window(25, "X", rng)
+        videos = [v for v, _, _ in runs]
+        assert len(videos) == len(set(videos)) and sum(n for _, _, n in runs) == 25, runs
+        assert all(n > 0 for _, _, n in runs) and all(first == 0 for _, first, _ in runs[1:]), runs
+        order = "ABC" * 2
+        assert "".join(videos) in order, runs  # tape neighbours, read round the circle
+        assert runs[0][1] + runs[0][2] == 10 or len(runs) == 1, runs  # the first run reads its video to the end
+        starts.add(runs[0][:2])
+    # an offset o is valid iff the window ends before its first video again: o <= 30 - 25
+    assert starts == {(v, o) for v in "ABC" for o in range(6)}
+
+
+def test_a_tape_window_skips_the_needles_video_and_may_fill_the_tape():
+    tape = Tape((("A", 10), ("B", 10), ("C", 10)))
+    rng = random.Random(1)
+    windows = {tuple(tape.window(20, "B", rng)) for _ in range(50)}
+    assert windows == {(("A", 0, 10), ("C", 0, 10)), (("C", 0, 10), ("A", 0, 10))}
+    with pytest.raises(ValueError) as info:
+        tape.window(21, "B", rng)
+    assert str(info.value) == "window of 21 frames on a tape of 20"
+
+
+def test_independent_haystacks_may_open_at_the_last_frame_of_their_first_video():
+    frames = {f"h{k}": 2 for k in range(10)}
+    needles = [NeedleCandidate(qa(0, "n0", "T"), 5)]
+    plan = plan_cases(needles, frames, [10], total=40, seed=0, depths=[1.0])  # the needle last
+    assert all(c.segments[0].role == "haystack" for c in plan.cases)
+    assert {c.segments[0].src_start_frame for c in plan.cases} == {0, 1}
+
+
+def test_a_seeded_tape_window_takes_the_drawn_start_counting_in_tape_order():
+    # reproducibility: one uniform draw per window over the valid starts listed in tape order
+    # (A's offsets, then B's, then C's), so the same seed gives the same windows, byte for byte
+    tape = Tape((("A", 3), ("B", 10), ("C", 10)))
+    starts = [(v, o) for v, n in tape.videos for o in range(min(n, 23 - 15 + 1))]
+    got, reference = random.Random(5), random.Random(5)
+    for _ in range(40):
+        assert tape.window(15, "X", got)[0][:2] == starts[reference.randrange(len(starts))]
