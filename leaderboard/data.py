@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -104,6 +105,11 @@ def _letters(results: pd.DataFrame, option_codes: np.ndarray, option_values: lis
     strict = (~same) & (rule == "strict") & results["prediction_strict"].notna().to_numpy()
     out[strict] = results.loc[strict, "prediction_strict"]
     rest = ~(same | strict)
+    # a case whose options are unknown (no manifest, or not in it) cannot be read again: the
+    # line's own letter is all there is (else every old-format line would read "unparsed")
+    blind = rest & (np.asarray(option_codes) < 0)
+    out[blind] = results.loc[blind, "prediction"]
+    rest &= ~blind
     if rest.any():
         # one extraction per distinct (output, options) pair: outputs repeat a lot
         raw_codes, raws = pd.factorize(results.loc[rest, "raw_output"])
@@ -148,6 +154,12 @@ TAIL_COLUMNS = ["scored", "cases", "unparsed", "unparsed %", "errors", "problems
                 "model_path", "revision", "code_version"]
 
 
+def _take(values: np.ndarray, row: np.ndarray, fill: Any) -> np.ndarray:
+    """``values[row]``, ``fill`` where ``row`` is -1 (a case not in the manifest; also when
+    the manifest has no cases at all): the fill is appended, so -1 picks it."""
+    return np.concatenate([np.asarray(values), np.asarray([fill], dtype=np.asarray(values).dtype)])[row]
+
+
 def prepare_results(loaded: Loaded, manifest: Manifest | None, rule: str) -> tuple[pd.DataFrame, float, bool]:
     """The long results frame with, per row: ``letter`` under ``rule``, ``correct`` under it,
     ``code`` (what was answered, for copy detection), ``depth_decile``, ``in_manifest``,
@@ -164,10 +176,10 @@ def prepare_results(loaded: Loaded, manifest: Manifest | None, rule: str) -> tup
         known = row >= 0
         results["in_manifest"] = known
         case_options, option_values = pd.factorize(cases["options"].map(tuple))
-        option_codes = np.where(known, case_options[row], -1)
+        option_codes = _take(case_options, row, -1)
         chance = float(cases["chance"].mean()) if len(cases) else 1 / ASSUMED_OPTIONS
-        results["chance"] = np.where(known, cases["chance"].to_numpy(dtype="float64")[row], 1 / ASSUMED_OPTIONS)
-        gold = np.where(known, cases["answer"].to_numpy(dtype=object)[row], None)
+        results["chance"] = _take(cases["chance"].to_numpy(dtype="float64"), row, 1 / ASSUMED_OPTIONS)
+        gold = _take(cases["answer"].to_numpy(dtype=object), row, None)
         option_values = list(option_values)
     else:
         results["in_manifest"] = False
@@ -180,7 +192,8 @@ def prepare_results(loaded: Loaded, manifest: Manifest | None, rule: str) -> tup
     results["letter"] = letter
     results["code"] = copies.answer_codes(default, results["failed"])
     if gold is not None:
-        results["correct"] = (~results["failed"]).to_numpy() & (letter.to_numpy() == gold)
+        # a case outside the manifest has no gold letter: never correct (None == None is not a match)
+        results["correct"] = results["in_manifest"].to_numpy() & (~results["failed"]).to_numpy() & (letter.to_numpy() == gold)
     results["correct"] = results["correct"].astype(bool)
     results["unparsed"] = results["letter"].isna() & ~results["failed"]
     model_of = np.asarray(runs["model"], dtype=object)  # run.json's model names every row of its run
