@@ -65,3 +65,35 @@ def test_a_near_copy_is_marked_and_not_ranked(tmp_path):
     assert board.loc["near", "near_copy_of"] == "orig" and board.loc["near", "agreement"] == 99.0
     assert board.loc["near", "marks"] == "near copy of orig · uploaded" and pd.isna(board.loc["near", "rank"])
     assert board.loc["orig", "rank"] == 1 and board.loc["orig", "near_copy_of"] == ""
+
+
+def _answers(run: str, letters: str, start: int = 0) -> pd.DataFrame:
+    """One row per case: ``run`` answered ``letters[i]`` on case ``start + i`` (``-`` none, ``!`` failed)."""
+    return pd.DataFrame({"run_id": run, "case_id": [f"c{start + i:03d}" for i in range(len(letters))],
+                         "code": list(letters)})
+
+
+def test_copies_are_judged_on_the_cases_both_answered():
+    from leaderboard.copies import closest_earlier
+    base = "ABCD" * 8  # 32 cases
+    # b answers a's 32 cases the same and 10 more a never saw: still an exact copy of a
+    frame = pd.concat([_answers("a", base), _answers("b", base + "ABCDABCDAB")])
+    match = closest_earlier(frame, ["a", "b"])["b"]
+    assert (match.original, match.agreement, match.common, match.exact) == ("a", 1.0, 32, True)
+    # a run answering other cases only shares nothing: it is no original, even when listed first
+    frame = pd.concat([_answers("x", "AAAAA", start=100), _answers("a", base), _answers("b", base)])
+    assert closest_earlier(frame, ["x", "a", "b"])["b"].original == "a"
+    # a run not in the order is left out, wherever its rows come
+    frame = pd.concat([_answers("a", base), _answers("b", base), _answers("ghost", "D" * 32)])
+    assert closest_earlier(frame, ["a", "b"])["b"].exact
+
+
+def test_a_failed_case_is_an_answer_of_its_own():
+    from leaderboard.copies import answer_codes, closest_earlier
+    letters = pd.Series(["A", None, "C", "B"])
+    assert answer_codes(letters, pd.Series([False, False, False, True])).tolist() == ["A", "-", "C", "!"]
+    base = "ABCD" * 6  # 24 cases; b failed where a answered on 4 of them: 20 of 24 the same
+    frame = pd.concat([_answers("a", base), _answers("b", "!!!!" + base[4:])])
+    assert closest_earlier(frame, ["a", "b"]) == {}
+    unanswered = pd.concat([_answers("a", base), _answers("b", "----" + base[4:])])
+    assert closest_earlier(unanswered, ["a", "b"]) == {}  # no letter is an answer too: 20 of 24
