@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import difflib
 import fnmatch
+import io
 import json
 import os
 import shutil
@@ -155,7 +157,12 @@ def main() -> int:
             codes = results(module)
             killed = sum(code in KILLED for code in codes.values())
             print(f"{module}: {killed}/{len(codes)} killed in {seconds:.0f} s", flush=True)
-    report(modules)
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        report(modules)
+    print(buffer.getvalue(), end="")
+    MUTANTS.mkdir(exist_ok=True)
+    (MUTANTS / "report.txt").write_text(buffer.getvalue())  # kept for the README's survivor list
     return 0
 
 
