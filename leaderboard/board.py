@@ -169,7 +169,10 @@ def sections(tables: Tables) -> list[str]:
 def significance_note(tables: Tables) -> str:
     """What the paired columns mean, with the number of tests Holm corrected over."""
     board = tables.leaderboard
-    tests = int(board.drop_duplicates("entry")[["p_above", "p_first"]].notna().sum().sum())
+    entries = board.drop_duplicates("entry")
+    # each section's #2 is compared with #1 once, shown under both columns
+    tests = int(entries[["p_above", "p_first"]].notna().sum().sum()
+                - entries.loc[entries["p_above"].notna(), "section"].nunique())
     return (f"'vs above' / 'vs #1': difference in accuracy points on the cases both answered; p from the exact "
             f"McNemar test (scipy.stats.binomtest on the discordant cases; for a seed group, the exact sign test of "
             f"its per-case mean), Holm-corrected over the table's {tests} tests. '≈#1': not significantly below #1 "

@@ -8,7 +8,8 @@ own sections, so an upload can never push a project run down.
 
 Each ranked entry is compared, on the cases both answered, with the entry ranked just
 above it and with #1, by an exact paired test (:func:`niah.accuracy.paired_sign_test`:
-McNemar's exact test for single runs), Holm-corrected over every test in the table. An
+McNemar's exact test for single runs), Holm-corrected over every distinct comparison in the
+table (#2's "above" and "first" are one). An
 entry whose corrected p against #1 is not below 5 % is *tied with #1*.
 """
 from __future__ import annotations
@@ -68,7 +69,7 @@ def rank(board: pd.DataFrame, case_correct: pd.DataFrame) -> pd.DataFrame:
     board["entry_members"] = board["entry"].map({e: len(r) for e, r in members.items()}).where(board["rankable"])
     vectors = _entry_vectors(members, case_correct)
     stats: dict[str, dict[str, float]] = {}
-    tests: list[tuple[str, str, float]] = []
+    tests: list[tuple[str, tuple[str, ...], float]] = []  # each distinct comparison once
     ranks: dict[str, int] = {}
     for section in SECTIONS:
         entries = entry_acc[[e.startswith(section + "|") for e in entry_acc.index]]
@@ -81,12 +82,15 @@ def rank(board: pd.DataFrame, case_correct: pd.DataFrame) -> pd.DataFrame:
             if position > 0:
                 above = order.index[position - 1]
                 row["d_above"], row["p_above"], row["n_above"] = _paired(vectors[entry], vectors[above])
-                tests.append((entry, "p_above", row["p_above"]))
                 row["d_first"], row["p_first"], row["n_first"] = _paired(vectors[entry], vectors[first])
-                tests.append((entry, "p_first", row["p_first"]))
+                if above == first:  # #2: the same comparison, one test in the Holm family
+                    tests.append((entry, ("p_above", "p_first"), row["p_above"]))
+                else:
+                    tests += [(entry, ("p_above",), row["p_above"]), (entry, ("p_first",), row["p_first"])]
     adjusted = accuracy.holm([p for _, _, p in tests]) if tests else []
-    for (entry, column, _), p in zip(tests, adjusted):
-        stats[entry][column + "_holm"] = p
+    for (entry, columns, _), p in zip(tests, adjusted):
+        for column in columns:
+            stats[entry][column + "_holm"] = p
     board["rank"] = pd.array([ranks.get(e) if r else pd.NA for e, r in zip(board["entry"], board["rankable"])],
                              dtype="Int64")
     for column in ("d_above", "p_above", "p_above_holm", "n_above", "d_first", "p_first", "p_first_holm", "n_first"):
