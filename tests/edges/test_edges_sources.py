@@ -344,6 +344,32 @@ def test_die_with_parent_asks_the_kernel_for_sigkill_in_the_child():
     assert plain.stdout.splitlines()[-1] == "0"
 
 
+def test_die_with_parent_sets_sigkill_as_the_parent_death_signal(monkeypatch):
+    """The same in this process, against a stand-in libc (the child above runs it after a
+    fork, where the mutation run's record of which tests reach a function does not look)."""
+    import ctypes
+    import signal
+    calls = []
+
+    class FakeLibc:
+        def __init__(self, name, use_errno=False):
+            pass
+
+        def prctl(self, *args):
+            calls.append(args)
+            return 0
+
+    monkeypatch.setattr(ctypes, "CDLL", FakeLibc)
+    die_with_parent()
+    assert calls == [(1, signal.SIGKILL)]  # PR_SET_PDEATHSIG
+
+    def missing(name, use_errno=False):
+        raise OSError(f"{name}: cannot open shared object file")
+
+    monkeypatch.setattr(ctypes, "CDLL", missing)
+    die_with_parent()  # not Linux: nothing to set, no error
+
+
 def test_run_ffmpeg_passes_nostdin_only_without_input_and_children_die_with_it(tmp_path, monkeypatch):
     """ffmpeg is told ``-nostdin`` unless bytes are piped to it, and every ffmpeg it starts gets
     SIGKILL as its parent-death signal (a stand-in ffmpeg prints its arguments and that signal)."""
