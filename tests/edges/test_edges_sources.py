@@ -333,7 +333,7 @@ _PRINT_DEATH_SIGNAL = ("import ctypes, sys; sig = ctypes.c_int(-1); "
                        "ctypes.CDLL('libc.so.6').prctl(2, ctypes.byref(sig)); print(sys.argv[1:]); print(sig.value)")
 
 
-def test_die_with_parent_asks_the_kernel_for_sigkill_in_the_child():
+def test_die_with_parent_asks_the_kernel_to_kill_the_child_with_its_parent():
     """Run in the forked child (as ffmpeg's ``preexec_fn``), it sets SIGKILL (9) as the signal the
     child gets when its parent dies; it survives the exec."""
     import subprocess
@@ -344,7 +344,7 @@ def test_die_with_parent_asks_the_kernel_for_sigkill_in_the_child():
     assert plain.stdout.splitlines()[-1] == "0"
 
 
-def test_die_with_parent_sets_sigkill_as_the_parent_death_signal(monkeypatch):
+def test_die_with_parent_sets_the_parent_death_signal_in_process(monkeypatch):
     """The same in this process, against a stand-in libc (the child above runs it after a
     fork, where the mutation run's record of which tests reach a function does not look)."""
     import ctypes
