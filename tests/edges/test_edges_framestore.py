@@ -501,11 +501,12 @@ def test_stale_temporaries_of_dead_processes_go_those_of_live_ones_stay(tmp_path
     store = FrameStore(tmp_path / "s", SETTINGS)
     dead = subprocess.Popen(["true"])
     dead.wait()
-    # the live process reports any signal it gets (it sets its own handlers: a SIGHUP ignored
-    # by whoever started the tests would otherwise be ignored by it too)
+    # the live process reports any signal it gets (it sets its own handlers and unblocks them:
+    # a SIGHUP ignored or blocked by whoever started the tests would be so in it too)
     watcher = ("import signal, sys, time\n"
                "def got(n, _):\n    print(n, flush=True)\n"
                "for n in range(1, 16):\n    n != 9 and signal.signal(n, got)\n"
+               "signal.pthread_sigmask(signal.SIG_UNBLOCK, range(1, 16))\n"
                "print('ready', flush=True)\ntime.sleep(30)\n")
     live = subprocess.Popen([sys.executable, "-c", watcher], stdout=subprocess.PIPE, text=True)
     try:
