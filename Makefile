@@ -55,7 +55,7 @@ test: $(MODELS)
 bench: $(MODELS)
 	$(PY) bench/bench_generator.py
 
-# Mutation testing of the core (not part of `make test`: about 1.5 h on two busy cores). Runs
+# Mutation testing of the core (not part of `make test`: 40 min on two cores). Runs
 # mutmut module by module at nice 19, prints the killed share per module and every survivor.
 # One module: `make mutate MODULES=niah.schema`; the last figures again: `make mutate MODULES=--report`.
 mutate: $(CORE)

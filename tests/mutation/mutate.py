@@ -6,12 +6,13 @@ own output in ``mutants/<module>.log``, then prints the killed share per module 
 surviving mutant with the line it changed, so each survivor gets a test or a README line
 saying why it is equivalent.
 
-    python tests/mutation/mutate.py                       # every module (about 1.5 h on 2 busy cores)
+    python tests/mutation/mutate.py                       # every module (40 min on 2 cores)
     python tests/mutation/mutate.py niah.schema niah.cases  # some modules
     python tests/mutation/mutate.py --report              # only print what mutants/ holds
 
-"Killed" counts mutants a test failed on (or timed out on); "no tests" (no selected test
-reaches the function) and "survived" count as not killed.
+"Killed" counts mutants a test failed on; a timeout (the mutant's tests never finished, a
+hang), "no tests" (no selected test reaches the function), "suspicious" and "survived" count
+as not killed. The report is also written to ``mutants/report.txt``.
 """
 from __future__ import annotations
 
