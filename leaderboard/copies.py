@@ -48,7 +48,7 @@ def answer_codes(letters: pd.Series, failed: pd.Series) -> pd.Series:
 def _matrix(frame: pd.DataFrame, runs: list[str], cases: pd.Index) -> np.ndarray:
     """``runs x cases`` integer codes (0 = not answered)."""
     codes = pd.Categorical(frame["code"])
-    rows = pd.Categorical(frame["run_id"], categories=runs).codes
+    rows = pd.Index(runs).get_indexer(frame["run_id"])  # -1: a run not in ``runs``
     cols = cases.get_indexer(frame["case_id"])
     out = np.zeros((len(runs), len(cases)), dtype="int16")
     keep = (rows >= 0) & (cols >= 0)

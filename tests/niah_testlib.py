@@ -34,3 +34,12 @@ def one_line_error(proc: subprocess.CompletedProcess[str], *needles: str,
         assert needle in lines[0], lines[0]
     assert "Traceback" not in proc.stderr
     return lines[0]
+
+
+def sigint_default() -> None:
+    """``preexec_fn`` for a child a test interrupts with SIGINT: a shell that starts the tests
+    in the background ignores SIGINT and children inherit that, so Python in the child would
+    never raise ``KeyboardInterrupt``; this gives the child the default disposition back."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from niah_testlib import ROOT, SMALL_BUILD, one_line_error, run_cli
+from niah_testlib import ROOT, SMALL_BUILD, one_line_error, run_cli, sigint_default
 from niah.cases import Benchmark
 from niah.ffmpeg import run_ffmpeg
 from videomme_fixture import make_video
@@ -151,7 +151,7 @@ def test_ctrl_c_stops_the_build_with_one_line_and_it_resumes(release: Path, smal
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "generator", "build", "--source", str(release), "--out", str(out),
                              *SMALL_BUILD, "--workers", "1"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=sigint_default)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not list((out / "frames").glob("*.json")):
         time.sleep(0.02)

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from niah.results import read_run
-from niah_testlib import one_line_error
+from niah_testlib import one_line_error, sigint_default
 from runner_helpers import fake_bench_dir, real_bench_dir, run_cli  # noqa: F401 (fixtures)
 
 
@@ -137,7 +137,7 @@ def test_ctrl_c_stops_cleanly_and_resumes(fake_bench_dir, tmp_path):
     cmd = [sys.executable, str(script), "score", "--data", str(fake_bench_dir), "--model", "slow",
            "--out", str(out), "--no-progress", "--device", "cpu"]
     proc = subprocess.Popen(cmd, cwd=REPO, env=subprocess_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=sigint_default)
     deadline = time.time() + 60
     while time.time() < deadline:
         files = list(out.glob("*/results.jsonl"))
