@@ -26,9 +26,6 @@ from niah import diagnostics as dg
 from niah.results import list_runs, read_run
 
 TITLE = "Diagnostics"
-NOT_RECORDED = "not recorded"
-
-
 @st.cache_data(show_spinner="Reading what the models saw…", max_entries=4)
 def load(results_root: str, signature: tuple, facts: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """(per-case frame, letters frame, run infos) of every run under ``results_root``;
@@ -45,42 +42,27 @@ def load(results_root: str, signature: tuple, facts: pd.DataFrame | None) -> tup
     return dg.case_frame(triples, facts), dg.letter_frame(triples, facts), infos
 
 
-def _pct(p: float, lo: float, hi: float, n: int | None = None) -> str:
-    if p != p:
-        return "–"
-    return f"{100 * p:.1f}% [{100 * lo:.0f}–{100 * hi:.0f}]" + (f" ({n})" if n is not None else "")
-
-
-def _cell(row: pd.Series, name: str) -> str:
-    return _pct(row[name], row[f"{name}_low"], row[f"{name}_high"], int(row[f"{name}_n"]))
-
-
 def decomposition_table(frame: pd.DataFrame, infos: dict, label, have_manifest: bool) -> pd.DataFrame:
     """One row per run: P(needle in view), accuracy given in view / not, the oracle ceiling."""
     ceilings = dg.oracle_ceilings(frame, infos)
     rows = []
     for _, d in dg.decomposition(frame, ["run"]).iterrows():
-        if not have_manifest:
-            cells = ["needs the benchmark"] * 3
-        elif d["recorded"] == 0:
-            cells = [NOT_RECORDED] * 3
-        else:
-            cells = [_cell(d, "p_in_view"), _cell(d, "acc_in_view"), _cell(d, "acc_not_in_view")]
+        cells = dg.in_view_cells(d, have_manifest, "needs the benchmark")
         ceiling = ceilings.get(d["run"])
         correct = int(frame.loc[frame["run"] == d["run"], "correct"].sum())
-        rows.append({"run": label(d["run"]), "accuracy": _pct(*dg.proportion(correct, int(d["n"])), int(d["n"])),
+        rows.append({"run": label(d["run"]), "accuracy": dg.format_share(*dg.proportion(correct, int(d["n"])), int(d["n"])),
                      "P(needle in view)": cells[0], "accuracy given in view": cells[1],
                      "accuracy given not in view": cells[2],
-                     "needle-oracle ceiling": _pct(*ceiling[1:]) if ceiling else "no oracle run"})
+                     "needle-oracle ceiling": dg.format_share(*ceiling[1:]) if ceiling else "no oracle run"})
     return pd.DataFrame(rows)
 
 
 def circular_table(frame: pd.DataFrame, label) -> pd.DataFrame:
     rows = []
     for _, c in dg.circular_summary(frame).iterrows():
-        rows.append({"run": label(c["run"]), "plain (rotation 0)": _pct(c["plain"], c["plain_low"], c["plain_high"]),
+        rows.append({"run": label(c["run"]), "plain (rotation 0)": dg.format_share(c["plain"], c["plain_low"], c["plain_high"]),
                      "plain chance": f"{100 * c['plain_chance']:.1f}%" if c["plain_chance"] == c["plain_chance"] else "–",
-                     "circular": _pct(c["circ"], c["circ_low"], c["circ_high"]) if c["circular"] else "not a circular run",
+                     "circular": dg.format_share(c["circ"], c["circ_low"], c["circ_high"]) if c["circular"] else "not a circular run",
                      "circular chance": f"{100 * c['circ_chance']:.2f}%" if c["circular"] else "–"})
     return pd.DataFrame(rows)
 
@@ -151,7 +133,7 @@ def section(results_root: str, signature: tuple, cases: pd.DataFrame | None, run
                "view / not in view: over those cases. % [Wilson 95% interval, scipy.stats.binomtest] (cases). "
                "A miss with the needle in view is a failure to understand it; out of view, a failure to find it. "
                "The needle-oracle run on this manifest (the same VLM shown only the needle) is the comprehension "
-               f"ceiling. '{NOT_RECORDED}': results written before results schema 2.")
+               f"ceiling. '{dg.NOT_RECORDED}': results written before results schema 2.")
     seen_runs = [r for r in run_ids if (frame.loc[frame["run"] == r, "frames_seen"] > 0).any()]
     if have_manifest and seen_runs:
         models = frame.groupby("run")["model"].first()

@@ -38,6 +38,10 @@ FACT_COLUMNS = ["case_id", "needle_start", "needle_frames", "answer", "n_options
 CASE_COLUMNS = ["run", "model", "case_id", "length", "depth_decile", "correct", "failed", "circular",
                 "plain_correct", "n_options", "in_view", "view_recorded", "frames_seen"]
 NO_ANSWER = "none"
+#: An in-view figure of results written before results schema 2 (they have no ``view``).
+NOT_RECORDED = "not recorded"
+#: The needle-in-view measures of :func:`decomposition`, in the order the tables show them.
+IN_VIEW_MEASURES = ("p_in_view", "acc_in_view", "acc_not_in_view")
 
 
 def facts_of(cases: Iterable[Case]) -> pd.DataFrame:
@@ -52,6 +56,30 @@ def proportion(k: int, n: int) -> tuple[float, float, float]:
         return (float("nan"),) * 3
     ci = binomtest(int(k), int(n)).proportion_ci(confidence_level=0.95, method="wilson")
     return k / n, float(ci.low), float(ci.high)
+
+
+def format_share(p: float, low: float, high: float, n: int | None = None, missing: str = "–") -> str:
+    """``"23.4% [22–25] (3000)"``: a proportion as a percentage with its interval (and cases);
+    ``missing`` where it is NaN (no cases)."""
+    if p != p:
+        return missing
+    return f"{100 * p:.1f}% [{100 * low:.0f}–{100 * high:.0f}]" + (f" ({n})" if n is not None else "")
+
+
+def format_measure(row: Mapping[str, Any], name: str, missing: str = "–") -> str:
+    """:func:`format_share` of the measure ``name`` of a :func:`decomposition` row."""
+    return format_share(row[name], row[f"{name}_low"], row[f"{name}_high"], int(row[f"{name}_n"]), missing)
+
+
+def in_view_cells(row: Mapping[str, Any], have_manifest: bool, without_manifest: str, missing: str = "–") -> list[str]:
+    """The :data:`IN_VIEW_MEASURES` of a :func:`decomposition` row as table cells, the same in the
+    report and on the leaderboard: ``without_manifest`` when no manifest gives the needles' spans,
+    :data:`NOT_RECORDED` when none of the row's results recorded what the model saw."""
+    if not have_manifest:
+        return [without_manifest] * len(IN_VIEW_MEASURES)
+    if row["recorded"] == 0:
+        return [NOT_RECORDED] * len(IN_VIEW_MEASURES)
+    return [format_measure(row, name, missing) for name in IN_VIEW_MEASURES]
 
 
 def case_frame(runs: Iterable[tuple[str, str, Mapping[str, Result]]], facts: pd.DataFrame | None) -> pd.DataFrame:

@@ -15,18 +15,8 @@ import pandas as pd
 from niah import diagnostics as dg
 from niah.cases import Benchmark
 
-NOT_RECORDED = "not recorded"
 DECILES = [f"d{k}" for k in range(10)]
-
-
-def _pct(p: float, lo: float, hi: float, n: int | None = None) -> str:
-    if p != p:
-        return "-"
-    return f"{100 * p:.1f}% [{100 * lo:.0f}–{100 * hi:.0f}]" + (f" ({n})" if n is not None else "")
-
-
-def _row_cell(row: Any, name: str) -> str:
-    return _pct(row[name], row[f"{name}_low"], row[f"{name}_high"], int(row[f"{name}_n"]))
+MISSING = "-"  # plain text: the report's figure for a proportion of no cases
 
 
 def summary_table(frame: pd.DataFrame, ceilings: dict[str, tuple[str, float, float, float]],
@@ -37,15 +27,11 @@ def summary_table(frame: pd.DataFrame, ceilings: dict[str, tuple[str, float, flo
     for run in sorted(frame["run"].unique()) if len(frame) else []:
         d = decomp.loc[run]
         ceiling = ceilings.get(run)
-        if not have_manifest:
-            cells = ["needs --data"] * 3
-        elif d["recorded"] == 0:
-            cells = [NOT_RECORDED] * 3
-        else:
-            cells = [_row_cell(d, "p_in_view"), _row_cell(d, "acc_in_view"), _row_cell(d, "acc_not_in_view")]
+        cells = dg.in_view_cells(d, have_manifest, "needs --data", MISSING)
         rows.append({"run": run, "model": frame.loc[frame["run"] == run, "model"].iloc[0],
                      "P(needle in view)": cells[0], "acc given in view": cells[1], "acc given not in view": cells[2],
-                     "needle-oracle ceiling": _pct(*ceiling[1:]) + f" ({ceiling[0]})" if ceiling else "no oracle run"})
+                     "needle-oracle ceiling": (dg.format_share(*ceiling[1:], missing=MISSING) + f" ({ceiling[0]})"
+                                               if ceiling else "no oracle run")})
     return pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()
 
 
@@ -53,9 +39,11 @@ def circular_table(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per run: plain accuracy (rotation 0) and circular accuracy, with chance levels."""
     rows = []
     for _, c in dg.circular_summary(frame).iterrows():
-        rows.append({"run": c["run"], "model": c["model"], "plain": _pct(c["plain"], c["plain_low"], c["plain_high"]),
+        rows.append({"run": c["run"], "model": c["model"],
+                     "plain": dg.format_share(c["plain"], c["plain_low"], c["plain_high"], missing=MISSING),
                      "plain chance": f"{100 * c['plain_chance']:.1f}%" if c["plain_chance"] == c["plain_chance"] else "-",
-                     "circular": _pct(c["circ"], c["circ_low"], c["circ_high"]) if c["circular"] else "not a circular run",
+                     "circular": (dg.format_share(c["circ"], c["circ_low"], c["circ_high"], missing=MISSING)
+                                  if c["circular"] else "not a circular run"),
                      "circular chance": f"{100 * c['circ_chance']:.2f}%" if c["circular"] else "-"})
     return pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()
 
@@ -72,7 +60,7 @@ def cell_table(frame: pd.DataFrame, run: str, measure: str) -> pd.DataFrame:
         overall = dg.decomposition(rows.assign(_all=0), ["_all"]).iloc[0]
         for decile, name in zip(list(range(10)) + ["all"], DECILES + ["all"]):
             row = overall if decile == "all" else (cells.loc[decile] if decile in cells.index else None)
-            table.loc[str(length), name] = "-" if row is None else _row_cell(row, measure)
+            table.loc[str(length), name] = MISSING if row is None else dg.format_measure(row, measure, MISSING)
     table.index.name = "length"
     return table
 
@@ -92,7 +80,7 @@ def render(runs: list[Any], bench: Benchmark | None, show: Callable[[pd.DataFram
               "lies in the needle; acc given in view / not in view: accuracy over those cases; % [Wilson 95% "
               "interval, scipy.stats.binomtest] (cases). A miss in view is a failure to understand, out of "
               "view a failure to find; the needle-oracle run on the same manifest (the VLM shown only the "
-              f"needle) is the comprehension ceiling. '{NOT_RECORDED}': results written before results "
+              f"needle) is the comprehension ceiling. '{dg.NOT_RECORDED}': results written before results "
               "schema 2 (no view).\n")
     out.write(f"\n{h}Circular evaluation: correct only if every rotation of the options is\n\n"
               f"{show(circular_table(frame))}\n")

@@ -254,3 +254,20 @@ def test_oracle_ceiling_is_the_largest_oracle_run_on_the_same_manifest():
     # an oracle without scored cases is no ceiling
     assert dg.oracle_ceilings(frame, {"ghost": {**info, "model": "needle-oracle"}, "r": {**info, "model": "m"}}) == {}
     assert np.isnan(dg.proportion(0, 0)[0])
+
+
+def test_figures_as_table_cells_the_same_for_the_report_and_the_leaderboard():
+    assert dg.format_share(0.234, 0.2196, 0.2488, 3000) == "23.4% [22–25] (3000)"
+    assert dg.format_share(1.0, 0.5, 1.0) == "100.0% [50–100]"
+    assert dg.format_share(float("nan"), 0, 0) == "–" and dg.format_share(float("nan"), 0, 0, 3, "-") == "-"
+    cases, results = runs_with_views()
+    row = dg.decomposition(dg.case_frame([("run1", "m", results)], dg.facts_of(cases)), ["run"]).iloc[0]
+    low, high = wilson(2, 4)
+    assert dg.format_measure(row, "p_in_view") == f"50.0% [{100 * low:.0f}–{100 * high:.0f}] (4)"
+    assert dg.in_view_cells(row, True, "needs --data") == [dg.format_measure(row, m) for m in dg.IN_VIEW_MEASURES]
+    assert dg.in_view_cells(row, False, "needs --data") == ["needs --data"] * 3
+    old = dg.decomposition(dg.case_frame([("old", "m", {"c0": result("c0", True)})], dg.facts_of(cases)), ["run"])
+    assert dg.in_view_cells(old.iloc[0], True, "x") == [dg.NOT_RECORDED] * 3
+    never = {"c0": result("c0", True, view={"full_frames": [0]})}  # recorded, needle never in view
+    row = dg.decomposition(dg.case_frame([("r", "m", never)], dg.facts_of(cases)), ["run"]).iloc[0]
+    assert dg.in_view_cells(row, True, "x", missing="-")[1] == "-"  # accuracy given in view: no cases
