@@ -18,9 +18,7 @@ from niah.results import RUN_INFO_NAME
 @pytest.fixture
 def runs(tmp_path):
     cases = [make_case(i) for i in range(4)] + [make_case(4, options=["A. yes", "B. no"])]
-    manifest = ld.load_manifest(write_bench(tmp_path / "bench", cases))
-    root = tmp_path / "runs"
-    root.mkdir()
+    manifest, root = bench_and_runs(tmp_path, cases)
     write_run(root, "full", cases, 4, seed=None, fingerprint=manifest.fingerprint)         # 4/5
     write_run(root, "half", cases, 2, seed=None, fingerprint=manifest.fingerprint, scored=2)
     write_run(root, "other", cases, 5, seed=None, fingerprint="0" * 64)
@@ -33,6 +31,14 @@ def runs(tmp_path):
     (root / "odd" / RUN_INFO_NAME).write_text(json.dumps({"model": "odd", "manifest_fingerprint": manifest.fingerprint,
                                                           "cases_total": 5, "uploaded": True}))
     return root, manifest
+
+
+def bench_and_runs(tmp_path, cases):
+    """The manifest of a benchmark of ``cases``, and an empty folder for runs."""
+    manifest = ld.load_manifest(write_bench(tmp_path / "bench", cases))
+    root = tmp_path / "runs"
+    root.mkdir()
+    return manifest, root
 
 
 def board_of(root, manifest):
@@ -167,9 +173,7 @@ def _empty_run(root, run_id, **info):
 
 def test_unranked_reasons_word_for_word(tmp_path):
     cases = [make_case(i) for i in range(5)]
-    manifest = ld.load_manifest(write_bench(tmp_path / "bench", cases))
-    root = tmp_path / "runs"
-    root.mkdir()
+    manifest, root = bench_and_runs(tmp_path, cases)
     write_run(root, "full", cases, 5, seed=None, fingerprint=manifest.fingerprint)
     _empty_run(root, "empty", model="e", manifest_fingerprint=manifest.fingerprint, cases_total=5)
     write_run(root, "foreign-part", cases, 2, seed=None, fingerprint="0" * 64, scored=2)
@@ -190,9 +194,7 @@ def test_unranked_reasons_word_for_word(tmp_path):
 
 def test_a_near_copy_says_how_close_and_the_upload_is_the_copy(tmp_path):
     cases = [make_case(i) for i in range(50)]
-    manifest = ld.load_manifest(write_bench(tmp_path / "bench", cases))
-    root = tmp_path / "runs"
-    root.mkdir()
+    manifest, root = bench_and_runs(tmp_path, cases)
     write_run(root, "b-own", cases, 50, seed=None, fingerprint=manifest.fingerprint)
     write_run(root, "a-up", cases, 49, seed=None, fingerprint=manifest.fingerprint)  # one answer differs
     info = json.loads((root / "a-up" / RUN_INFO_NAME).read_text())
@@ -207,9 +209,7 @@ def test_a_near_copy_says_how_close_and_the_upload_is_the_copy(tmp_path):
 
 def test_holds_up_to_only_for_complete_runs_above_chance(tmp_path):
     cases = [make_case(i) for i in range(5)] + [_case_at(i, 80) for i in range(5)]
-    manifest = ld.load_manifest(write_bench(tmp_path / "bench", cases))
-    root = tmp_path / "runs"
-    root.mkdir()
+    manifest, root = bench_and_runs(tmp_path, cases)
     write_run(root, "good", cases, 10, seed=None, fingerprint=manifest.fingerprint)
     write_run(root, "part", cases, 5, seed=None, fingerprint=manifest.fingerprint, scored=5)  # length 40 only
     write_run(root, "weak", cases, 0, seed=None, fingerprint=manifest.fingerprint)  # 0 % at the shortest
@@ -221,9 +221,7 @@ def test_holds_up_to_only_for_complete_runs_above_chance(tmp_path):
 
 def test_every_manifest_length_has_columns_even_if_no_run_scored_it(tmp_path):
     cases = [make_case(i) for i in range(3)] + [_case_at(i, 80) for i in range(3)]
-    manifest = ld.load_manifest(write_bench(tmp_path / "bench", cases))
-    root = tmp_path / "runs"
-    root.mkdir()
+    manifest, root = bench_and_runs(tmp_path, cases)
     write_run(root, "part", cases, 3, seed=None, fingerprint=manifest.fingerprint, scored=3)
     tables = board_of(root, manifest)
     assert tables.lengths == [40, 80]
@@ -236,9 +234,7 @@ def test_every_manifest_length_has_columns_even_if_no_run_scored_it(tmp_path):
 def test_paired_verdicts_margins_and_cells(tmp_path):
     short = [make_case(i) for i in range(6)]          # length 40, depth decile 6
     long = [_case_at(i, 80) for i in range(6)]        # length 80, depth decile 2
-    manifest = ld.load_manifest(write_bench(tmp_path / "bench", short + long))
-    root = tmp_path / "runs"
-    root.mkdir()
+    manifest, root = bench_and_runs(tmp_path, short + long)
     wrong = lambda c: "ABCD"[("ABCD".index(c.answer) + 1) % 4]  # noqa: E731
     # the long cases first in each file: the tables are still ordered by length
     _write_lines(root, "a", [result_of(c, c.answer, model="a") for c in long + short],
@@ -276,9 +272,7 @@ def test_paired_verdicts_margins_and_cells(tmp_path):
 
 def test_each_answer_rule_reads_stored_and_raw_answers(tmp_path):
     cases = [make_case(i) for i in range(3)]  # answers A, B, C
-    manifest = ld.load_manifest(write_bench(tmp_path / "bench", cases))
-    root = tmp_path / "runs"
-    root.mkdir()
+    manifest, root = bench_and_runs(tmp_path, cases)
     lines = [
         # stored under the official rule, with a different strict reading
         result_of(cases[0], "A", raw_output="A", answer_rule="official", prediction_strict="B"),
@@ -305,9 +299,7 @@ def test_each_answer_rule_reads_stored_and_raw_answers(tmp_path):
 
 def test_failed_cases_are_errors_not_unparsed(tmp_path):
     cases = [make_case(i) for i in range(4)]
-    manifest = ld.load_manifest(write_bench(tmp_path / "bench", cases))
-    root = tmp_path / "runs"
-    root.mkdir()
+    manifest, root = bench_and_runs(tmp_path, cases)
     lines = [result_of(cases[0], None, raw_output="", error="CUDA out of memory", correct=False),
              result_of(cases[1], None, raw_output="", error="decode error", correct=False),
              result_of(cases[2], None, raw_output="no idea", correct=False),
@@ -320,9 +312,7 @@ def test_failed_cases_are_errors_not_unparsed(tmp_path):
 
 def test_a_result_for_a_case_outside_the_manifest(tmp_path):
     cases = [make_case(i) for i in range(4)] + [make_case(4, options=["A. yes", "B. no"])]
-    manifest = ld.load_manifest(write_bench(tmp_path / "bench", cases))
-    root = tmp_path / "runs"
-    root.mkdir()
+    manifest, root = bench_and_runs(tmp_path, cases)
     stray = _replace(make_case(9), case_id="X-9999")
     lines = [result_of(c, c.answer) for c in cases] + [result_of(stray, "B", correct=False)]
     _write_lines(root, "r", lines, model="r", manifest_fingerprint=manifest.fingerprint, cases_total=5)
@@ -407,9 +397,7 @@ def test_totals_of_zero_and_one_case(tmp_path):
 
 def test_breakdown_tables_problems_and_run_cards(tmp_path):
     cases = [make_case(i) for i in range(3)]
-    manifest = ld.load_manifest(write_bench(tmp_path / "bench", cases))
-    root = tmp_path / "runs"
-    root.mkdir()
+    manifest, root = bench_and_runs(tmp_path, cases)
     write_run(root, "r", cases, 3, seed=None, fingerprint=manifest.fingerprint)
     with open(root / "r" / "results.jsonl", "a") as handle:
         handle.write("not json\n")
@@ -431,9 +419,7 @@ def test_breakdown_tables_problems_and_run_cards(tmp_path):
 def test_a_case_outside_the_manifest_with_no_letter_is_not_correct(tmp_path):
     """No letter and no gold letter are not a match (None == None)."""
     cases = [make_case(i) for i in range(3)]
-    manifest = ld.load_manifest(write_bench(tmp_path / "bench", cases))
-    root = tmp_path / "runs"
-    root.mkdir()
+    manifest, root = bench_and_runs(tmp_path, cases)
     stray = _replace(make_case(9), case_id="X-9999")
     lines = [result_of(c, c.answer) for c in cases] + [result_of(stray, None, raw_output="hmm", correct=True)]
     _write_lines(root, "r", lines, model="r", manifest_fingerprint=manifest.fingerprint, cases_total=3)
@@ -460,9 +446,7 @@ def test_old_format_runs_without_a_benchmark_keep_their_letters_and_are_not_copi
 
 
 def test_results_against_a_manifest_without_cases_are_counted_not_crashed(tmp_path):
-    manifest = ld.load_manifest(write_bench(tmp_path / "bench", []))
-    root = tmp_path / "runs"
-    root.mkdir()
+    manifest, root = bench_and_runs(tmp_path, [])
     cases = [make_case(i) for i in range(3)]
     _write_lines(root, "r", [result_of(c, c.answer) for c in cases], model="r",
                  manifest_fingerprint=manifest.fingerprint, cases_total=3)
