@@ -23,6 +23,16 @@ def results_path(tmp_path):
     return path
 
 
+def append_failing(path, write, monkeypatch) -> OSError:
+    """The error ``ResultsFile.append`` of one line raises when ``os.write`` is ``write``."""
+    monkeypatch.setattr(runner_score.os, "write", write)
+    with ResultsFile(path) as out:
+        with pytest.raises(OSError) as info:
+            out.append(result_of(make_case(1), "B"))
+    monkeypatch.undo()
+    return info.value
+
+
 def test_short_writes_still_give_one_whole_line(tmp_path, monkeypatch):
     real_write, sizes = os.write, []
 
@@ -49,14 +59,9 @@ def test_a_disk_filling_mid_line_leaves_the_file_as_it_was_and_names_it(tmp_path
         raise OSError(errno.ENOSPC, "No space left on device")
 
     path = results_path(tmp_path)
-    monkeypatch.setattr(runner_score.os, "write", fills)
-    with ResultsFile(path) as out:
-        with pytest.raises(OSError) as info:
-            out.append(result_of(make_case(1), "B"))
-    monkeypatch.undo()
-    assert (info.value.errno, info.value.strerror, info.value.filename) == (errno.ENOSPC, os.strerror(errno.ENOSPC),
-                                                                            str(path))
-    assert info.value.__cause__ is None and info.value.__suppress_context__
+    error = append_failing(path, fills, monkeypatch)
+    assert (error.errno, error.strerror, error.filename) == (errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    assert error.__cause__ is None and error.__suppress_context__
     assert path.read_bytes() == LINE * 2  # not one byte of the torn line is left
 
 
@@ -64,13 +69,8 @@ def test_other_write_errors_are_raised_as_they_are(tmp_path, monkeypatch):
     def broken(fd, data):
         raise OSError(errno.EIO, "Input/output error")
 
-    path = results_path(tmp_path)
-    monkeypatch.setattr(runner_score.os, "write", broken)
-    with ResultsFile(path) as out:
-        with pytest.raises(OSError) as info:
-            out.append(result_of(make_case(1), "B"))
-    monkeypatch.undo()
-    assert info.value.errno == errno.EIO and info.value.filename is None
+    error = append_failing(results_path(tmp_path), broken, monkeypatch)
+    assert error.errno == errno.EIO and error.filename is None
 
 
 @pytest.mark.parametrize("message", ["OSError: [Errno 28] No space left on device: '/cache/x.npz'",
