@@ -126,13 +126,14 @@ def scenario(tmp_path_factory):
         stop(proc, log)
 
 
-def _browser(pw):
+def launch_browser(pw):
     return pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
 
 
-def _open(browser, url: str, width: int = 1280):
+def open_board(browser, url: str, width: int = 1280, height: int = 900):
+    """A page on the leaderboard at ``url``, once its heading shows."""
     from playwright.sync_api import expect
-    page = browser.new_page(viewport={"width": width, "height": 900})
+    page = browser.new_page(viewport={"width": width, "height": height})
     page.set_default_timeout(30_000)
     page.goto(url, wait_until="domcontentloaded")
     expect(page.get_by_role("heading", name="Video NIAH leaderboard")).to_be_visible(timeout=60_000)
@@ -151,27 +152,32 @@ def _rows(results: Path) -> dict[str, dict[str, bool]]:
 
 
 def expected_ties(results: Path, complete: list[str], seeds: list[str]) -> tuple[list[str], set[str]]:
-    """Independently: entries by accuracy, exact McNemar (sign test for the seed group's
-    per-case mean) against the entry above and #1, Holm over all; the entries tied with #1."""
+    """Independently: entries by accuracy in each section (the project's runs, then every
+    upload), exact McNemar (sign test for the seed group's per-case mean) against the entry
+    above and #1, Holm over each distinct comparison of the whole table (#2's two are one);
+    the project's order and its entries tied with #1."""
     from scipy.stats import binomtest
-    rows = _rows(results)
+    rows, uploaded = _rows(results), _rows(results / "uploads")
     cases = sorted(rows[complete[0]])
     vectors = {run: np.array([float(rows[run][c]) for c in cases]) for run in complete}
     vectors["random"] = np.mean([[float(rows[s][c]) for c in cases] for s in seeds], axis=0)
-    order = sorted(vectors, key=lambda e: -vectors[e].mean())
+    sections = [vectors, {run: np.array([float(answers[c]) for c in cases]) for run, answers in uploaded.items()}]
+    orders = [sorted(section, key=lambda e: -section[e].mean()) for section in sections]
     tests = []
-    for i, entry in enumerate(order[1:], 1):
-        for other in (order[i - 1], order[0]):
-            d = vectors[entry] - vectors[other]
-            k, n = int((d > 0).sum()), int((d != 0).sum())
-            tests.append((entry, other, binomtest(k, n, 0.5).pvalue if n else 1.0))
+    for section, order in zip(sections, orders):
+        for i, entry in enumerate(order[1:], 1):
+            for other in dict.fromkeys((order[i - 1], order[0])):
+                d = section[entry] - section[other]
+                k, n = int((d > 0).sum()), int((d != 0).sum())
+                tests.append((entry, other, binomtest(k, n, 0.5).pvalue if n else 1.0))
     ps = np.array([p for *_, p in tests])
     idx = np.argsort(ps, kind="stable")
     adjusted, running = np.empty(len(ps)), 0.0
     for rank, i in enumerate(idx):
         running = max(running, min(1.0, (len(ps) - rank) * ps[i]))
         adjusted[i] = running
-    tied = {e for (e, other, _), p in zip(tests, adjusted) if other == order[0] and p >= 0.05}
+    order = orders[0]
+    tied = {e for (e, other, _), p in zip(tests, adjusted) if other == order[0] and e in vectors and p >= 0.05}
     return order, tied
 
 
@@ -198,9 +204,9 @@ def test_scenario_ranks_marks_significance_and_uploads(scenario, tmp_path):
                             for r in copy_rows))
     requested: list[str] = []
     with sync_playwright() as pw:
-        browser = _browser(pw)
+        browser = launch_browser(pw)
         try:
-            page = _open(browser, scenario["url"])
+            page = open_board(browser, scenario["url"])
             page.on("request", lambda request: requested.append(request.url))
             grid = page.locator('[data-testid="stDataFrame"]').first
             grid.locator('[role="gridcell"]').first.wait_for(state="attached")
@@ -290,7 +296,7 @@ def test_export_renders_offline_with_the_live_numbers(scenario, tmp_path):
     assert {"index.html", "leaderboard-official.tex"} <= {p.name for p in out.iterdir()}
     requested: list[str] = []
     with sync_playwright() as pw:
-        browser = _browser(pw)
+        browser = launch_browser(pw)
         try:
             context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
             def guard(route):  # the page itself is a file; anything else would be a request leaving it
@@ -305,7 +311,7 @@ def test_export_renders_offline_with_the_live_numbers(scenario, tmp_path):
             assert static.locator("svg").count() >= 3 and static.locator("script").count() == 0
             project = _table(static, "project")
             static.screenshot(path=str(ARTIFACTS / "leaderboard-export.png"), full_page=True)
-            live = _open(browser, scenario["url"])
+            live = open_board(browser, scenario["url"])
             grid = live.locator('[data-testid="stDataFrame"]').first
             grid.locator('[role="gridcell"]').first.wait_for(state="attached")
             live_cells = {c.strip() for c in grid.locator('[role="gridcell"]').all_text_contents()}
@@ -332,12 +338,9 @@ def test_case_browser_timeline_and_thumbnails_in_headless_chromium(server):
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = launch_browser(pw)
         try:
-            page = browser.new_page(viewport={"width": 1440, "height": 900})
-            page.set_default_timeout(30_000)
-            page.goto(server["url"], wait_until="domcontentloaded")
-            expect(page.get_by_role("heading", name="Video NIAH leaderboard")).to_be_visible(timeout=60_000)
+            page = open_board(browser, server["url"], 1440)
             page.get_by_role("tab", name="Case browser").click()
             timeline = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="The whole case").first
             expect(timeline.locator("svg text", has_text="needle 0:").first).to_be_visible()

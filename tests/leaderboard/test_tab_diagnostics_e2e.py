@@ -12,7 +12,7 @@ import pytest
 import synthetic_runs as synthetic
 from niah import diagnostics as dg
 from niah.circular import shown_letter
-from test_leaderboard_e2e import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, server  # noqa: F401 (fixture)
+from test_leaderboard_e2e import ARTIFACTS, CHROMIUM, launch_browser, open_board, server  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent")
 
@@ -84,12 +84,9 @@ def test_diagnostics_tab_shows_decomposition_with_intervals(server):
     c = dg.circular_summary(frame).set_index("run").loc["random-circ"]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = launch_browser(pw)
         try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1000})
-            page.set_default_timeout(30_000)
-            page.goto(server["url"], wait_until="domcontentloaded")
-            expect(page.get_by_role("heading", name="Video NIAH leaderboard")).to_be_visible(timeout=60_000)
+            page = open_board(browser, server["url"], 1440, 1000)
             page.get_by_role("tab", name="Diagnostics").click()
             decomposition = grid_cells(page, "dg_decomposition")
             for text in expected:  # P(in view), accuracy given in view / not in view, each with its interval
