@@ -271,3 +271,5 @@ def test_figures_as_table_cells_the_same_for_the_report_and_the_leaderboard():
     never = {"c0": result("c0", True, view={"full_frames": [0]})}  # recorded, needle never in view
     row = dg.decomposition(dg.case_frame([("r", "m", never)], dg.facts_of(cases)), ["run"]).iloc[0]
     assert dg.in_view_cells(row, True, "x", missing="-")[1] == "-"  # accuracy given in view: no cases
+    assert dg.in_view_cells(row, True, "x")[1] == "–" and dg.format_measure(row, "acc_in_view") == "–"
+    assert dg.format_share(0.95, 0.9, 0.99, 10) == "95.0% [90–99] (10)"
