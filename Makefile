@@ -34,7 +34,10 @@ $(MODELS): $(CORE)
 	@echo "== install (2/2): torch 2.14.1 + torchvision 0.29.1 (with CUDA libraries), transformers," \
 	      "open_clip for the video-LLMs. About 5.5 GB more and 2 minutes; pip is quiet while it unpacks."
 	$(PIP) torch==2.14.1 torchvision==0.29.1 2>&1 | $(QUIET)
-	$(PIP) -c constraints.txt -e '.[test,models]' 2>&1 | $(QUIET)
+	$(PIP) -c constraints.txt -e '.[test,models,lmms]' 2>&1 | $(QUIET)
+	@echo "== lmms-eval 0.7.3 without its declared dependencies (av<16 would downgrade av; wandb, openai," \
+	      "yt-dlp... are not used): the subset it imports here is the [lmms] extra above. About 0.3 GB, 30 s."
+	$(PIP) --no-deps lmms-eval==0.7.3 2>&1 | $(QUIET)
 	touch $(MODELS)
 	@echo "== everything installed: $$(du -sh $(VENV) | cut -f1) in $(VENV)"
 
