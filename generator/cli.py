@@ -1,4 +1,4 @@
-"""Command line: ``python -m generator build | export | inspect`` (``generator/__main__.py`` only
+"""Command line: ``python -m generator build | export | lmms-eval-task | inspect`` (``generator/__main__.py`` only
 calls :func:`main`; scripts and tests import it from here)."""
 from __future__ import annotations
 
@@ -45,6 +45,16 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--data", default="data/niah")
     e.add_argument("--case", required=True)
     e.add_argument("-o", "--output", required=True)
+    t = sub.add_parser("lmms-eval-task", help="write the benchmark as an lmms-eval task folder (--include_path)",
+                       description="Write a task folder lmms-eval 0.7.3 loads with --include_path: one task per "
+                                   "length (video_niah_2k ...) and the group video_niah; cases become MP4s on "
+                                   "first use, in a bounded cache. docs/lmms-eval.md")
+    t.add_argument("--data", default="data/niah")
+    t.add_argument("--out", default="tasks/video_niah", help="task folder (default tasks/video_niah)")
+    t.add_argument("--cache-dir", help="where the MP4s go (default: <out>/mp4; the environment variable "
+                                       "VIDEO_NIAH_MP4_CACHE overrides it when lmms-eval runs)")
+    t.add_argument("--cache-gb", type=float, default=20.0,
+                   help="MP4 cache bound in GB; least recently used MP4s are deleted past it (default 20)")
     i = sub.add_parser("inspect", help="counts by length, depth decile, task type, needle duration")
     i.add_argument("--data", default="data/niah")
     return parser
@@ -104,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             bench.export(bench.case(args.case), args.output)
             print(f"wrote {args.output} ({bench.case(args.case).length} frames) in {time.monotonic() - started:.2f} s")
+        elif args.command == "lmms-eval-task":
+            from generator.lmms_task import write_task
+            names = write_task(Benchmark.open(args.data), args.out, int(args.cache_gb * 1e9), args.cache_dir)
+            print(f"wrote {args.out}: tasks {', '.join(names)}; run lmms-eval with --include_path {args.out} "
+                  f"--tasks {names[-1]} --log_samples (docs/lmms-eval.md)")
         else:
             print(summary(Benchmark.open(args.data)))
     except InputError as exc:

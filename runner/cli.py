@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     models = ", ".join(MODEL_NAMES)
     parser = _Parser(prog="python -m runner", description="Score models on Video NIAH and report results.",
                      epilog=f"models: {models}\n{EXAMPLES}", formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="{score,report}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="{score,report,import-lmms-eval,lmms-eval}")
 
     s = sub.add_parser("score", help="score one model on a benchmark (resumable)",
                        epilog=_models_help() + "\n" + EXAMPLES,
@@ -125,7 +125,53 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how an answer's letter is read: official (default; Video-MME's extraction, as its "
                         "published numbers) or strict (the project's parser); results stored under the other "
                         "rule are re-read from their output with --data's options and answers")
+    i = sub.add_parser("import-lmms-eval", help="turn lmms-eval's logged samples of the exported task into a run",
+                       description="Read lmms-eval's --log_samples output of the task `python -m generator "
+                                   "lmms-eval-task` wrote and write it as a run of this project (protocol lmms-eval): "
+                                   "case ids matched to the manifest, raw outputs kept, lmms-eval's model, model args, "
+                                   "version and task configs in run.json. docs/lmms-eval.md")
+    i.add_argument("samples", help="lmms-eval's --output_path folder (one run), its *_results.json, or one "
+                                   "*_samples_video_niah_*.jsonl")
+    i.add_argument("--data", help="the benchmark the task was exported from (required)")
+    i.add_argument("--out", default="results", help="results root (default: results/)")
+    i.add_argument("--run-name", help="run folder name instead of lmms-eval_<model>-<settings hash>")
+
+    sub.add_parser("lmms-eval", add_help=False,
+                   help="lmms-eval 0.7.3's own command line, started so that it runs beside this project's "
+                        "filelock 4 (every argument goes to lmms-eval; docs/lmms-eval.md)")
     return parser
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from niah.cases import Benchmark
+    from runner.lmms_import import import_run
+    from runner.score import check_run_name
+    if not args.data:
+        raise InputError("--data", "required: the benchmark folder the lmms-eval task was exported from")
+    if args.run_name:
+        check_run_name(args.run_name)
+    run_dir, count = import_run(args.samples, Benchmark.open(args.data), args.out, args.run_name)
+    print(f"imported {count} cases -> {run_dir}")
+    return 0
+
+
+def cmd_lmms_eval(argv: Sequence[str]) -> int:
+    """lmms-eval's ``cli_evaluate`` with ``argv``. lmms-eval 0.7.3's evaluator patches
+    ``filelock._api``, a module filelock 4 no longer has (this project pins filelock 4.3.1), and
+    stops there; the patch only makes nested locks of one file re-entrant across two lock
+    classes, which a single-process run does not need, so it is marked done instead of run."""
+    import lmms_eval.evaluator
+    from lmms_eval.__main__ import cli_evaluate
+    lmms_eval.evaluator._enable_reentrant_filelocks._patched = True
+    saved = sys.argv
+    sys.argv = ["lmms-eval", *argv]
+    try:
+        cli_evaluate()
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    finally:
+        sys.argv = saved
+    return 0
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -258,13 +304,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["lmms-eval"]:  # everything after it is lmms-eval's
+        return cmd_lmms_eval(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:  # bare `python -m runner`: the whole help, not just the usage line
         parser.print_help(sys.stderr)
         return 2
     try:
-        return cmd_score(args) if args.command == "score" else cmd_report(args)
+        commands = {"score": cmd_score, "report": cmd_report, "import-lmms-eval": cmd_import}
+        return commands[args.command](args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
