@@ -208,7 +208,10 @@ CARD_FIELDS = [("created", ("created", "uploaded_at")), ("model", ("model",)), (
                ("dtype", ("options.dtype", "settings.dtype")), ("profile", ("options.profile", "settings.profile")),
                ("frames", ("options.frames", "settings.frames")), ("seed", ("options.seed", "settings.seed")),
                ("cases", ("cases_total",)), ("manifest", ("manifest_fingerprint",)),
-               ("uploaded file", ("uploaded_filename",))]
+               ("uploaded file", ("uploaded_filename",)),
+               # runs imported from another harness (python -m runner import-lmms-eval)
+               ("harness", ("harness",)), ("protocol", ("settings.protocol", "options.protocol")),
+               ("imported from", ("imported_from",))]
 
 
 def run_card(tables: Tables, run_id: str) -> pd.DataFrame:
@@ -232,5 +235,7 @@ def run_card(tables: Tables, run_id: str) -> pd.DataFrame:
                 break
         if name == "checkpoint":
             value = public_path(value) or None
+        elif name == "imported from" and isinstance(value, dict):  # {path: sha256}: file names only
+            value = ", ".join(f"{PurePosixPath(path).name} (sha256 {str(sha)[:12]})" for path, sha in value.items())
         rows.append({"field": name, "value": "not recorded" if value is None else str(value)})
     return pd.DataFrame(rows)

@@ -35,3 +35,26 @@ def task_dir(small_bench: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     proc = run_cli("generator", "lmms-eval-task", "--data", str(small_bench), "--out", str(out), "--cache-gb", "1")
     assert proc.returncode == 0, proc.stderr
     return out
+
+
+DUMMY_RESPONSE = "The answer is (C)"
+
+
+def run_lmms_eval(args: list[str], hf_home: Path, timeout: float = 900):
+    """``python -m runner lmms-eval ARGS`` (lmms-eval's own command line) offline; the finished process."""
+    import subprocess
+    return subprocess.run([sys.executable, "-m", "runner", "lmms-eval", *args], cwd=ROOT, env=offline_env(hf_home),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def dummy_output(task_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """lmms-eval's ``--log_samples`` output of its ``dummy`` model (the same text for every case,
+    each case's MP4 read through the task's ``doc_to_visual``) on the whole exported task."""
+    out = tmp_path_factory.mktemp("lmms_dummy")
+    proc = run_lmms_eval(["--model", "dummy", "--model_args", f"response={DUMMY_RESPONSE},read_bytes=4096",
+                          "--tasks", "video_niah", "--include_path", str(task_dir), "--log_samples",
+                          "--output_path", str(out / "lmms_out")], out / "hf_home")
+    samples = sorted((out / "lmms_out").rglob("*_samples_video_niah_*.jsonl"))
+    assert len(samples) == 2, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return out / "lmms_out"
