@@ -93,6 +93,19 @@ def test_a_docs_video_is_generator_exports_mp4_byte_for_byte(probed, task_dir, s
         assert Path(path).read_bytes() == (tmp_path / f"{case_id}.mp4").read_bytes()
 
 
+def test_what_lmms_evals_reader_decodes_is_the_frame_store(probed, small_bench):
+    """decord (qwen-vl-utils' reader in lmms-eval's Qwen wrappers) gives the stored pixels."""
+    import decord
+    import numpy as np
+    bench = Benchmark.open(small_bench)
+    task = probed["qwen2_5_vl"]["video_niah_200"]
+    for (path,), case_id in zip(task["visuals"], task["case_ids"]):
+        reader = decord.VideoReader(path)
+        decoded = reader.get_batch(list(range(len(reader)))).asnumpy()
+        assert np.array_equal(decoded, np.stack(list(bench.frames(bench.case(case_id)))))
+        assert reader.get_avg_fps() == bench.case(case_id).fps
+
+
 def test_the_mp4_cache_is_reused_and_bounded_least_recently_used_first(small_bench, tmp_path):
     bench = Benchmark.open(small_bench)
     sizes = {}
