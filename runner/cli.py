@@ -156,19 +156,21 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_lmms_eval(argv: Sequence[str]) -> int:
-    """lmms-eval's ``cli_evaluate`` with ``argv``. lmms-eval 0.7.3's evaluator patches
-    ``filelock._api``, a module filelock 4 no longer has (this project pins filelock 4.3.1), and
-    stops there; the patch only makes nested locks of one file re-entrant across two lock
-    classes, which a single-process run does not need, so it is marked done instead of run."""
+    """``python -m lmms_eval ARGV``, run in this process (``runpy``, as ``-m`` runs it). lmms-eval
+    0.7.3's evaluator patches ``filelock._api``, a module filelock 4 no longer has (this project
+    pins filelock 4.3.1), and stops there; the patch only makes nested locks of one file
+    re-entrant across two lock classes, which a single-process run does not need, so it is
+    marked done instead of run."""
+    import runpy
+
     import lmms_eval.evaluator
-    from lmms_eval.__main__ import cli_evaluate
     lmms_eval.evaluator._enable_reentrant_filelocks._patched = True
     saved = sys.argv
     sys.argv = ["lmms-eval", *argv]
     try:
-        cli_evaluate()
+        runpy.run_module("lmms_eval", run_name="__main__", alter_sys=True)
     except SystemExit as exc:
-        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:
         sys.argv = saved
     return 0
