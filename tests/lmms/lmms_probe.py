@@ -1,7 +1,7 @@
 """Run by the tests as a script, in lmms-eval's environment: load the exported task the way
 ``lmms-eval --include_path`` does and print, as JSON, what lmms-eval makes of it.
 
-    python tests/lmms/lmms_probe.py TASK_DIR MODEL_NAME  ->  {task: {case_ids, texts, visuals, config}}
+    python tests/lmms/lmms_probe.py TASK_DIR MODEL_NAME...  ->  {model: {task: {case_ids, texts, visuals, config}}}
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def tasks_of(tree: dict) -> dict:
     return out
 
 
-def main(include: str, model: str) -> None:
+def probe(include: str, model: str) -> dict:
     from lmms_eval.tasks import TaskManager, get_task_dict
     manager = TaskManager(include_path=include, include_defaults=False, model_name=model)
     tree = get_task_dict(["video_niah"], manager)
@@ -32,8 +32,8 @@ def main(include: str, model: str) -> None:
                         "generation_kwargs": task.config.generation_kwargs,
                         "specific_kwargs": task.config.lmms_eval_specific_kwargs,
                         "output_type": task.config.output_type}
-    print(json.dumps(report))
+    return report
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    print(json.dumps({model: probe(sys.argv[1], model) for model in sys.argv[2:]}))

@@ -23,8 +23,8 @@ from niah_testlib import one_line_error, run_cli
 HERE = Path(__file__).resolve().parent
 
 
-def _probe(task_dir: Path, model: str, hf_home: Path) -> dict:
-    proc = subprocess.run([sys.executable, str(HERE / "lmms_probe.py"), str(task_dir), model],
+def _probe(task_dir: Path, models: list[str], hf_home: Path) -> dict:
+    proc = subprocess.run([sys.executable, str(HERE / "lmms_probe.py"), str(task_dir), *models],
                           env=offline_env(hf_home), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -35,7 +35,7 @@ def probed(task_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """What lmms-eval builds from the task for ``--model qwen3_vl`` (its own prompt format) and
     for any other model (the default prompt), offline."""
     hf_home = tmp_path_factory.mktemp("hf_home")
-    return {model: _probe(task_dir, model, hf_home) for model in ("qwen3_vl", "qwen2_5_vl")}
+    return _probe(task_dir, ["qwen3_vl", "qwen2_5_vl"], hf_home)
 
 
 def _utils(task_dir: Path):
