@@ -201,7 +201,9 @@ def prepare_results(loaded: Loaded, manifest: Manifest | None, rule: str) -> tup
 
 
 def build_tables(loaded: Loaded, manifest: Manifest | None = None, rule: str = answers.DEFAULT_RULE) -> Tables:
-    """Aggregate once: the leaderboard and every breakdown the page shows."""
+    """Aggregate once: the leaderboard and every breakdown the page shows (``rule``: a reading's
+    name or older alias, recorded under its name)."""
+    rule = answers.canonical(rule)
     runs = loaded.runs
     results, chance, have_manifest = prepare_results(loaded, manifest, rule)
     lengths = sorted({int(x) for x in results["length"].unique()}

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from niah.answers import official_answer
+from niah.answers import DEFAULT_RULE, extract
 from runner.cli import main as cli_main
 from runner.models import HF_VIDEO, MODEL_NAMES, register, registry, summaries
 from runner.models.video_families import FAMILIES, family, smart_resize, view
@@ -84,7 +84,7 @@ def test_family_scores_end_to_end_and_resumes(name, tiny, bench, tmp_path, capsy
         else:
             assert seen["visual_tokens"] == expected.visual_tokens         # the README's formula
         assert line["error"] is None and line["raw_output"] is not None
-        assert line["prediction"] == official_answer(line["raw_output"], case.options)  # parsed
+        assert line["prediction"] == extract(DEFAULT_RULE, line["raw_output"], case.options)  # parsed
     # resume: the same command scores nothing more
     assert _score(bench, name, tiny[name], out) == 0
     assert "(0 now, 2 before)" in capsys.readouterr().out
