@@ -1,7 +1,7 @@
 """The leaderboard out of the page: a LaTeX (booktabs) table and a static, self-contained
 HTML page a lab can publish as it is.
 
-    python -m leaderboard export --results results/ --data data/niah --out site/ [--rule official]
+    python -m leaderboard export --results results/ --data data/niah --out site/ [--rule videomme]
 
 The static page holds the same tables as the live page (the same :mod:`leaderboard.board`
 cells from the same :func:`leaderboard.data.build_tables`), each run's heatmap, the length

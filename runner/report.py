@@ -12,9 +12,8 @@ report adds chance level and accuracy by needle duration (both need the manifest
 The numbers come from :mod:`niah.accuracy`, as the leaderboard's do, each with its Wilson
 95 % interval, because a cell of a few cases says little on its own.
 
-Answers are read under one rule (``--answer-rule``, :mod:`niah.answers`): ``official``
-(default; Video-MME's extraction, so figures compare with published Video-MME-style numbers)
-or ``strict`` (the project's parser). A result stored under the other rule is re-read with
+Answers are read under one reading (``--answer-rule``, one of :data:`niah.answers.READINGS`:
+``lmms-eval`` by default, ``videomme``, ``strict``). A result stored under another is re-read with
 :func:`niah.answers.prediction_under`, which needs the case's options and answer, i.e. the
 manifest (``--data``); without it such results keep their stored reading, and the run's
 ``answer_rule`` column and a note say how many.
@@ -51,7 +50,7 @@ class Run:
 
     @property
     def answer_rule(self) -> str:
-        """The rule the run's numbers are under, or ``mixed: official 3, strict 2``."""
+        """The rule the run's numbers are under, or ``mixed: lmms-eval 3, strict 2``."""
         if len(self.rules) == 1:
             return next(iter(self.rules))
         return "mixed: " + ", ".join(f"{rule} {n}" for rule, n in sorted(self.rules.items())) if self.rules else "-"
