@@ -68,6 +68,17 @@ def default_device(name: str) -> str | None:
     return _REGISTRY[name].default_device if name in _REGISTRY else None
 
 
+def protocol_summaries(name: str) -> dict[str, str]:
+    """For an HF video-LLM, protocol -> one line on what it sees under it; ``{}`` for others."""
+    from runner.models.video_families import FAMILIES
+    entry = _REGISTRY.get(name)
+    fam = FAMILIES.get(entry.fixed.get("family", "")) if entry else None
+    if fam is None:
+        return {}
+    return {p.name: (fam.under(p).describe() if p.visual else "no video: the question alone")
+            + f"; prompt {p.prompt}" for p in fam.protocols.values()}
+
+
 def summaries() -> dict[str, str]:
     """name -> one line on what the model sees."""
     return {name: entry.summary for name, entry in _REGISTRY.items()}
@@ -104,4 +115,5 @@ def load_model(name: str, model_path: str | None, device: str = "cpu", dtype: st
     return factory(model_path, device=device, dtype=dtype, frames=frames, **fixed, **options)
 
 
-__all__ = ["HF_VIDEO", "MODEL_NAMES", "Model", "default_device", "load_model", "register", "registry", "summaries"]
+__all__ = ["HF_VIDEO", "MODEL_NAMES", "Model", "default_device", "load_model", "protocol_summaries", "register",
+           "registry", "summaries"]

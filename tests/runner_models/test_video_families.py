@@ -45,6 +45,8 @@ def tiny(tmp_path_factory):
 def _score(bench, name, folder, out, *extra, options=None):
     args = ["score", "--data", str(bench.root), "--model", name, "--model-path", str(folder), "--out", str(out),
             "--device", "cpu", "--limit", "2", "--no-progress", *extra]
+    if "--protocol" not in extra:   # these tests hold the card's formulas (protocols: test_protocols.py)
+        args += ["--protocol", "card"]
     for key, value in (SMALL[name] if options is None else options).items():
         args += ["--model-option", f"{key}={value}"] if key != "frames" else ["--frames", str(value)]
     return cli_main(args)
