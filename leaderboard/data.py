@@ -6,7 +6,7 @@ in every table are percentages (0-100) over the cases a run has scored, each wit
 Wilson 95 % interval (``ci_low``, ``ci_high``) and chance level, computed by
 :mod:`niah.accuracy`, the aggregation ``runner report`` uses too.
 
-Correctness is read under an answer rule (:data:`niah.answers.ANSWER_RULES`, default
+Correctness is read under an answer rule (:data:`niah.answers.READINGS`, default
 :data:`niah.answers.DEFAULT_RULE`): the letter is :func:`niah.answers.prediction_under` of
 the line, correct when the case did not fail and the letter is the manifest's gold answer.
 Without a manifest there is no gold answer and the results files' ``correct`` is used.
@@ -96,15 +96,14 @@ def letters_under(results: pd.DataFrame, options: pd.Series, rule: str) -> pd.Se
 
 def _letters(results: pd.DataFrame, option_codes: np.ndarray, option_values: list[tuple], rule: str) -> pd.Series:
     """:func:`letters_under` with the options given as a code per row into ``option_values``."""
-    if rule not in answers.ANSWER_RULES:
-        raise ValueError(f"unknown answer rule {rule!r}; known: {', '.join(answers.ANSWER_RULES)}")
-    stored_rule = results["answer_rule"].where(results["answer_rule"].notna(), "strict")
+    rule = answers.canonical(rule)
+    stored_rule = results["answer_rule"].where(results["answer_rule"].notna(), answers.LEGACY_RULE)
     out = pd.Series(None, index=results.index, dtype=object)
     same = (stored_rule == rule).to_numpy()
     out[same] = results.loc[same, "prediction"]
-    strict = (~same) & (rule == "strict") & results["prediction_strict"].notna().to_numpy()
-    out[strict] = results.loc[strict, "prediction_strict"]
-    rest = ~(same | strict)
+    second = (~same) & (rule == answers.SECOND_RULE) & results["prediction_strict"].notna().to_numpy()
+    out[second] = results.loc[second, "prediction_strict"]
+    rest = ~(same | second)
     # a case whose options are unknown (no manifest, or not in it) cannot be read again: the
     # line's own letter is all there is (else every old-format line would read "unparsed")
     blind = rest & (np.asarray(option_codes) < 0)
@@ -116,7 +115,7 @@ def _letters(results: pd.DataFrame, option_codes: np.ndarray, option_values: lis
         width = len(option_values) + 1
         pair = raw_codes.astype("int64") * width + (np.asarray(option_codes)[rest] + 1)
         unique_pairs, inverse = np.unique(pair, return_inverse=True)
-        extractor = answers.ANSWER_RULES[rule]
+        extractor = answers.READINGS[rule].extract
         choices = [(), *option_values]
         letters = np.array([extractor(raws[p // width], list(choices[p % width])) for p in unique_pairs],
                            dtype=object)
@@ -202,7 +201,9 @@ def prepare_results(loaded: Loaded, manifest: Manifest | None, rule: str) -> tup
 
 
 def build_tables(loaded: Loaded, manifest: Manifest | None = None, rule: str = answers.DEFAULT_RULE) -> Tables:
-    """Aggregate once: the leaderboard and every breakdown the page shows."""
+    """Aggregate once: the leaderboard and every breakdown the page shows (``rule``: a reading's
+    name or older alias, recorded under its name)."""
+    rule = answers.canonical(rule)
     runs = loaded.runs
     results, chance, have_manifest = prepare_results(loaded, manifest, rule)
     lengths = sorted({int(x) for x in results["length"].unique()}

@@ -1,9 +1,17 @@
-"""Read the chosen option letter out of a model's free-text answer, under two named rules.
+"""Read the chosen option letter out of a model's free-text answer, under named readings.
 
-* ``official`` (the default everywhere): Video-MME's own extraction, the rule behind its
-  published numbers and lmms-eval's Video-MME task (:func:`official_answer`).
+Every reading is one entry of :data:`READINGS` (name, extractor, description, older names);
+the CLIs' choices and help, the report and the leaderboard are derived from it:
+
+* ``lmms-eval`` (the default everywhere): lmms-eval 0.7.3's ``extract_mcq_answer``, as its
+  Video-MME task calls it (:func:`niah.answer_references.lmms_eval_answer`): numbers set beside
+  lmms-eval's are read the same way.
+* ``videomme``: Video-MME's ``eval_your_results.py`` exactly, quirks included
+  (:func:`niah.answer_references.videomme_answer`), with its accuracy over answered questions
+  beside the all-cases one. ``official`` (this project's earlier, approximate transcription)
+  is accepted as its old name; lines stored under ``official`` are read again from their output.
 * ``strict``: this project's parser (:func:`parse_answer`), which also reads option text and
-  refuses ambiguous outputs; kept as a second reading and stored beside the official one.
+  refuses ambiguous outputs; kept as a second reading and stored beside the default one.
 
     parse_answer("The answer is (B).", case.options)  -> "B"
     parse_answer("I am not sure.", case.options)       -> None   (wrong, counted as unparsed)
@@ -28,7 +36,10 @@ marked as one (``(A)``, ``A.``, ``A)``, ``A:``). Anything else is unparsable -> 
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from niah.answer_references import lmms_eval_answer, videomme_answer
 
 _OPTION = re.compile(r"^\s*[\(\[]?([A-Za-z])\s*[\.\):\]]\s*(.*)$", re.S)
 _CHAT_JUNK = re.compile(r"<\|[^|>]*\|>|</?s>|<\|endoftext\|>")
@@ -185,53 +196,92 @@ def parse_answer(text: str | None, options: Sequence[str]) -> str | None:
     return None
 
 
-# ----- Video-MME's official extraction ---------------------------------------------------
-#: prefixes Video-MME's ``eval_your_results.py`` removes before looking for a letter
-OFFICIAL_PREFIXES = ("The best answer is", "The correct answer is", "The answer is", "The answer",
-                     "The best option is", "The correct option is", "Best answer:", "Best option:")
+# ----- the registry of readings -------------------------------------------------------------
+@dataclass(frozen=True)
+class Reading:
+    """One named way to read the letter out of an output. Everything that names, offers or
+    describes readings (``runner report --answer-rule``, the report's header, the leaderboard's
+    control, the export's ``--rule``) is derived from :data:`READINGS`, so a new reading is one
+    :func:`register_reading` call."""
+
+    name: str
+    extract: Callable[[str | None, Sequence[str]], str | None]
+    description: str                  # one clause: what the reading is, for help texts and reports
+    aliases: tuple[str, ...] = ()     # older names still accepted on the command line and the page
+    #: the reference also reports accuracy over the answered questions only (no letter: left out)
+    answered_only: bool = False
 
 
-def official_answer(text: str | None, options: Sequence[str]) -> str | None:
-    """Video-MME's rule: drop the listed prefixes, then the first capital option letter
-    anywhere in the text; over 10 words without one -> no answer.
-
-    Written from the rule's description, not its code: ``"A and B"`` -> A, ``"(D)"`` -> D,
-    ``"answer: b"`` -> None (lower case never counts), ``"Based on the video"`` -> B (the
-    rule looks at characters, not words). Letters are those of the case's options (A-D for
-    Video-MME), so a 5-option case may answer E.
-    """
-    if not text:
-        return None
-    letters = sorted(option_letters(options))
-    if not letters:
-        return None
-    stripped = text.strip()
-    for prefix in OFFICIAL_PREFIXES:
-        stripped = stripped.replace(prefix, "")
-    found = re.search("[" + "".join(letters) + "]", stripped)
-    return found.group(0) if found else None
+#: name -> reading, in the order offered (the default first)
+READINGS: dict[str, Reading] = {}
+#: the reading every run stores as ``prediction`` and every table shows unless asked otherwise
+DEFAULT_RULE = "lmms-eval"
+#: the reading a version-1 line (no ``answer_rule``) stored as its ``prediction``
+LEGACY_RULE = "strict"
+#: the reading stored beside the default one in a line's ``prediction_strict``
+SECOND_RULE = "strict"
 
 
-#: answer rules by name; ``official`` is the default reading of every run
-ANSWER_RULES = {"official": official_answer, "strict": parse_answer}
-DEFAULT_RULE = "official"
+def register_reading(reading: Reading) -> Reading:
+    """Add a reading (its name and aliases must be new)."""
+    taken = set(READINGS) | {alias for r in READINGS.values() for alias in r.aliases}
+    clash = sorted({reading.name, *reading.aliases} & taken)
+    if clash:
+        raise ValueError(f"answer reading name(s) already taken: {', '.join(clash)}")
+    READINGS[reading.name] = reading
+    return reading
+
+
+def rule_names(aliases: bool = False) -> list[str]:
+    """The readings' names, the default first (with ``aliases``: their older names after them)."""
+    names = sorted(READINGS, key=lambda name: name != DEFAULT_RULE)
+    return names + [a for name in names for a in READINGS[name].aliases] if aliases else names
+
+
+def canonical(rule: str) -> str:
+    """The reading's name for ``rule`` (a name or an alias); unknown -> ``ValueError``."""
+    for reading in READINGS.values():
+        if rule == reading.name or rule in reading.aliases:
+            return reading.name
+    raise ValueError(f"unknown answer rule {rule!r}; known: {', '.join(rule_names())}")
+
+
+def extract(rule: str, text: str | None, options: Sequence[str]) -> str | None:
+    """The letter ``text`` chooses under the reading ``rule``."""
+    return READINGS[canonical(rule)].extract(text, options)
+
+
+def rules_help() -> str:
+    """One line per reading for help texts: ``name (default): description``."""
+    return "; ".join(f"{name}{' (default)' if name == DEFAULT_RULE else ''}: {READINGS[name].description}"
+                     + (f" (also accepted as {', '.join(READINGS[name].aliases)})" if READINGS[name].aliases else "")
+                     for name in rule_names())
+
+
+register_reading(Reading("lmms-eval", lmms_eval_answer, "lmms-eval 0.7.3's extract_mcq_answer, as its Video-MME "
+                                                         "task reads answers"))
+register_reading(Reading("videomme", videomme_answer, "Video-MME's eval_your_results.py exactly (its prefix list's "
+                                                      "missing commas included; also accuracy over answered cases)",
+                         aliases=("official",), answered_only=True))
+register_reading(Reading("strict", parse_answer, "the project's parser, which also reads option text and "
+                                                 "refuses ambiguous outputs"))
 
 
 def prediction_under(rule: str, raw_output: str, options: Sequence[str], stored: str | None,
-                     stored_rule: str | None, stored_strict: str | None) -> str | None:
+                     stored_rule: str | None, stored_second: str | None) -> str | None:
     """The letter a result's output gives under ``rule``, whatever rule wrote the line.
 
-    A line records its ``prediction`` under its ``answer_rule`` and the strict reading as
-    ``prediction_strict``; a version-1 line has no rule and its ``prediction`` is the strict
-    parser's. Anything not stored is extracted again from ``raw_output``, so results written
-    before the official rule existed are read under it with nothing lost.
+    A line records its ``prediction`` under its ``answer_rule`` and the :data:`SECOND_RULE`
+    reading as ``prediction_strict``; a version-1 line has no rule and its ``prediction`` is
+    the :data:`LEGACY_RULE` reading. Anything not stored is extracted again from
+    ``raw_output``, so results written before a reading existed are read under it with
+    nothing lost.
     """
-    if rule not in ANSWER_RULES:
-        raise ValueError(f"unknown answer rule {rule!r}; known: {', '.join(ANSWER_RULES)}")
-    if stored_rule is None:  # version 1: prediction is the strict reading
-        stored_rule, stored_strict = "strict", stored
+    rule = canonical(rule)
+    if stored_rule is None:  # version 1
+        stored_rule, stored_second = LEGACY_RULE, (stored if LEGACY_RULE == SECOND_RULE else None)
     if rule == stored_rule:
         return stored
-    if rule == "strict" and stored_strict is not None:
-        return stored_strict
-    return ANSWER_RULES[rule](raw_output, options)
+    if rule == SECOND_RULE and stored_second is not None:
+        return stored_second
+    return extract(rule, raw_output, options)

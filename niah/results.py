@@ -28,8 +28,8 @@ RESULTS_GLOB = "results*.jsonl"
 class Result:
     """The outcome of one model on one case.
 
-    ``prediction`` is the option letter under ``answer_rule`` (``"official"``: Video-MME's
-    extraction, :mod:`niah.answers`), or ``None`` when the output gives none (counted as
+    ``prediction`` is the option letter under ``answer_rule`` (a reading of
+    :data:`niah.answers.READINGS`; ``official`` in older lines), or ``None`` when the output gives none (counted as
     wrong, and separately as unparsed); ``prediction_strict`` is the project's stricter
     parser's reading of the same output. A version-1 line has no ``answer_rule``: its
     ``prediction`` is the strict parser's. ``error`` is set when the case failed to run at

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from niah import atomic
+from niah import answers, atomic
 from niah.errors import InputError
 
 
@@ -40,10 +40,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _models_help() -> str:
-    """One line per registered model on what it sees (its family's defaults)."""
-    from runner.models import summaries
-    return "models (what each sees by default):\n" + "\n".join(
-        f"  {name:<16} {line}" for name, line in summaries().items())
+    """One line per registered model on what it sees (its family's defaults), and for an HF
+    video-LLM one line per protocol (``--protocol``; the first is the default)."""
+    from runner.models import protocol_summaries, summaries
+    from runner.models.protocols import DEFAULT_PROTOCOL
+    lines = []
+    for name, line in summaries().items():
+        lines.append(f"  {name:<16} {line}")
+        lines += [f"  {'':<16}   --protocol {protocol}{' (default)' if protocol == DEFAULT_PROTOCOL else ''}: {text}"
+                  for protocol, text in protocol_summaries(name).items()]
+    return "models (what each sees by default; the HF video-LLMs under each protocol):\n" + "\n".join(lines)
 
 
 def _model_option(text: str) -> tuple[str, Any]:
@@ -98,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device-feature-memory", metavar="SIZE",
                    help="ViLAMP: the part of --feature-memory kept in GPU memory, where the features are "
                         "computed (default on CUDA: 16GB or a quarter of the GPU, whichever is less; 0 on a CPU)")
+    s.add_argument("--protocol", help="HF video-LLMs: lmms-eval (default: what lmms-eval 0.7.3 does for that model "
+                                      "on Video-MME, so numbers compare with lmms-eval's), card (the model card's "
+                                      "video settings) or blind (no video: lmms-eval's videomme_no_visual); "
+                                      "each family's below")
     s.add_argument("--profile", choices=["released", "paper"],
                    help="ViLAMP: released (default: the authors' public inference code) or paper "
                         "(Algorithm 1 as written); see the README's Fidelity table")
@@ -121,9 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--data", help="only runs on this benchmark's manifest, totals from it")
     r.add_argument("--csv", help="also write summary/by_task_type/by_length_depth CSVs here")
     r.add_argument("--format", choices=["markdown", "text"], default="markdown")
-    r.add_argument("--answer-rule", choices=["official", "strict"], default="official",
-                   help="how an answer's letter is read: official (default; Video-MME's extraction, as its "
-                        "published numbers) or strict (the project's parser); results stored under the other "
+    r.add_argument("--answer-rule", choices=answers.rule_names(aliases=True), default=answers.DEFAULT_RULE,
+                   help=f"how an answer's letter is read: {answers.rules_help()}; results stored under another "
                         "rule are re-read from their output with --data's options and answers")
     i = sub.add_parser("import-lmms-eval", help="turn lmms-eval's logged samples of the exported task into a run",
                        description="Read lmms-eval's --log_samples output of the task `python -m generator "
@@ -197,6 +206,12 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.engine != "ray" and (args.address or args.actors is not None):
         raise InputError("--address" if args.address else "--actors", "only with --engine ray")
     check_model_name(args.model)
+    if args.protocol is not None:   # before any weights load
+        from runner.models import protocol_summaries
+        known = protocol_summaries(args.model)
+        if args.protocol not in known:
+            raise InputError("--protocol", f"{args.protocol!r} is not a protocol of {args.model} (known: "
+                             f"{', '.join(known) if known else 'none; only the HF video-LLMs have protocols'})")
     if args.max_frames is not None:  # ViLAMP's name for its frame cap (its `frames` option)
         if args.model != "vilamp":
             raise InputError("--max-frames", "only for vilamp (uniform-sampling models take --frames)")
@@ -211,7 +226,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     bench = Benchmark.open(args.data)
     selected = select_cases(bench, case_ids, shard, args.limit)  # check --cases before loading weights
     extra = {k: v for k, v in (("keyframes", args.keyframes), ("tau", args.tau), ("seed", args.seed),
-                                          ("profile", args.profile))
+                                          ("profile", args.profile), ("protocol", args.protocol))
              if v is not None}
     for key, value in args.model_option:
         if key in extra or key in ("dtype", "frames", "feature_memory", "circular"):

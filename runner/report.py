@@ -12,9 +12,8 @@ report adds chance level and accuracy by needle duration (both need the manifest
 The numbers come from :mod:`niah.accuracy`, as the leaderboard's do, each with its Wilson
 95 % interval, because a cell of a few cases says little on its own.
 
-Answers are read under one rule (``--answer-rule``, :mod:`niah.answers`): ``official``
-(default; Video-MME's extraction, so figures compare with published Video-MME-style numbers)
-or ``strict`` (the project's parser). A result stored under the other rule is re-read with
+Answers are read under one reading (``--answer-rule``, one of :data:`niah.answers.READINGS`:
+``lmms-eval`` by default, ``videomme``, ``strict``). A result stored under another is re-read with
 :func:`niah.answers.prediction_under`, which needs the case's options and answer, i.e. the
 manifest (``--data``); without it such results keep their stored reading, and the run's
 ``answer_rule`` column and a note say how many.
@@ -30,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from niah import accuracy, atomic
-from niah.answers import ANSWER_RULES, DEFAULT_RULE, prediction_under
+from niah.answers import DEFAULT_RULE, LEGACY_RULE, READINGS, canonical, prediction_under, rule_names
 from niah.cases import Benchmark
 from niah.errors import InputError
 from niah.results import Result, list_runs, read_run
@@ -51,7 +50,7 @@ class Run:
 
     @property
     def answer_rule(self) -> str:
-        """The rule the run's numbers are under, or ``mixed: official 3, strict 2``."""
+        """The rule the run's numbers are under, or ``mixed: lmms-eval 3, strict 2``."""
         if len(self.rules) == 1:
             return next(iter(self.rules))
         return "mixed: " + ", ".join(f"{rule} {n}" for rule, n in sorted(self.rules.items())) if self.rules else "-"
@@ -73,7 +72,7 @@ def read_under(rule: str, results: dict[str, Result], bench: Benchmark | None) -
     out: dict[str, Result] = {}
     rules: Counter = Counter()
     for case_id, r in results.items():
-        stored = r.answer_rule or "strict"       # version-1 lines: the strict parser's reading
+        stored = r.answer_rule or LEGACY_RULE   # version-1 lines: the legacy reading
         case = cases.get(case_id)
         if r.error is None and stored != rule and case is not None:
             prediction = prediction_under(rule, r.raw_output, case.options, r.prediction, r.answer_rule,
@@ -89,8 +88,10 @@ def load_runs(out_root: str | Path, bench: Benchmark | None = None,
               rule: str = DEFAULT_RULE) -> tuple[list[Run], list[str]]:
     """The runs under ``out_root``, read under answer ``rule``, and notes about runs left out
     or read partly under another rule."""
-    if rule not in ANSWER_RULES:
-        raise InputError("--answer-rule", f"unknown rule {rule!r} (known: {', '.join(ANSWER_RULES)})")
+    try:
+        rule = canonical(rule)
+    except ValueError:
+        raise InputError("--answer-rule", f"unknown rule {rule!r} (known: {', '.join(rule_names())})") from None
     root = Path(out_root)
     if not root.is_dir():
         raise InputError(root, "no such results folder")
@@ -234,12 +235,25 @@ def _percent(value: float, digits: int = 1) -> str:
     return f"{100 * value:.{digits}f}" if value == value else "-"
 
 
+def _share(correct: int, n: int) -> str:
+    """``correct/n`` as the report writes an accuracy: % [Wilson 95% interval] (n)."""
+    if not n:
+        return "-"
+    low, high = accuracy.wilson_interval(correct, n)
+    return f"{_percent(correct / n)}% [{_percent(float(low), 0)}–{_percent(float(high), 0)}] ({n})"
+
+
 def render(runs: list[Run], notes: list[str], fmt: str = "markdown", bench: Benchmark | None = None,
            rule: str = DEFAULT_RULE) -> str:
+    rule = canonical(rule)
     frame = results_frame(runs, bench)
     t = tables(runs, bench)
     show = (lambda df: markdown(df)) if fmt == "markdown" else (lambda df: df.to_string())
     summary = t["summary"].copy()
+    if READINGS[rule].answered_only:   # the reference's own figure: the cases it found a letter in
+        answered = summary["scored"] - summary["unparsed"] - summary["errors"]
+        summary.insert(summary.columns.get_loc("ci_high") + 1, "accuracy over answered",
+                       [_share(c, n) for c, n in zip(summary["correct"], answered)])
     summary["accuracy"] = [f"{_percent(a)}% [{_percent(lo, 0)}–{_percent(hi, 0)}]" if a == a else "-"
                            for a, lo, hi in zip(summary["accuracy"], summary["ci_low"], summary["ci_high"])]
     if "chance" in summary:
@@ -249,9 +263,12 @@ def render(runs: list[Run], notes: list[str], fmt: str = "markdown", bench: Benc
     summary = summary.drop(columns=["total", "ci_low", "ci_high"]).set_index("run")
     out = io.StringIO()
     h = "## " if fmt == "markdown" else ""
-    named = {"official": "Video-MME's official extraction", "strict": "the project's strict parser"}[rule]
     out.write(f"{h}Runs\n\n{show(summary)}\n")
-    out.write(f"\nanswers read under the {rule} rule ({named}; --answer-rule official or strict)\n")
+    out.write(f"\nanswers read under the {rule} rule ({READINGS[rule].description}; "
+              f"--answer-rule {' or '.join(rule_names())})\n")
+    if READINGS[rule].answered_only:
+        out.write("accuracy over answered: over the cases the reading found a letter in (the reference's own "
+                  "figure; failed and unparsed cases left out), (answered cases)\n")
     out.write("\naccuracy: % [Wilson 95% interval]; errors and unparsed answers count as wrong; partial runs "
               "are scored/total so far" + ("; chance: mean of 1/options over the scored cases" if bench else
                                            "; chance needs --data (the manifest's options)") + "\n")

@@ -26,17 +26,14 @@ import torch
 from niah.cases import Benchmark
 from niah.errors import InputError
 from niah.schema import Case
+from niah.view import NEEDLE_ONLY
 from runner.models import hub
 from runner.models import prefix_cache
 from runner.models.base import Answer, Model
-from runner.models.prompt import PROMPT_VERSION, build_prompt, case_prompt
+from runner.models.prompt import PROMPT_VERSION, protocol_prompt
 from runner.models.video_families import Family, family as get_family, linspace_floor
 
 DEFAULT_MAX_NEW_TOKENS = 16      # lmms-eval's Video-MME generation_kwargs
-#: families whose shared-prefix generation is proven equal to a full prefill per rotation
-#: (tests/runner_models/test_circular_models.py); the others prefill each rotation whole
-#: (Qwen's multimodal rotary positions and VideoLLaMA3's token compression are not covered)
-SHARED_PREFIX_FAMILIES = ("llava-onevision", "llava-video")
 PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json", "video_preprocessor_config.json")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "tokenizer.model")
 
@@ -102,15 +99,21 @@ class HFVideoLLM(Model):
 
     name = "llava-onevision"
     sampling = "uniform"
+    #: the family when the registry entry names none: the one called like the model
+    default_family: str | None = None
 
     def __init__(self, model_path: str | None, device: str = "cpu", dtype: str = "auto",
                  frames: int | None = None, name: str | None = None, family: str | None = None,
-                 max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, **options: Any) -> None:
+                 max_new_tokens: int | None = None, protocol: str | None = None, **options: Any) -> None:
         if name:
             self.name = name
-        fam = get_family(family or ("llava-onevision" if self.name == "needle-oracle" else self.name))
-        self.options = fam.resolve(frames, options)          # bad options fail before any load
-        self.max_new_tokens = int(max_new_tokens)
+        base = get_family(family or self.default_family or self.name)
+        self.protocol = base.protocol(protocol)              # bad names and options fail before any load
+        fam = base.under(self.protocol)
+        self.options = fam.resolve(frames, options)
+        self.max_new_tokens = int(max_new_tokens if max_new_tokens is not None else self.protocol.max_new_tokens)
+        if dtype == "auto" and str(device).startswith("cuda"):   # the protocol's dtype (lmms-eval: the wrapper's)
+            dtype = self.protocol.dtype
         self.model_path = model_path
         self.device = device
         self.processor, self.model, self.folder, self.revision, self.dtype = load_hf_vlm(
@@ -128,26 +131,40 @@ class HFVideoLLM(Model):
                 "dtype": hub.dtype_name(self.dtype), "sampling": self.sampling, **self.options,
                 "frame_side": fam.side if type(fam).frame_size is Family.frame_size else "dynamic",
                 "timestamps": fam.timestamps, "max_new_tokens": self.max_new_tokens, "decoding": "greedy",
-                "prompt": PROMPT_VERSION}
+                **self.protocol.settings(),
+                "prompt": PROMPT_VERSION if self.protocol.prompt == "runner" else f"lmms-eval-0.7.3:{self.protocol.prompt}"}
 
     def frame_indices(self, case: Case) -> list[int]:
         return self.family.sample(case.length, self.options)
 
+    def _prompt(self, case: Case, indices: list[int], options: list[str]) -> str:
+        """The protocol's prompt text for the case with ``options`` (the card's time instruction
+        before it where the family has one and the model sees the video)."""
+        head = self.family.prompt_prefix(indices, case.length, case.fps, self.options) if self.protocol.visual else ""
+        return head + protocol_prompt(self.protocol.prompt, case.question, list(options))
+
     def answer(self, case: Case, bench: Benchmark) -> Answer:
+        if not self.protocol.visual:   # blind: the question alone, as lmms-eval's videomme_no_visual
+            return Answer(self.generate_blind(self._prompt(case, [], case.options)), full_frames=[],
+                          diagnostics=dict(self.last_view))
         indices = self.frame_indices(case)
         video = bench.frames_at(case, indices)
-        prompt = self.family.prompt_prefix(indices, case.length, case.fps, self.options) + case_prompt(case)
-        text = self.generate(video, prompt, indices=indices, length=case.length, fps=case.fps)
+        text = self.generate(video, self._prompt(case, indices, case.options), indices=indices, length=case.length,
+                             fps=case.fps)
         return Answer(text, full_frames=indices, diagnostics=dict(self.last_view))
 
     def answer_rotations(self, case: Case, bench: Benchmark, option_lists: list[list[str]]) -> list[Answer]:
         """The frames are read and the video's prefix prefilled once; each option list only
         prefills its own text (:mod:`runner.models.prefix_cache`)."""
+        if not self.protocol.visual:
+            return [Answer(self.generate_blind(self._prompt(case, [], options)), full_frames=[],
+                           diagnostics=dict(self.last_view)) for options in option_lists]
         indices = self.frame_indices(case)
         video = bench.frames_at(case, indices)
-        head = self.family.prompt_prefix(indices, case.length, case.fps, self.options)
-        prompts = [head + build_prompt(case.question, options) for options in option_lists]
-        if self.family.name in SHARED_PREFIX_FAMILIES:
+        prompts = [self._prompt(case, indices, options) for options in option_lists]
+        # only families proven to give the same answers (Family.shared_prefix); the others prefill each
+        # rotation whole (Qwen's multimodal rotary positions and VideoLLaMA3's token compression are not covered)
+        if self.family.shared_prefix:
             texts = self.generate_shared(video, prompts, indices=indices, length=case.length, fps=case.fps)
         else:
             texts = [self.generate(video, p, indices, case.length, case.fps) for p in prompts]
@@ -157,9 +174,23 @@ class HFVideoLLM(Model):
         return {"llm_prefill_tokens": self.llm_prefill_tokens}
 
     # ----- generation -----------------------------------------------------------------
-    def _chat_text(self, prompt: str) -> str:
-        conversation = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": prompt}]}]
+    def _chat_text(self, prompt: str, video: bool = True) -> str:
+        """The checkpoint's chat template around the protocol's system message (if it sends one),
+        the video (first, as lmms-eval's messages put it) and the prompt."""
+        system = self.protocol.system_prompt
+        conversation = ([{"role": "system", "content": [{"type": "text", "text": system}]}] if system else []) + [
+            {"role": "user", "content": [*([{"type": "video"}] if video else []), {"type": "text", "text": prompt}]}]
         return self.processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
+
+    @torch.no_grad()
+    def generate_blind(self, prompt: str) -> str:
+        """Greedy answer to the prompt with no visual input at all."""
+        inputs = self.processor(text=[self._chat_text(prompt, video=False)], return_tensors="pt")
+        inputs = {k: v.to(self.device) for k, v in inputs.items() if isinstance(v, torch.Tensor)}
+        self.last_view = {"frames_in": 0, "visual_tokens": 0}
+        self.llm_prefill_tokens += int(inputs["input_ids"].shape[1])
+        out = self.model.generate(**inputs, do_sample=False, max_new_tokens=self.max_new_tokens)
+        return self.processor.batch_decode(out[0, inputs["input_ids"].shape[1]:][None], skip_special_tokens=True)[0].strip()
 
     def _inputs(self, video: np.ndarray, prompt: str, indices: list[int] | None = None,
                 length: int | None = None, fps: float = 1.0) -> dict[str, torch.Tensor]:
@@ -268,7 +299,8 @@ class NeedleOracle(HFVideoLLM):
     an upper bound on what retrieval could give. The family's sampler runs within the needle."""
 
     name = "needle-oracle"
-    sampling = "needle-only"
+    sampling = NEEDLE_ONLY    # what the diagnostics find the oracle by (niah.view.sees_only_the_needle)
+    default_family = "llava-onevision"
 
     def frame_indices(self, case: Case) -> list[int]:
         start = case.needle.start_frame

@@ -285,7 +285,7 @@ def test_each_answer_rule_reads_stored_and_raw_answers(tmp_path):
     loaded = ld.load_results(root)
     official = lb.build_tables(loaded, manifest, "official")
     strict = lb.build_tables(loaded, manifest, "strict")
-    assert official.rule == "official" and strict.rule == "strict"
+    assert official.rule == "videomme" and strict.rule == "strict"      # the old name read as the new
     assert official.results["letter"].tolist() == ["A", "B", "C"]
     assert official.results["correct"].tolist() == [True, True, True]
     assert strict.results["letter"].tolist() == ["B", "B", "D"]
@@ -294,7 +294,7 @@ def test_each_answer_rule_reads_stored_and_raw_answers(tmp_path):
     assert strict.leaderboard["accuracy"].iloc[0] == pytest.approx(100 / 3)
     with pytest.raises(ValueError) as err:
         lb.build_tables(loaded, manifest, "loose")
-    assert str(err.value) == "unknown answer rule 'loose'; known: official, strict"
+    assert str(err.value) == "unknown answer rule 'loose'; known: lmms-eval, videomme, strict"
 
 
 def test_failed_cases_are_errors_not_unparsed(tmp_path):

@@ -88,14 +88,14 @@ def test_compact_table_marks_partial_foreign_and_uploaded_runs(monkeypatch, demo
     low, high = (float(x) for x in board.loc["model-b", "95% CI"].split("–"))
     assert low < float(board.loc["model-b", "accuracy %"]) < high
     assert "(p=" in board.loc["model-c", "vs #1"] and "20 cases" in board.loc["model-c", "vs #1"]
-    assert "Chance is 25.0%" in texts(at.caption) and "'official' rule" in texts(at.caption)
+    assert "Chance is 25.0%" in texts(at.caption) and "'lmms-eval' rule" in texts(at.caption)
     assert "exact McNemar" in texts(at.caption) and "Holm" in texts(at.caption)
     details = frame_with(at, "model_path").set_index("run")
     assert details.loc["model-a", "model_path"] == "…/models/model-a"  # not the absolute path
     assert "thumbnails are off" in texts(at.warning)
     labels = [b.label for b in at.get("download_button")]
-    assert "Download leaderboard-official--model-b--model-c--model-a--partial-0--1-more.csv" in labels
-    assert "Download leaderboard-official.tex (booktabs)" in labels
+    assert "Download leaderboard-lmms-eval--model-b--model-c--model-a--partial-0--1-more.csv" in labels
+    assert "Download leaderboard-lmms-eval.tex (booktabs)" in labels
     card = frame_with(at, "field").set_index("field")["value"]
     assert card["checkpoint"] == "…/models/model-b" and card["code version"] == "test"
     assert card["device"] == "not recorded"
@@ -233,3 +233,17 @@ def test_unparsed_runs_are_warned_about(monkeypatch, demo):
     show(at, tab="Heatmaps")
     at.selectbox(key="a").set_value("model-c").run()
     assert "This run: 100% of the answers could not be parsed" in texts(at.warning)
+
+
+def test_a_registered_reading_is_offered_by_the_rule_control(monkeypatch, demo):
+    """The page's answer-rule control and its help come from the registry: a reading added
+    with one entry is offered, described and applied."""
+    from niah import answers
+    reading = answers.Reading("first-letter", lambda text, options: (text or "")[:1] or None,
+                              "the output's first character (a test reading)")
+    monkeypatch.setitem(answers.READINGS, reading.name, reading)
+    at = run_app(monkeypatch, demo["results"], demo["data"], rule="first-letter")
+    control = at.segmented_control(key="rule")
+    assert control.options == answers.rule_names() and "first-letter" in control.options
+    assert control.value == "first-letter" and reading.description in control.help
+    assert "'first-letter' rule" in texts(at.caption)

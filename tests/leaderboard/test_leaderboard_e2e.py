@@ -141,7 +141,7 @@ def open_board(browser, url: str, width: int = 1280, height: int = 900):
 
 
 def _rows(results: Path) -> dict[str, dict[str, bool]]:
-    """Run -> case -> correct, read straight from the files (the official rule reads these
+    """Run -> case -> correct, read straight from the files (every reading reads these
     synthetic outputs as their stored letters)."""
     out = {}
     for path in results.glob("*/results*.jsonl"):
@@ -293,7 +293,7 @@ def test_export_renders_offline_with_the_live_numbers(scenario, tmp_path):
                            "--data", str(scenario["data"]), "--out", str(out)], cwd=ROOT, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert {"index.html", "leaderboard-official.tex"} <= {p.name for p in out.iterdir()}
+    assert {"index.html", "leaderboard-lmms-eval.tex"} <= {p.name for p in out.iterdir()}
     requested: list[str] = []
     with sync_playwright() as pw:
         browser = launch_browser(pw)
@@ -327,7 +327,7 @@ def test_export_renders_offline_with_the_live_numbers(scenario, tmp_path):
     names = [r["run"].split(" · ")[0] for r in ranked]
     assert names == order, (names, order)
     assert {n for n, r in zip(names, ranked) if "≈#1" in r["rank"]} == tied
-    assert "\\toprule" in out.joinpath("leaderboard-official.tex").read_text()
+    assert "\\toprule" in out.joinpath("leaderboard-lmms-eval.tex").read_text()
 
 
 @pytest.mark.parametrize("server", ["real_demo"], indirect=True)

@@ -12,8 +12,8 @@ def test_export_writes_a_self_contained_page_and_its_files(demo, tmp_path, capsy
     out = tmp_path / "site"
     assert export.main(["--results", str(demo["results"]), "--data", str(demo["data"]), "--out", str(out)]) == 0
     names = {p.name for p in out.iterdir()}
-    assert {"index.html", "leaderboard-official.tex", "heatmap--model-a.svg"} <= names
-    assert any(n.startswith("leaderboard-official--model-b--") and n.endswith(".csv") for n in names)
+    assert {"index.html", "leaderboard-lmms-eval.tex", "heatmap--model-a.svg"} <= names
+    assert any(n.startswith("leaderboard-lmms-eval--model-b--") and n.endswith(".csv") for n in names)
     page = (out / "index.html").read_text()
     assert "<script" not in page and "default-src 'none'" in page
     # no address a browser would fetch: only SVG namespaces
