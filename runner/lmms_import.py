@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from niah import atomic
-from niah.answers import DEFAULT_RULE, official_answer, parse_answer
+from niah.answers import DEFAULT_RULE, SECOND_RULE, extract
 from niah.cases import Benchmark
 from niah.errors import InputError
 from niah.results import Result
@@ -189,11 +189,11 @@ def import_run(path: str | Path, bench: Benchmark, out_root: str | Path, run_nam
         if case.case_id not in records:
             continue
         raw, _ = records[case.case_id]
-        prediction = official_answer(raw, case.options)
+        prediction = extract(DEFAULT_RULE, raw, case.options)
         result = Result(case_id=case.case_id, model=model, prediction=prediction, raw_output=raw,
                         correct=prediction == case.answer, length=case.length, depth=case.depth,
                         task_type=case.task_type, seconds=seconds, answer_rule=DEFAULT_RULE,
-                        prediction_strict=parse_answer(raw, case.options))
+                        prediction_strict=extract(SECOND_RULE, raw, case.options))
         lines.append(result.to_json() + "\n")
     atomic.write_text(run_dir / "results.jsonl", "".join(lines))
     return run_dir, len(lines)

@@ -132,6 +132,9 @@ class HFVideoLLM(Model):
                 "frame_side": fam.side if type(fam).frame_size is Family.frame_size else "dynamic",
                 "timestamps": fam.timestamps, "max_new_tokens": self.max_new_tokens, "decoding": "greedy",
                 **self.protocol.settings(),
+                # only where a protocol sets them, so the run ids of the others stay as they were
+                **({"frame_resize": "qwen-vl-utils"} if fam.resize_first else {}),
+                **({"answer_text": fam.answer_text} if fam.answer_text != "stripped" else {}),
                 "prompt": PROMPT_VERSION if self.protocol.prompt == "runner" else f"lmms-eval-0.7.3:{self.protocol.prompt}"}
 
     def frame_indices(self, case: Case) -> list[int]:
@@ -190,7 +193,7 @@ class HFVideoLLM(Model):
         self.last_view = {"frames_in": 0, "visual_tokens": 0}
         self.llm_prefill_tokens += int(inputs["input_ids"].shape[1])
         out = self.model.generate(**inputs, do_sample=False, max_new_tokens=self.max_new_tokens)
-        return self.processor.batch_decode(out[0, inputs["input_ids"].shape[1]:][None], skip_special_tokens=True)[0].strip()
+        return self._decode(out[0, inputs["input_ids"].shape[1]:])
 
     def _inputs(self, video: np.ndarray, prompt: str, indices: list[int] | None = None,
                 length: int | None = None, fps: float = 1.0) -> dict[str, torch.Tensor]:
@@ -200,10 +203,14 @@ class HFVideoLLM(Model):
         indices = list(range(len(video))) if indices is None else [int(i) for i in indices]
         length = len(video) if length is None else int(length)
         height, width = int(video.shape[1]), int(video.shape[2])
+        frames: Any = list(video)
+        if self.family.resize_first:
+            height, width = self.family.frame_size(height, width, len(indices), self.options)
+            frames = resize_like_qwen_vl_utils(video, height, width)
         metadata = VideoMetadata(total_num_frames=length, fps=float(fps), frames_indices=indices,
                                  height=height, width=width, duration=length / float(fps))
         kwargs = self.family.processor_kwargs(indices, length, fps, height, width, self.options)
-        inputs = self.processor(text=[self._chat_text(prompt)], videos=[list(video)], video_metadata=[metadata],
+        inputs = self.processor(text=[self._chat_text(prompt)], videos=[frames], video_metadata=[metadata],
                                 return_tensors="pt", **kwargs)
         self.last_view = self._seen(inputs)
         return {k: (v.to(self.device, self.dtype) if torch.is_floating_point(v) else v.to(self.device))
@@ -218,8 +225,7 @@ class HFVideoLLM(Model):
         inputs = self._inputs(video, prompt, indices, length, fps)
         self.llm_prefill_tokens += int(inputs["input_ids"].shape[1])
         out = self.model.generate(**inputs, do_sample=False, max_new_tokens=self.max_new_tokens)
-        new_tokens = out[0, inputs["input_ids"].shape[1]:]
-        return self.processor.batch_decode(new_tokens[None], skip_special_tokens=True)[0].strip()
+        return self._decode(out[0, inputs["input_ids"].shape[1]:])
 
     @torch.no_grad()
     def generate_shared(self, video: np.ndarray, prompts: list[str], indices: list[int] | None = None,
@@ -245,7 +251,14 @@ class HFVideoLLM(Model):
             {"input_ids": prefix, "attention_mask": torch.ones_like(prefix), **extra},
             max_new_tokens=self.max_new_tokens)
         self.llm_prefill_tokens += result.prefill_tokens
-        return [self.processor.batch_decode(t[None], skip_special_tokens=True)[0].strip() for t in result.new_tokens]
+        return [self._decode(t) for t in result.new_tokens]
+
+    def _decode(self, tokens: torch.Tensor) -> str:
+        """The answer's text as the family reports it (``Family.answer_text``)."""
+        if self.family.answer_text == "as-decoded":
+            return self.processor.batch_decode(tokens[None], skip_special_tokens=True,
+                                               clean_up_tokenization_spaces=False)[0]
+        return self.processor.batch_decode(tokens[None], skip_special_tokens=True)[0].strip()
 
     def _video_token_id(self) -> int:
         token_id = getattr(self.processor, "video_token_id", None)
@@ -279,6 +292,16 @@ class HFVideoLLM(Model):
             frames = shape[1] if len(shape) == 5 else shape[0]
             size = list(shape[-2:])
         return {"frames_in": int(frames), "frame_size": [int(s) for s in size], "visual_tokens": tokens}
+
+
+def resize_like_qwen_vl_utils(video: np.ndarray, height: int, width: int) -> torch.Tensor:
+    """(N, H, W, 3) uint8 frames as qwen-vl-utils' ``fetch_video`` hands them to the processor:
+    (N, 3, height, width) float, resized by torchvision's bicubic with antialias (not rounded)."""
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms import functional as tvf
+    frames = torch.from_numpy(np.ascontiguousarray(video)).permute(0, 3, 1, 2)
+    return tvf.resize(frames, [int(height), int(width)], interpolation=InterpolationMode.BICUBIC,
+                      antialias=True).float()
 
 
 def _processor_side(processor: Any) -> int | None:

@@ -89,6 +89,13 @@ class Family:
     pool: float = 2.0              # LLaVA: 2x2 bilinear pooling (ceil); InternVL: 1/0.5 pixel shuffle
     extra_tokens: int = 1          # LLaVA-OneVision's one image_newline per video
     timestamps: str = "none"
+    #: frames resized to :meth:`frame_size` before the processor as qwen-vl-utils resizes them for
+    #: lmms-eval's Qwen wrappers (torchvision bicubic with antialias, kept as float): the processor's
+    #: own resize of the uint8 frames gives other pixel values (up to 0.09 after normalisation)
+    resize_first: bool = False
+    #: the answer text: "stripped" (this runner's) or "as-decoded" (lmms-eval's Qwen2.5-VL/Qwen3-VL
+    #: chat wrappers: ``clean_up_tokenization_spaces=False``, not stripped)
+    answer_text: str = "stripped"
 
     # ----- options -------------------------------------------------------------------------
     def resolve(self, frames: int | None, options: dict[str, Any]) -> dict[str, Any]:
@@ -329,17 +336,19 @@ QWEN_SYSTEM = "You are a helpful assistant."
 _LMMS_QWEN25 = pr.Protocol("lmms-eval", LMMS + "models/chat/qwen2_5_vl.py (--model qwen2_5_vl): max_num_frames 32 -> "
                            "nframes (floored to even), min_pixels 200,704, max_pixels 602,112 (qwen-vl-utils' cap), "
                            "the template's default system message, bf16", defaults={"frames": 32, "min_pixels": 200704,
-                           "max_pixels": 602112}, fields={"frame_rule": "count"}, prompt="videomme",
+                           "max_pixels": 602112}, fields={"frame_rule": "count", "resize_first": True, "answer_text": "as-decoded"},
+                           prompt="videomme",
                            system_prompt=QWEN_SYSTEM)
 _LMMS_QWEN3 = pr.Protocol("lmms-eval", LMMS + "models/chat/qwen3_vl.py (--model qwen3_vl): nframes 32, min_pixels 200,704, "
                           "max_pixels 786,432 (qwen-vl-utils' cap at patch 16), system message, the qwen3_vl "
                           "Video-MME prompt, bf16", defaults={"frames": 32, "min_pixels": 200704, "max_pixels": 786432},
-                          fields={"frame_rule": "count"}, prompt="videomme-qwen3vl", system_prompt=QWEN_SYSTEM)
+                          fields={"frame_rule": "count", "resize_first": True, "answer_text": "as-decoded"},
+                          prompt="videomme-qwen3vl", system_prompt=QWEN_SYSTEM)
 _LMMS_QWEN2 = pr.Protocol("lmms-eval", LMMS + "models/simple/qwen2_vl.py (--model qwen2_vl): qwen-vl-utils reads the "
                           "video at its default 2 fps (up to 768 frames), the wrapper keeps 32 of those "
                           "(np.linspace, int), min_pixels 3,136, max_pixels 602,112, system message, bf16 (auto)",
                           defaults={"frames": 32, "fps": 2.0, "min_frames": 4, "max_frames": 768, "min_pixels": 3136,
-                                    "max_pixels": 602112}, fields={"frame_rule": "fps-then-count"}, prompt="videomme",
+                                    "max_pixels": 602112}, fields={"frame_rule": "fps-then-count", "resize_first": True}, prompt="videomme",
                           system_prompt=QWEN_SYSTEM)
 #: name -> family; model-card video defaults (README "Models" says where each value comes from);
 #: shapes from each card's config.json; protocols: runner.models.protocols

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DUMMY_RESPONSE
-from niah.answers import official_answer, parse_answer
+from niah.answers import DEFAULT_RULE, SECOND_RULE, extract
 from niah.cases import Benchmark
 from niah.results import read_run
 from niah_testlib import one_line_error, run_cli
@@ -41,9 +41,9 @@ def test_every_case_is_matched_to_the_manifest_with_its_raw_output(imported, sma
         r = results[case.case_id]
         assert r.raw_output == DUMMY_RESPONSE
         assert (r.length, r.depth, r.task_type) == (case.length, case.depth, case.task_type)
-        assert r.prediction == official_answer(DUMMY_RESPONSE, case.options) == "C"
-        assert r.prediction_strict == parse_answer(DUMMY_RESPONSE, case.options)
-        assert r.correct == (case.answer == "C") and r.answer_rule == "official"
+        assert r.prediction == extract(DEFAULT_RULE, DUMMY_RESPONSE, case.options) == "C"
+        assert r.prediction_strict == extract(SECOND_RULE, DUMMY_RESPONSE, case.options)
+        assert r.correct == (case.answer == "C") and r.answer_rule == DEFAULT_RULE
 
 
 def test_run_json_keeps_lmms_evals_model_version_task_config_and_sources(imported, dummy_output):
@@ -145,7 +145,7 @@ def test_runner_report_and_the_leaderboard_read_it_with_its_provenance(imported,
                    "--no-progress")
     assert proc.returncode == 0, proc.stderr
     report = run_cli("runner", "report", "--out", str(results), "--data", str(small_bench))
-    assert report.returncode == 0 and f"| {imported.name} | lmms-eval:dummy | official | 12/12 | complete |" in report.stdout
+    assert report.returncode == 0 and f"| {imported.name} | lmms-eval:dummy | {DEFAULT_RULE} | 12/12 | complete |" in report.stdout
     tables = data.build_tables(loading.load_results(results), loading.load_manifest(small_bench))
     row = tables.leaderboard.set_index("run").loc[imported.name]
     assert row["rank"] in (1, 2) and row["scored"] == 12
