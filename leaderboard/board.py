@@ -206,12 +206,12 @@ def details(tables: Tables) -> pd.DataFrame:
 CARD_FIELDS = [("created", ("created", "uploaded_at")), ("model", ("model",)), ("checkpoint", ("model_path",)),
                ("revision", ("revision",)), ("code version", ("code_version",)), ("device", ("device",)),
                ("dtype", ("options.dtype", "settings.dtype")), ("profile", ("options.profile", "settings.profile")),
+               ("protocol", ("options.protocol", "settings.protocol")),
                ("frames", ("options.frames", "settings.frames")), ("seed", ("options.seed", "settings.seed")),
                ("cases", ("cases_total",)), ("manifest", ("manifest_fingerprint",)),
                ("uploaded file", ("uploaded_filename",)),
                # runs imported from another harness (python -m runner import-lmms-eval)
-               ("harness", ("harness",)), ("protocol", ("settings.protocol", "options.protocol")),
-               ("imported from", ("imported_from",))]
+               ("harness", ("harness",)), ("imported from", ("imported_from",))]
 
 
 def run_card(tables: Tables, run_id: str) -> pd.DataFrame:
