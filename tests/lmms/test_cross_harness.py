@@ -35,6 +35,9 @@ from conftest import ROOT, offline_env, run_lmms_eval
 from niah.results import read_run
 from niah_testlib import run_cli
 
+#: lmms-eval comes with the models install (Makefile); `make test-fast` leaves these out
+pytestmark = pytest.mark.models
+
 FRAMES, MIN_PIXELS, MAX_PIXELS = 8, 56 * 56, 112 * 112
 TASK = "video_niah_100"
 

@@ -18,6 +18,9 @@ from niah.cases import Benchmark
 from niah.results import read_run
 from niah_testlib import one_line_error, run_cli
 
+#: lmms-eval comes with the models install (Makefile); `make test-fast` leaves these out
+pytestmark = pytest.mark.models
+
 
 def _import(source: Path, bench: Path, out: Path, *extra: str):
     return run_cli("runner", "import-lmms-eval", str(source), "--data", str(bench), "--out", str(out), *extra)

@@ -20,6 +20,9 @@ from conftest import offline_env
 from niah.cases import Benchmark
 from niah_testlib import one_line_error, run_cli
 
+#: lmms-eval comes with the models install (Makefile); `make test-fast` leaves these out
+pytestmark = pytest.mark.models
+
 HERE = Path(__file__).resolve().parent
 
 
