@@ -155,3 +155,7 @@ def test_runner_report_and_the_leaderboard_read_it_with_its_provenance(imported,
     card = board.run_card(tables, imported.name).set_index("field")["value"]
     assert card["harness"] == "lmms-eval 0.7.3" and card["protocol"] == "lmms-eval"
     assert card["imported from"].count(".json") == 3 and "/" not in card["imported from"]
+    site = tmp_path / "site"
+    export = run_cli("leaderboard", "export", "--results", str(results), "--data", str(small_bench), "--out", str(site))
+    assert export.returncode == 0, export.stderr
+    assert imported.name in (site / "index.html").read_text()
