@@ -39,17 +39,27 @@ def linspace_floor(length: int, frames: int) -> list[int]:
 
 
 def torch_linspace_round(start: int, end: int, steps: int) -> list[int]:
-    """``torch.linspace(start, end, steps).round().long()`` (qwen-vl-utils' sampler) without torch:
-    float32, the first half counted up from ``start`` and the second down from ``end`` as
-    torch's kernel does, rounded half to even."""
+    """``torch.linspace(start, end, steps).round().long()``, qwen-vl-utils' sampler: torch's own
+    where torch is importable (its float32 kernel may fuse multiply-adds, so near-ties can
+    round either way by platform); else a float32 emulation (the first half counted up from
+    ``start``, the second down from ``end``, as torch's kernel), equal to torch wherever no
+    value lies within a float32 rounding of .5 (every even count up to 32 frames: ``steps - 1``
+    is odd, so no value is within 1/62 of a half)."""
+    try:
+        import torch
+    except ImportError:
+        return _linspace_round_float32(start, end, steps)
+    return torch.linspace(start, end, steps).round().long().tolist()
+
+
+def _linspace_round_float32(start: int, end: int, steps: int) -> list[int]:
     if steps == 1:
         return [int(start)]
     step = np.float32((np.float32(end) - np.float32(start)) / np.float32(steps - 1))
     i = np.arange(steps)
     up = np.float32(start) + step * i.astype(np.float32)
     down = np.float32(end) - step * (steps - 1 - i).astype(np.float32)
-    values = np.where(i < steps // 2, up, down).astype(np.float32)
-    return np.round(values).astype(int).tolist()
+    return np.round(np.where(i < steps // 2, up, down).astype(np.float32)).astype(int).tolist()
 
 
 def smart_resize(height: int, width: int, factor: int, min_pixels: float, max_pixels: float) -> tuple[int, int]:
