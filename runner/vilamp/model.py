@@ -70,7 +70,7 @@ from niah.schema import Case
 from runner.models import hub, llava_checkpoint, prefix_cache
 from runner.models.base import Answer, Model, rotated_case
 from runner.models.hf_video import load_hf_vlm, uniform_indices
-from runner.models.prompt import PROMPT_VERSION, case_prompt
+from runner.models.prompt import PROMPT_VERSION, case_prompt, protocol_prompt
 from runner.vilamp import checkpoint_config
 from runner.vilamp import prompt as authors_prompt
 from runner.vilamp.feature_cache import FeatureCache
@@ -110,9 +110,13 @@ class ViLAMP(Model):
                  chunk: int = DEFAULT_CHUNK, max_new_tokens: int | None = None,
                  vision_tower: str | None = None, feature_memory: str | int | None = None,
                  clip_tokenizer: str | None = None, device_feature_memory: str | int | None = None,
-                 **options: Any) -> None:
+                 protocol: str | None = None, **options: Any) -> None:
         if options:
             raise InputError("--model-option", f"unknown option(s) for vilamp: {', '.join(sorted(options))}")
+        if protocol not in (None, "blind"):
+            raise InputError("--protocol", f"{protocol!r}: vilamp has only blind (its settings are --profile)")
+        #: the blind control: the LLM answers the question with no video (lmms-eval's videomme_no_visual)
+        self.blind = protocol == "blind"
         self.profile: Profile = profile_named(str(profile))
         self.model_path = model_path
         self.device = hub.check_device(device)
@@ -269,6 +273,8 @@ class ViLAMP(Model):
             # only for released-format checkpoints
             **({"checkpoint_layout": llava_checkpoint.LAYOUT, "vision_tower": self.released.vision_source}
                if self.released is not None else {}),
+            # only for the blind control (so the run ids of seeing runs stay as they were)
+            **({"protocol": "blind", "visual": False, "prompt": "lmms-eval-0.7.3:videomme"} if self.blind else {}),
         }
 
     def stats(self) -> dict[str, Any]:
@@ -285,7 +291,10 @@ class ViLAMP(Model):
     def answer(self, case: Case, bench: Benchmark) -> Answer:
         """The generated text, the keyframes (case-frame indices) as the frames seen at full
         resolution with relevance diagnostics, and how many LLM input positions the checkpoint's
-        length limit cut."""
+        length limit cut. Blind: the question alone, no frame seen."""
+        if self.blind:
+            nothing = torch.zeros((0, self.vlm.get_input_embeddings().embedding_dim), device=self.device)
+            return Answer(self.generate(nothing, case).text, full_frames=[])
         embeds = self.visual_tokens(case, bench)
         generated = self.generate(embeds, case)
         answer = self._with_view(case, generated.text)
@@ -442,6 +451,10 @@ class ViLAMP(Model):
     # ----- step 3: generation -------------------------------------------------------------
     def prompt_pieces(self, case: Case) -> tuple[str, str]:
         """The prompt text before and after the visual tokens, by the profile."""
+        if self.blind:   # no video placeholder: the whole chat text comes before the (empty) visual part
+            conversation = [{"role": "user", "content": [
+                {"type": "text", "text": protocol_prompt("videomme", case.question, list(case.options))}]}]
+            return self.processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False), ""
         if self.profile.prompt == "vilamp-authors":
             return authors_prompt.chatml_pieces(case.question, case.options)
         conversation = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": case_prompt(case)}]}]
@@ -501,6 +514,8 @@ class ViLAMP(Model):
     def answer_rotations(self, case: Case, bench: Benchmark, option_lists: list[list[str]]) -> list[Answer]:
         """The visual tokens (keyframes, merging: they depend on the question only) are computed
         once; the prompt up to where the rotations differ is prefilled once."""
+        if self.blind:
+            return [self.answer(rotated_case(case, options, r), bench) for r, options in enumerate(option_lists)]
         embeds = self.visual_tokens(case, bench)
         cases = [rotated_case(case, options, r) for r, options in enumerate(option_lists)]
         answers = []
