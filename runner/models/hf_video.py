@@ -51,6 +51,8 @@ def check_checkpoint(folder: Path, model_path: str, fam: Family) -> dict[str, An
     except (OSError, ValueError) as exc:
         raise InputError(f"{model_path}/config.json", f"unreadable ({exc})") from None
     model_type = config.get("model_type")
+    if model_type in fam.convert:
+        raise InputError(model_path, fam.convert[model_type])
     if model_type not in fam.model_types:
         arch = ",".join(config.get("architectures") or []) or "?"
         raise InputError(model_path, f"config.json is a {model_type!r} checkpoint ({arch}), not {fam.name} "

@@ -94,6 +94,8 @@ class Family:
     shared_prefix: bool = False
     #: name -> how the family is run under it (runner.models.protocols)
     protocols: dict[str, Protocol] = field(default_factory=dict)
+    #: config.json model_type of a released layout this runner does not load -> how to convert it
+    convert: dict[str, str] = field(default_factory=dict)
     side: int = 384                # frame side the processor resizes to
     patch: int = 14
     pool: float = 2.0              # LLaVA: 2x2 bilinear pooling (ceil); InternVL: 1/0.5 pixel shuffle
@@ -406,6 +408,10 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
                        "max_visual_tokens": 16384, "token_compression": True},
                       Shapes(8.04, 28, 3584, 18944, 4, 128, 1152, 4304, 4), patch=14,
                       timestamps="'Time t.ts:' text per frame",
+                      convert={"videollama3_qwen2": (
+                          "the released remote-code layout (model_type videollama3_qwen2) is not loaded here; use "
+                          "its transformers conversion (VideoLlama3ForConditionalGeneration, model_type video_llama_3: "
+                          "the *-HF checkpoints, e.g. lkhl/VideoLLaMA3-2B-Image-HF, as transformers' docs name them)")},
                       protocols={"lmms-eval": pr.Protocol(
                           "lmms-eval", LMMS + "models/simple/videollama3.py (--model videollama3): fps 1, "
                           "max_num_frames 180, the remote-code processor's defaults, bf16",

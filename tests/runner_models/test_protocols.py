@@ -99,3 +99,14 @@ def test_vilamp_blind_control_sees_nothing(long_bench, tmp_path, capsys):
     proc = run_cli("runner", "score", "--data", str(long_bench.root), "--model", "vilamp", "--model-path",
                    str(folder), "--out", str(tmp_path), "--protocol", "card")
     assert proc.returncode == 2 and "known: blind" in proc.stderr
+
+
+def test_released_videollama3_layout_is_one_line_saying_how_to_convert(tmp_path):
+    from niah.errors import InputError
+    from runner.models.hf_video import check_checkpoint
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "videollama3_qwen2",
+                                                      "architectures": ["Videollama3Qwen2ForCausalLM"]}))
+    with pytest.raises(InputError) as err:
+        check_checkpoint(tmp_path, "DAMO-NLP-SG/VideoLLaMA3-7B", FAMILIES["videollama3"])
+    assert "videollama3_qwen2" in str(err.value) and "video_llama_3" in str(err.value)
+    assert "\n" not in str(err.value)
