@@ -206,6 +206,7 @@ def details(tables: Tables) -> pd.DataFrame:
 CARD_FIELDS = [("created", ("created", "uploaded_at")), ("model", ("model",)), ("checkpoint", ("model_path",)),
                ("revision", ("revision",)), ("code version", ("code_version",)), ("device", ("device",)),
                ("dtype", ("options.dtype", "settings.dtype")), ("profile", ("options.profile", "settings.profile")),
+               ("protocol", ("options.protocol", "settings.protocol")),
                ("frames", ("options.frames", "settings.frames")), ("seed", ("options.seed", "settings.seed")),
                ("cases", ("cases_total",)), ("manifest", ("manifest_fingerprint",)),
                ("uploaded file", ("uploaded_filename",))]

@@ -385,3 +385,16 @@ def test_summarise_matches_a_groupby(demo):
     scored = grid[grid["n"] > 0].reset_index(drop=True)
     pd.testing.assert_frame_equal(scored[["n", "correct", "unparsed", "accuracy", "ci_low"]],
                                   fast[["n", "correct", "unparsed", "accuracy", "ci_low"]], check_dtype=False)
+
+
+def test_run_card_shows_the_protocol(tmp_path):
+    """The protocol a run was scored under (lmms-eval, card, blind) is on its run card."""
+    from leaderboard import board
+    cases = synthetic.make_cases((300,), 4)
+    fp = synthetic.write_manifest(tmp_path / "d", cases)
+    info = synthetic.run_info("qwen2.5-vl", fp, len(cases))
+    info["settings"]["protocol"] = "blind"
+    synthetic.write_run(tmp_path / "r", "q-blind", synthetic.make_results(cases, "qwen2.5-vl", 0.5), info)
+    tables = lb.build_tables(ld.load_results(tmp_path / "r"), ld.load_manifest(tmp_path / "d"))
+    card = board.run_card(tables, "q-blind").set_index("field")["value"]
+    assert card["protocol"] == "blind"
