@@ -33,7 +33,6 @@ from runner.models.base import Answer, Model
 from runner.models.prompt import PROMPT_VERSION, protocol_prompt
 from runner.models.video_families import Family, family as get_family, linspace_floor
 
-DEFAULT_MAX_NEW_TOKENS = 16      # lmms-eval's Video-MME generation_kwargs
 PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json", "video_preprocessor_config.json")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "tokenizer.model")
 
