@@ -105,8 +105,17 @@ def test_qwen_frames_and_pixels_are_qwen_vl_utils_on_the_mp4(name, patch, min_pi
         assert meta["frames_indices"] == ours
         h, w = fam.frame_size(height, width, len(ours), opts)
         assert tuple(video.shape) == (len(ours), 3, h, w)
-        grid = (len(ours) // 2) * (h // patch // 2) * (w // patch // 2)
-        assert fam.visual_tokens(len(ours), height, width, opts) == grid
+        # the visual tokens: the real video processor on what qwen-vl-utils handed it, set up as the
+        # wrapper's AutoProcessor is (its min/max pixels; Qwen3-VL's wrapper passes do_resize=False)
+        import transformers
+        if name == "qwen3-vl":
+            processed = transformers.Qwen3VLVideoProcessor()(videos=[video], video_metadata=[meta], do_resize=False,
+                                                            do_sample_frames=False, return_tensors="pt")
+        else:
+            processed = transformers.Qwen2VLVideoProcessor(min_pixels=min_pixels, max_pixels=max_pixels)(
+                videos=[video], return_tensors="pt")
+        t, gh, gw = (int(x) for x in processed["video_grid_thw"][0])
+        assert fam.visual_tokens(len(ours), height, width, opts) == t * gh * gw // 4 == (len(ours) // 2) * (h // patch // 2) * (w // patch // 2)
 
 
 def test_qwen2_vl_frames_and_pixels_are_the_wrappers(exported):
