@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from niah import accuracy
+from niah import accuracy, run_reading
 from niah.errors import InputError
 from niah.results import RESULTS_GLOB, RUN_INFO_NAME, list_runs, read_run
 from niah.schema import DATASET_NAME, MANIFEST_NAME, Case
@@ -280,7 +280,6 @@ def load_results(results_root: str | Path, fast: bool = True, uploads_root: str 
         model = info.get("model")
         if not isinstance(model, str) or not model:
             model = str(frame["model"].iloc[0]) if len(frame) else run_id
-        cases_total = info.get("cases_total")
         seed, seed_group = _seed_group(info, settings)
         rows.append({
             "run_id": run_id, "model": model,
@@ -289,8 +288,7 @@ def load_results(results_root: str | Path, fast: bool = True, uploads_root: str 
             "code_version": _fmt_setting(info.get("code_version")),
             "manifest_fingerprint": info.get("manifest_fingerprint")
             if isinstance(info.get("manifest_fingerprint"), str) else None,
-            "cases_total": cases_total if isinstance(cases_total, int) and not isinstance(cases_total, bool)
-            else None,
+            "cases_total": run_reading.total_of(info),
             "uploaded": from_uploads or info.get("uploaded", False) is True,
             "settings": json.dumps(settings, sort_keys=True) if settings else "",
             **{col: _fmt_setting(settings.get(key)) for key, col in SETTING_COLUMNS},

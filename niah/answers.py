@@ -216,22 +216,3 @@ def official_answer(text: str | None, options: Sequence[str]) -> str | None:
 ANSWER_RULES = {"official": official_answer, "strict": parse_answer}
 DEFAULT_RULE = "official"
 
-
-def prediction_under(rule: str, raw_output: str, options: Sequence[str], stored: str | None,
-                     stored_rule: str | None, stored_strict: str | None) -> str | None:
-    """The letter a result's output gives under ``rule``, whatever rule wrote the line.
-
-    A line records its ``prediction`` under its ``answer_rule`` and the strict reading as
-    ``prediction_strict``; a version-1 line has no rule and its ``prediction`` is the strict
-    parser's. Anything not stored is extracted again from ``raw_output``, so results written
-    before the official rule existed are read under it with nothing lost.
-    """
-    if rule not in ANSWER_RULES:
-        raise ValueError(f"unknown answer rule {rule!r}; known: {', '.join(ANSWER_RULES)}")
-    if stored_rule is None:  # version 1: prediction is the strict reading
-        stored_rule, stored_strict = "strict", stored
-    if rule == stored_rule:
-        return stored
-    if rule == "strict" and stored_strict is not None:
-        return stored_strict
-    return ANSWER_RULES[rule](raw_output, options)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from niah.answers import ANSWER_RULES, DEFAULT_RULE, official_answer, option_letters, parse_answer, prediction_under
+from niah.answers import ANSWER_RULES, DEFAULT_RULE, official_answer, option_letters, parse_answer
+from niah_testlib import letter_under as prediction_under
 
 OPTIONS = ["A. red", "B. blue", "C. green", "D. the sea"]
 

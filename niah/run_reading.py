@@ -1,0 +1,122 @@
+"""The one reading of a run folder's numbers, shared by ``runner report``, the leaderboard
+page, its upload checks and its export, so a CSV cited from the report and the public board
+cannot disagree about a run.
+
+Each rule is written here once:
+
+* **total** (:func:`total_of`): ``cases_total`` counts only as a non-negative integer; missing,
+  a boolean (``true`` is not "1 case") or anything else is an unknown total.
+* **status** (:func:`run_status`): ``complete`` when the total is known, above zero and every
+  case is scored; ``partial k/n`` when it is known and not reached; ``unknown total`` otherwise.
+* **version 1** (:func:`stored_rule`): a line without ``answer_rule`` was written by the
+  strict parser, so its ``prediction`` is the strict reading.
+* **letter under a rule** (:func:`letters_under`): what a line stores under the asked rule is
+  taken as it is; the rest is read again from ``raw_output`` with the case's options, and a
+  line whose options are unknown (no manifest) keeps the letter it stores.
+* **correct** (:func:`correct`): the case did not fail and the letter is the manifest's gold
+  letter; a stored ``correct`` is used only where there is no gold letter to check it against.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from niah import answers
+
+#: the rule a version-1 line (no ``answer_rule``) was written under
+V1_RULE = "strict"
+COMPLETE = "complete"
+UNKNOWN_TOTAL = "unknown total"
+#: the columns of a results frame :func:`letters_under` reads (named as in :class:`niah.results.Result`)
+LETTER_INPUTS = ("prediction", "raw_output", "answer_rule", "prediction_strict")
+
+
+def total_of(info: Mapping[str, Any]) -> int | None:
+    """The run's ``cases_total`` from its ``run.json``, or ``None`` (unknown) if it is not a
+    non-negative integer; a boolean is refused (``True`` would otherwise read as 1)."""
+    total = info.get("cases_total")
+    if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+        return None
+    return total
+
+
+def is_complete(covered: int, total: int | None) -> bool:
+    """Every case of a known, non-empty total is scored."""
+    return total is not None and total > 0 and covered >= total
+
+
+def run_status(covered: int, total: int | None) -> str:
+    """``complete``, ``partial k/n`` or ``unknown total`` for ``covered`` scored cases of ``total``."""
+    if total is None:
+        return UNKNOWN_TOTAL
+    return COMPLETE if is_complete(covered, total) else f"partial {covered}/{total}"
+
+
+def stored_rule(answer_rule: str | None) -> str:
+    """The rule a line's ``prediction`` is under: its ``answer_rule``, or for a version-1 line
+    (none recorded: ``None``, or NaN in a frame) the strict parser's."""
+    return V1_RULE if pd.isna(answer_rule) else answer_rule
+
+
+def check_rule(rule: str) -> None:
+    """Raise ``ValueError`` naming the known rules if ``rule`` is not one."""
+    if rule not in answers.ANSWER_RULES:
+        raise ValueError(f"unknown answer rule {rule!r}; known: {', '.join(answers.ANSWER_RULES)}")
+
+
+def correct(failed: Any, letters: Any, gold: Any) -> np.ndarray:
+    """Elementwise: not failed, a gold letter is known, and the letter is it (scalars give a
+    0-d array; ``bool()`` it). A case without a gold letter is never correct here."""
+    failed = np.asarray(failed, dtype=bool)
+    letters, gold = np.asarray(letters, dtype=object), np.asarray(gold, dtype=object)
+    return ~failed & np.not_equal(gold, None) & np.equal(letters, gold)
+
+
+def is_correct(error: str | None, letter: str | None, gold: str | None) -> bool:
+    """:func:`correct` of one result: ``error`` is the line's (``None`` when the case ran)."""
+    return bool(correct(error is not None, letter, gold))
+
+
+def letters_under(results: pd.DataFrame, options: Sequence[Any], rule: str) -> pd.Series:
+    """Per row of ``results`` (columns :data:`LETTER_INPUTS`), the letter under ``rule``;
+    ``options``: per row, the case's options (a list or tuple), anything else (``None``, NaN)
+    where the case is unknown."""
+    known = [tuple(o) if isinstance(o, (list, tuple)) else None for o in options]
+    codes, values = pd.factorize(pd.Series(known, dtype=object))
+    return letters_coded(results, codes, list(values), rule)
+
+
+def letters_coded(results: pd.DataFrame, option_codes: np.ndarray, option_values: list[tuple],
+                  rule: str) -> pd.Series:
+    """:func:`letters_under` with the options given as a code per row into ``option_values``
+    (-1: unknown). Stored letters are taken vectorised; only the rest is extracted again, once
+    per distinct (output, options) pair, because outputs repeat a lot."""
+    check_rule(rule)
+    stored = results["answer_rule"].map(stored_rule)
+    out = pd.Series(None, index=results.index, dtype=object)
+    same = (stored == rule).to_numpy(dtype=bool)
+    out[same] = results.loc[same, "prediction"]
+    strict = (~same) & (rule == V1_RULE) & results["prediction_strict"].notna().to_numpy()
+    out[strict] = results.loc[strict, "prediction_strict"]
+    rest = ~(same | strict)
+    # options unknown: the line's own letter is all there is (else every old line reads "unparsed")
+    blind = rest & (np.asarray(option_codes) < 0)
+    out[blind] = results.loc[blind, "prediction"]
+    rest &= ~blind
+    if rest.any():
+        raw_codes, raws = pd.factorize(results.loc[rest, "raw_output"])
+        width = len(option_values) + 1
+        pair = raw_codes.astype("int64") * width + (np.asarray(option_codes)[rest] + 1)
+        unique_pairs, inverse = np.unique(pair, return_inverse=True)
+        choices = [(), *option_values]
+        letters = np.array([_extract(rule, raws[p // width], list(choices[p % width])) for p in unique_pairs],
+                           dtype=object)
+        out[rest] = letters[inverse]
+    return out.where(out.notna(), None)
+
+
+def _extract(rule: str, raw_output: str, options: list[str]) -> str | None:
+    """The one place a rule's extractor is called (:data:`niah.answers.ANSWER_RULES`)."""
+    return answers.ANSWER_RULES[rule](raw_output, options)
