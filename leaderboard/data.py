@@ -148,7 +148,12 @@ def prepare_results(loaded: Loaded, manifest: Manifest | None, rule: str) -> tup
     results["code"] = copies.answer_codes(default, results["failed"])
     if gold is not None:
         # a case outside the manifest has no gold letter (None): never correct
-        results["correct"] = run_reading.correct(results["failed"], letter, gold)
+        rotations_ok = True
+        if results["rotations"].notna().any():
+            options = [option_values[c] if c >= 0 else None for c in option_codes]
+            rotations_ok = run_reading.rotations_right(results["rotations"].tolist(), options,
+                                                       results["answer_rule"].tolist(), rule, list(gold))
+        results["correct"] = run_reading.correct(results["failed"], letter, gold, rotations_ok)
     results["correct"] = results["correct"].astype(bool)
     results["unparsed"] = results["letter"].isna() & ~results["failed"]
     model_of = np.asarray(runs["model"], dtype=object)  # run.json's model names every row of its run

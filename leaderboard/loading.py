@@ -122,6 +122,8 @@ def load_manifest(data_dir: str | Path) -> Manifest:
 #: pyarrow type and pandas dtype of each kind of column (:attr:`niah.results.Field.arrow`)
 _ARROW_TYPES = {"string": "string", "bool": "bool_", "int64": "int64", "float64": "float64"}
 _PANDAS_DTYPES = {"string": object, "bool": bool, "int64": "int64", "float64": "float64"}
+#: the derived column of a circular line's rotations (:func:`niah.run_reading.rotation_records`)
+ROTATIONS = "rotations"
 
 
 def _columns() -> list[niah_results.Field]:
@@ -130,8 +132,10 @@ def _columns() -> list[niah_results.Field]:
 
 
 def result_columns() -> list[str]:
-    """Columns of the long results frame, one row per (run, case)."""
-    return ["run_id", *(f.name for f in _columns())]
+    """Columns of the long results frame, one row per (run, case): the kept fields, then
+    ``rotations`` as :func:`niah.run_reading.rotation_records` (a circular line's correctness
+    needs every rotation's letters)."""
+    return ["run_id", *(f.name for f in _columns()), ROTATIONS]
 
 
 def _fast_read_file(path: Path) -> pd.DataFrame | None:
@@ -153,10 +157,13 @@ def _fast_read_file(path: Path) -> pd.DataFrame | None:
     # fields the frame does not keep (the diagnostics) are allowed with their declared arrow
     # type; any other field, or one of these with another type, goes to the line-by-line reader
     dropped = {f.name: f.arrow for f in niah_results.FIELDS if not f.column}
+    records = [None] * table.num_rows
     for name in set(table.column_names) - set(arrow_schema.names):
         kind = dropped.get(name)
         if kind is None or not any(str(table.schema.field(name).type).startswith(k) for k in (kind, "null")):
             return None
+        if name == ROTATIONS:
+            records = [run_reading.rotation_records(v) for v in table.column(name).to_pylist()]
         table = table.drop_columns([name])
     if table.num_rows == 0:
         return None if size and path.read_bytes().strip() else _empty_results()
@@ -171,11 +178,13 @@ def _fast_read_file(path: Path) -> pd.DataFrame | None:
         return None
     if frame["case_id"].duplicated().any():
         return None
+    frame[ROTATIONS] = pd.Series(records, index=frame.index, dtype=object)
     return frame
 
 
 def _empty_results() -> pd.DataFrame:
-    return pd.DataFrame({f.name: pd.Series(dtype=_PANDAS_DTYPES[f.arrow]) for f in _columns()})
+    return pd.DataFrame({**{f.name: pd.Series(dtype=_PANDAS_DTYPES[f.arrow]) for f in _columns()},
+                         ROTATIONS: pd.Series(dtype=object)})
 
 
 def _slow_read_run(run_dir: Path) -> tuple[pd.DataFrame, list[str]]:
@@ -183,8 +192,8 @@ def _slow_read_run(run_dir: Path) -> tuple[pd.DataFrame, list[str]]:
     if not results:
         return _empty_results(), problems
     columns = _columns()
-    frame = pd.DataFrame([[getattr(r, f.name) for f in columns] for r in results.values()],
-                         columns=[f.name for f in columns])
+    frame = pd.DataFrame([[getattr(r, f.name) for f in columns] + [run_reading.rotation_records(r.rotations)]
+                          for r in results.values()], columns=[f.name for f in columns] + [ROTATIONS])
     for f in columns:
         if _PANDAS_DTYPES[f.arrow] is not object:
             frame[f.name] = frame[f.name].astype(_PANDAS_DTYPES[f.arrow])

@@ -14,7 +14,9 @@ Each rule is written here once:
   taken as it is; the rest is read again from ``raw_output`` with the case's options, and a
   line whose options are unknown (no manifest) keeps the letter it stores.
 * **correct** (:func:`correct`): the case did not fail and the letter is the manifest's gold
-  letter; a stored ``correct`` is used only where there is no gold letter to check it against.
+  letter, and for a circular line (``rotations`` recorded) every rotation's letter, read under
+  the same rule, is the gold too (:func:`rotations_right`); a stored ``correct`` is used only
+  where there is no gold letter to check it against.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from niah import answers
+from niah.circular import all_rotations, shown_letter, to_original
 
 #: the rule a version-1 line (no ``answer_rule``) was written under
 V1_RULE = "strict"
@@ -66,17 +69,64 @@ def check_rule(rule: str) -> None:
         raise ValueError(f"unknown answer rule {rule!r}; known: {', '.join(answers.ANSWER_RULES)}")
 
 
-def correct(failed: Any, letters: Any, gold: Any) -> np.ndarray:
-    """Elementwise: not failed, a gold letter is known, and the letter is it (scalars give a
-    0-d array; ``bool()`` it). A case without a gold letter is never correct here."""
-    failed = np.asarray(failed, dtype=bool)
+def correct(failed: Any, letters: Any, gold: Any, rotations_ok: Any = True) -> np.ndarray:
+    """Elementwise: not failed, a gold letter is known, the letter is it and (circular lines)
+    every rotation is right (:func:`rotations_right`); scalars give a 0-d array (``bool()``
+    it). A case without a gold letter is never correct here."""
+    failed, rotations_ok = np.asarray(failed, dtype=bool), np.asarray(rotations_ok, dtype=bool)
     letters, gold = np.asarray(letters, dtype=object), np.asarray(gold, dtype=object)
-    return ~failed & np.not_equal(gold, None) & np.equal(letters, gold)
+    return ~failed & np.not_equal(gold, None) & np.equal(letters, gold) & rotations_ok
 
 
-def is_correct(error: str | None, letter: str | None, gold: str | None) -> bool:
+def is_correct(error: str | None, letter: str | None, gold: str | None, rotations_ok: bool = True) -> bool:
     """:func:`correct` of one result: ``error`` is the line's (``None`` when the case ran)."""
-    return bool(correct(error is not None, letter, gold))
+    return bool(correct(error is not None, letter, gold, rotations_ok))
+
+
+#: what a rotation record (:class:`niah.results.Result` ``rotations``) holds that the reading uses
+Rotation = tuple[str | None, str | None, str]
+
+
+def rotation_records(rotations: Any) -> tuple[Rotation, ...] | None:
+    """A circular line's rotations as ``(prediction, prediction_strict, raw_output)``, rotation
+    0 first, or ``None`` for a plain line; a value of the wrong type reads as not given."""
+    if not isinstance(rotations, (list, tuple)) or not rotations:
+        return None
+    out = []
+    for rot in rotations:
+        rot = rot if isinstance(rot, dict) else {}
+        letter, strict, raw = rot.get("prediction"), rot.get("prediction_strict"), rot.get("raw_output")
+        out.append((letter if isinstance(letter, str) else None, strict if isinstance(strict, str) else None,
+                    raw if isinstance(raw, str) else ""))
+    return tuple(out)
+
+
+def rotations_right(records: Sequence[tuple[Rotation, ...] | None], options: Sequence[Any],
+                    answer_rules: Sequence[str | None], rule: str, gold: Sequence[str | None]) -> np.ndarray:
+    """Per line: ``True`` for a plain line (``records`` ``None``) or unknown ``options``; for a
+    circular line, whether it has one record per rotation and each, read under ``rule`` as
+    :func:`letters_under` reads a line (with the options as that rotation showed them), maps
+    back to ``gold``. The rotations' letters are stored under the line's ``answer_rules``."""
+    ok = np.ones(len(records), dtype=bool)
+    rows, shown, where = [], [], []
+    for i, (recs, opts, stored) in enumerate(zip(records, options, answer_rules)):
+        if recs is None or not isinstance(opts, (list, tuple)):
+            continue
+        views = all_rotations(opts)
+        if len(recs) != len(views):
+            ok[i] = False
+            continue
+        for r, (letter, strict, raw) in enumerate(recs):
+            as_shown = [shown_letter(x, opts, r) if x is not None else None for x in (letter, strict)]
+            rows.append((as_shown[0], raw, stored, as_shown[1]))
+            shown.append(views[r])
+            where.append((i, r))
+    if rows:
+        letters = letters_under(pd.DataFrame(rows, columns=list(LETTER_INPUTS), dtype=object), shown, rule)
+        for (i, r), letter in zip(where, letters):
+            if to_original(letter, options[i], r) != gold[i]:
+                ok[i] = False
+    return ok
 
 
 def letters_under(results: pd.DataFrame, options: Sequence[Any], rule: str) -> pd.Series:

@@ -74,23 +74,28 @@ class Run:
 def read_under(rule: str, results: dict[str, Result], bench: Benchmark | None) -> tuple[dict[str, Result], Counter]:
     """``results`` with ``prediction`` / ``correct`` under ``rule`` (:mod:`niah.run_reading`)
     and how many are read under each rule. With the case in ``bench`` the letter is taken
-    under ``rule`` and ``correct`` recomputed from its gold letter; otherwise the letter is
+    under ``rule`` and ``correct`` recomputed from its gold letter (every rotation of a circular
+    line); otherwise the letter is
     what the line stores under the rule, or its own, and ``correct`` is kept as stored."""
     cases = {c.case_id: c for c in bench.cases} if bench is not None else {}
     known = [cases.get(case_id) for case_id in results]
     frame = pd.DataFrame([[getattr(r, k) for k in run_reading.LETTER_INPUTS] for r in results.values()],
                          columns=list(run_reading.LETTER_INPUTS), dtype=object)
-    letters = run_reading.letters_under(frame, [c.options if c else None for c in known], rule).tolist()
+    options = [c.options if c else None for c in known]
+    letters = run_reading.letters_under(frame, options, rule).tolist()
+    rotations_ok = run_reading.rotations_right([run_reading.rotation_records(r.rotations) for r in results.values()],
+                                               options, [r.answer_rule for r in results.values()], rule,
+                                               [c.answer if c else None for c in known])
     out: dict[str, Result] = {}
     rules: Counter = Counter()
-    for (case_id, r), case, letter in zip(results.items(), known, letters):
+    for (case_id, r), case, letter, ok in zip(results.items(), known, letters, rotations_ok):
         if case is None:
             rules[rule if r.error is not None else run_reading.stored_rule(r.answer_rule)] += 1
             out[case_id] = replace(r, prediction=letter)
         else:
             rules[rule] += 1
             out[case_id] = replace(r, prediction=letter, answer_rule=rule,
-                                   correct=run_reading.is_correct(r.error, letter, case.answer))
+                                   correct=run_reading.is_correct(r.error, letter, case.answer, bool(ok)))
     return out, rules
 
 

@@ -52,11 +52,12 @@ def test_the_dataclass_is_the_table():
 
 def test_the_frame_columns_follow_the_table():
     assert ld.result_columns() == ["run_id", "case_id", "model", "prediction", "raw_output", "correct", "length",
-                                   "depth", "task_type", "seconds", "error", "answer_rule", "prediction_strict"]
+                                   "depth", "task_type", "seconds", "error", "answer_rule", "prediction_strict",
+                                   "rotations"]
     empty = ld._empty_results()
     assert list(empty.columns) == ld.result_columns()[1:]
     assert empty.dtypes.astype(str).tolist() == ["object", "object", "object", "object", "bool", "int64", "float64",
-                                                 "object", "float64", "object", "object", "object"]
+                                                 "object", "float64", "object", "object", "object", "object"]
 
 
 def test_todays_full_lines_take_the_arrow_path(tmp_path, monkeypatch):

@@ -96,3 +96,60 @@ def test_letters_of_no_lines():
     assert rr.letters_under(_frame([]), [], "official").tolist() == []
     with pytest.raises(ValueError):
         rr.letters_under(_frame([]), [], "loose")
+
+
+@pytest.mark.parametrize("rotations, records", [
+    (None, None), ([], None), ("AB", None), ({"prediction": "A"}, None),
+    ([{"prediction": "A", "prediction_strict": "B", "raw_output": "A"}], (("A", "B", "A"),)),
+    ([{"prediction": 1, "prediction_strict": None, "raw_output": 2}, 7], ((None, None, ""), (None, None, ""))),
+    ((({"raw_output": "x"}),), ((None, None, "x"),)),
+])
+def test_rotation_records(rotations, records):
+    assert rr.rotation_records(rotations) == records
+
+
+def _records(gold: str, wrong_in: set[int], strict: bool = True):
+    """Four rotations of OPTIONS answered ``gold`` except in ``wrong_in`` (answered A or B),
+    with the letter as shown in the raw output and stored mapped back."""
+    from niah.circular import all_rotations, shown_letter
+    out = []
+    for r, _ in enumerate(all_rotations(OPTIONS)):
+        said = ("B" if gold == "A" else "A") if r in wrong_in else gold
+        shown = shown_letter(said, OPTIONS, r)
+        out.append({"prediction": said, "prediction_strict": said if strict else None,
+                    "raw_output": f"The answer is {shown}."})
+    return rr.rotation_records(out)
+
+
+def test_every_rotation_must_be_right():
+    records = [None, _records("C", set()), _records("C", {2}), _records("C", {0}), _records("C", set())[:3],
+               _records("C", set())]
+    options = [OPTIONS] * 5 + [None]
+    for rule in ("official", "strict"):
+        got = rr.rotations_right(records, options, ["official"] * 6, rule, ["C"] * 5 + [None])
+        assert got.tolist() == [True, True, False, False, False, True]
+    assert rr.rotations_right([], [], [], "official", []).tolist() == []
+
+
+def test_a_rotation_not_stored_under_the_rule_is_read_again_as_shown():
+    # strict not stored: each rotation's output is read again with that rotation's options and
+    # mapped back; a wrong stored official letter does not count under strict
+    records = list(_records("D", {1}, strict=False))
+    right = rr.rotations_right([tuple(records)], [OPTIONS], ["official"], "strict", ["D"])
+    assert right.tolist() == [False]
+    # the stored official letter of rotation 2 is wrong, its output says the gold as shown:
+    # right under strict (read again, mapped back), wrong under official (as stored)
+    mixed = tuple(("A", None, raw) if r == 2 else (letter, None, raw)
+                  for r, (letter, _, raw) in enumerate(_records("D", set(), strict=False)))
+    assert rr.rotations_right([mixed], [OPTIONS], ["official"], "strict", ["D"]).tolist() == [True]
+    assert rr.rotations_right([mixed], [OPTIONS], ["official"], "official", ["D"]).tolist() == [False]
+    all_right = _records("D", set(), strict=False)
+    assert rr.rotations_right([all_right], [OPTIONS], ["official"], "strict", ["D"]).tolist() == [True]
+    # a line stored under strict: its rotations' letters are strict ones, so official reads again
+    assert rr.rotations_right([all_right], [OPTIONS], ["strict"], "official", ["D"]).tolist() == [True]
+
+
+def test_correct_needs_every_rotation():
+    assert rr.is_correct(None, "A", "A", rotations_ok=False) is False
+    assert rr.is_correct(None, "A", "A", rotations_ok=True) is True
+    assert rr.correct([False, False], ["A", "A"], ["A", "A"], np.array([True, False])).tolist() == [True, False]

@@ -2,10 +2,11 @@
 
 Both are fed the same edge-case folders: a run without ``cases_total``, one whose
 ``cases_total`` is the boolean ``true``, one whose stored ``correct`` contradicts the
-manifest's gold letter, and one written as version 1 (no ``answer_rule``; its prediction is
-the strict parser's). The report's summary, its ``--csv`` summary and the page's board must
-give each run the same status, scored count, correct and unparsed counts and accuracy, and every case the
-same correctness, with the manifest and without it, under either answer rule."""
+manifest's gold letter, one written as version 1 (no ``answer_rule``; its prediction is the
+strict parser's) and a circular one (right only if every rotation is). The report's summary,
+its ``--csv`` summary and the page's board must give each run the same status, scored count,
+correct and unparsed counts and accuracy, and every case the same correctness, with the
+manifest and without it, under either answer rule."""
 from __future__ import annotations
 
 import io
@@ -64,7 +65,24 @@ def folders(tmp_path: Path):
            [_line(c, raw, 1) for c, raw in zip(cases, v1_outputs)])
     _write(root, "partial", {"manifest_fingerprint": fp, "cases_total": N_CASES},
            [_line(c, raw, 2) for c, raw in zip(cases[:5], wrong)])
+    _write(root, "circular", {"manifest_fingerprint": fp, "cases_total": N_CASES},
+           [_circular_line(c, i) for i, c in enumerate(cases)])
     return root, bench_dir
+
+
+def _circular_line(case, i: int) -> dict:
+    """A circular line: cases 0-3 right in every rotation, 4-5 wrong in rotation 2, 6-7 wrong
+    in rotation 0; case 4's stored ``correct`` says right all the same."""
+    from niah.circular import all_rotations, shown_letter
+    other = "B" if case.answer == "A" else "A"
+    rotations = []
+    for r, options in enumerate(all_rotations(case.options)):
+        said = other if (i in (4, 5) and r == 2) or (i in (6, 7) and r == 0) else case.answer
+        shown = shown_letter(said, case.options, r)
+        rotations.append({"rotation": r, "raw_output": f"The answer is {shown}.", "shown": shown, "prediction": said,
+                          "prediction_strict": said, "correct": said == case.answer})
+    line = _line(case, rotations[0]["raw_output"], 2, correct=i < 5)
+    return dict(line, rotations=rotations)
 
 
 def _report_tables(root: Path, bench_dir: Path | None, rule: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -112,7 +130,7 @@ def test_the_edge_cases_are_read_as_the_rules_say(folders):
     table, cases, _ = _report_tables(root, None, "official")
     status = dict(zip(table["run"], table["status"]))
     assert status == {"no-total": "unknown total", "bool-total": "unknown total", "contradicts-gold": "complete",
-                      "version-1": "complete", "partial": f"partial 5/{N_CASES}"}
+                      "version-1": "complete", "partial": f"partial 5/{N_CASES}", "circular": "complete"}
     with_gold, _, _ = _report_tables(root, bench_dir, "official")
     correct = dict(zip(with_gold["run"], with_gold["correct"]))
     assert correct["contradicts-gold"] == 4            # the stored flags say 4 too, but not the same 4
@@ -126,3 +144,5 @@ def test_the_edge_cases_are_read_as_the_rules_say(folders):
     gold = [c.answer for c in bench.cases]
     assert strict["version-1"] == (gold[0] == "B") + (N_CASES - 2)
     assert correct["version-1"] == (gold[1] == "A") + (N_CASES - 2)
+    # circular: right only in every rotation, whatever the stored flag says, under either rule
+    assert correct["circular"] == strict["circular"] == 4
