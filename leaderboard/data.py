@@ -86,19 +86,13 @@ def _percent(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _status(run, scored: int, covered: int, have_manifest: bool, manifest: Manifest | None) -> tuple[str, str, bool, int]:
     """``(status, manifest check, complete on this benchmark, cases expected)`` of one run."""
-    fp = run.manifest_fingerprint
-    if not have_manifest:
-        fp_status = "no benchmark" if fp else "not recorded"
-    elif fp is None:
-        fp_status = "not recorded"
-    else:
-        fp_status = "match" if fp == manifest.fingerprint else "DIFFERS"
-    if have_manifest and fp_status != "DIFFERS":
+    fp_status = run_reading.manifest_check(run.manifest_fingerprint, manifest.fingerprint if have_manifest else None)
+    if have_manifest and fp_status != run_reading.DIFFERS:
         expected = len(manifest.cases)
     else:
         expected, covered = run.cases_total, scored
     complete = run_reading.is_complete(covered, expected)
-    return run_reading.run_status(covered, expected), fp_status, complete and fp_status != "DIFFERS", expected
+    return run_reading.run_status(covered, expected), fp_status, complete and fp_status != run_reading.DIFFERS, expected
 
 
 BOARD_COLUMNS = ["rank", "section", "run", "label", "marks", "reason", "rankable", "model", "status", "accuracy", "ci_low",

@@ -6,6 +6,8 @@ Each rule is written here once:
 
 * **total** (:func:`total_of`): ``cases_total`` counts only as a non-negative integer; missing,
   a boolean (``true`` is not "1 case") or anything else is an unknown total.
+* **manifest** (:func:`manifest_check`): a run is read against the open benchmark unless it
+  records another manifest's fingerprint (one that records none is read against it).
 * **status** (:func:`run_status`): ``complete`` when the total is known, above zero and every
   case is scored; ``partial k/n`` when it is known and not reached; ``unknown total`` otherwise.
 * **version 1** (:func:`stored_rule`): a line without ``answer_rule`` was written by the
@@ -32,6 +34,7 @@ from niah.circular import all_rotations, shown_letter, to_original
 V1_RULE = "strict"
 COMPLETE = "complete"
 UNKNOWN_TOTAL = "unknown total"
+MATCH, DIFFERS, NOT_RECORDED, NO_BENCHMARK = "match", "DIFFERS", "not recorded", "no benchmark"
 #: the columns of a results frame :func:`letters_under` reads (named as in :class:`niah.results.Result`)
 LETTER_INPUTS = ("prediction", "raw_output", "answer_rule", "prediction_strict")
 
@@ -43,6 +46,17 @@ def total_of(info: Mapping[str, Any]) -> int | None:
     if isinstance(total, bool) or not isinstance(total, int) or total < 0:
         return None
     return total
+
+
+def manifest_check(recorded: Any, current: str | None) -> str:
+    """How a run's recorded ``manifest_fingerprint`` compares with the open benchmark's
+    (``current``, ``None`` without one): only :data:`DIFFERS` keeps a run off that benchmark."""
+    recorded = recorded if isinstance(recorded, str) else None
+    if current is None:
+        return NO_BENCHMARK if recorded else NOT_RECORDED
+    if recorded is None:
+        return NOT_RECORDED
+    return MATCH if recorded == current else DIFFERS
 
 
 def is_complete(covered: int, total: int | None) -> bool:

@@ -5,9 +5,10 @@
 Every number is over the cases a run has scored so far (a case that errored or whose
 answer could not be parsed counts as wrong, and is also counted in ``errors`` /
 ``unparsed``). A run that has scored fewer cases than its manifest holds is marked
-``partial`` with ``scored/total``. With ``--data``, only runs scored on that benchmark's
-manifest are reported (others are listed as skipped) and only its cases count, and the
-report adds chance level and accuracy by needle duration (both need the manifest).
+``partial k/n`` (``unknown total`` without a usable ``cases_total``). With ``--data``, runs
+scored on another manifest are listed as skipped (one that records none is read against it)
+and only its cases count, and the report adds chance level and accuracy by needle duration
+(both need the manifest).
 
 The numbers come from :mod:`niah.accuracy`, as the leaderboard's do, each with its Wilson
 95 % interval, because a cell of a few cases says little on its own.
@@ -118,7 +119,7 @@ def load_runs(out_root: str | Path, bench: Benchmark | None = None,
             continue
         total = run_reading.total_of(info)
         if bench is not None:
-            if info.get("manifest_fingerprint") != bench.fingerprint:
+            if run_reading.manifest_check(info.get("manifest_fingerprint"), bench.fingerprint) == run_reading.DIFFERS:
                 notes.append(f"skipped {run_dir.name}: scored on another manifest than {bench.root}")
                 continue
             ids = {c.case_id for c in bench.cases}

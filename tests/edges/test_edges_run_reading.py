@@ -153,3 +153,12 @@ def test_correct_needs_every_rotation():
     assert rr.is_correct(None, "A", "A", rotations_ok=False) is False
     assert rr.is_correct(None, "A", "A", rotations_ok=True) is True
     assert rr.correct([False, False], ["A", "A"], ["A", "A"], np.array([True, False])).tolist() == [True, False]
+
+
+@pytest.mark.parametrize("recorded, current, check", [
+    ("f", None, "no benchmark"), (None, None, "not recorded"), ("", None, "not recorded"), (3, None, "not recorded"),
+    (None, "f", "not recorded"), (7, "f", "not recorded"), ("f", "f", "match"), ("g", "f", "DIFFERS"),
+    ("", "f", "DIFFERS"),
+])
+def test_manifest_check(recorded, current, check):
+    assert rr.manifest_check(recorded, current) == check

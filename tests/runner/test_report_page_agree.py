@@ -3,7 +3,8 @@
 Both are fed the same edge-case folders: a run without ``cases_total``, one whose
 ``cases_total`` is the boolean ``true``, one whose stored ``correct`` contradicts the
 manifest's gold letter, one written as version 1 (no ``answer_rule``; its prediction is the
-strict parser's) and a circular one (right only if every rotation is). The report's summary,
+strict parser's), one that records no manifest fingerprint (read against the open one) and a
+circular one (right only if every rotation is). The report's summary,
 its ``--csv`` summary and the page's board must give each run the same status, scored count,
 correct and unparsed counts and accuracy, and every case the same correctness, with the
 manifest and without it, under either answer rule."""
@@ -65,6 +66,7 @@ def folders(tmp_path: Path):
            [_line(c, raw, 1) for c, raw in zip(cases, v1_outputs)])
     _write(root, "partial", {"manifest_fingerprint": fp, "cases_total": N_CASES},
            [_line(c, raw, 2) for c, raw in zip(cases[:5], wrong)])
+    _write(root, "no-fingerprint", {"cases_total": N_CASES}, [_line(c, raw, 2) for c, raw in zip(cases, right)])
     _write(root, "circular", {"manifest_fingerprint": fp, "cases_total": N_CASES},
            [_circular_line(c, i) for i, c in enumerate(cases)])
     return root, bench_dir
@@ -130,7 +132,8 @@ def test_the_edge_cases_are_read_as_the_rules_say(folders):
     table, cases, _ = _report_tables(root, None, "official")
     status = dict(zip(table["run"], table["status"]))
     assert status == {"no-total": "unknown total", "bool-total": "unknown total", "contradicts-gold": "complete",
-                      "version-1": "complete", "partial": f"partial 5/{N_CASES}", "circular": "complete"}
+                      "version-1": "complete", "partial": f"partial 5/{N_CASES}", "circular": "complete",
+                      "no-fingerprint": "complete"}
     with_gold, _, _ = _report_tables(root, bench_dir, "official")
     correct = dict(zip(with_gold["run"], with_gold["correct"]))
     assert correct["contradicts-gold"] == 4            # the stored flags say 4 too, but not the same 4
