@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leaderboard.columns import SETTING_COLUMNS
 from niah import accuracy
 from niah.errors import InputError
 from niah.results import RESULTS_GLOB, RUN_INFO_NAME, list_runs, read_run
@@ -29,8 +30,6 @@ RESULT_COLUMNS = ["run_id", "case_id", "model", "prediction", "raw_output", "cor
                   "depth", "task_type", "seconds", "error", "answer_rule", "prediction_strict"]
 #: Optional fields of a schema-2 line the page does not read; allowed, then dropped.
 _UNREAD_FIELDS = {"view": ("struct", "null"), "rotations": ("list", "null"), "input_cut": ("int64", "null")}
-#: The settings shown as their own leaderboard columns: (run.json key, column name).
-SETTING_COLUMNS = [("frames", "frames"), ("keyframes_k", "K"), ("tau", "τ")]
 
 
 # ----- manifest ---------------------------------------------------------------------
