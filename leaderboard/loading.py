@@ -19,14 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leaderboard.columns import SETTING_COLUMNS
 from niah import accuracy, run_reading
 from niah.errors import InputError
 from niah import results as niah_results
 from niah.results import RESULTS_GLOB, RUN_INFO_NAME, list_runs, read_run
 from niah.schema import DATASET_NAME, MANIFEST_NAME, Case
-
-#: The settings shown as their own leaderboard columns: (run.json key, column name).
-SETTING_COLUMNS = [("frames", "frames"), ("keyframes_k", "K"), ("tau", "τ")]
 
 
 # ----- manifest ---------------------------------------------------------------------
