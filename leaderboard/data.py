@@ -6,7 +6,7 @@ in every table are percentages (0-100) over the cases a run has scored, each wit
 Wilson 95 % interval (``ci_low``, ``ci_high``) and chance level, computed by
 :mod:`niah.accuracy`, the aggregation ``runner report`` uses too.
 
-Correctness is read under an answer rule (:data:`niah.answers.ANSWER_RULES`, default
+Correctness is read under an answer rule (:data:`niah.answers.READINGS`, default
 :data:`niah.answers.DEFAULT_RULE`) as :mod:`niah.run_reading` says, the reading ``runner
 report`` uses too: correct when the case did not fail and the letter is the manifest's gold
 answer; without a manifest there is no gold answer and the results files' ``correct`` is used.

@@ -30,8 +30,6 @@ import pandas as pd
 from niah import answers
 from niah.circular import all_rotations, shown_letter, to_original
 
-#: the rule a version-1 line (no ``answer_rule``) was written under
-V1_RULE = "strict"
 COMPLETE = "complete"
 UNKNOWN_TOTAL = "unknown total"
 MATCH, DIFFERS, NOT_RECORDED, NO_BENCHMARK = "match", "DIFFERS", "not recorded", "no benchmark"
@@ -74,13 +72,18 @@ def run_status(covered: int, total: int | None) -> str:
 def stored_rule(answer_rule: str | None) -> str:
     """The rule a line's ``prediction`` is under: its ``answer_rule``, or for a version-1 line
     (none recorded: ``None``, or NaN in a frame) the strict parser's."""
-    return V1_RULE if pd.isna(answer_rule) else answer_rule
+    if pd.isna(answer_rule):
+        return answers.LEGACY_RULE
+    try:  # an older name of a reading (an alias) is that reading
+        return answers.canonical(answer_rule)
+    except ValueError:  # a reading unknown here: the line keeps its own letter under it
+        return answer_rule
 
 
-def check_rule(rule: str) -> None:
-    """Raise ``ValueError`` naming the known rules if ``rule`` is not one."""
-    if rule not in answers.ANSWER_RULES:
-        raise ValueError(f"unknown answer rule {rule!r}; known: {', '.join(answers.ANSWER_RULES)}")
+def check_rule(rule: str) -> str:
+    """The reading's name for ``rule`` (a name or an alias); ``ValueError`` naming the known
+    readings if it is neither."""
+    return answers.canonical(rule)
 
 
 def correct(failed: Any, letters: Any, gold: Any, rotations_ok: Any = True) -> np.ndarray:
@@ -157,12 +160,12 @@ def letters_coded(results: pd.DataFrame, option_codes: np.ndarray, option_values
     """:func:`letters_under` with the options given as a code per row into ``option_values``
     (-1: unknown). Stored letters are taken vectorised; only the rest is extracted again, once
     per distinct (output, options) pair, because outputs repeat a lot."""
-    check_rule(rule)
+    rule = check_rule(rule)
     stored = results["answer_rule"].map(stored_rule)
     out = pd.Series(None, index=results.index, dtype=object)
     same = (stored == rule).to_numpy(dtype=bool)
     out[same] = results.loc[same, "prediction"]
-    strict = (~same) & (rule == V1_RULE) & results["prediction_strict"].notna().to_numpy()
+    strict = (~same) & (rule == answers.SECOND_RULE) & results["prediction_strict"].notna().to_numpy()
     out[strict] = results.loc[strict, "prediction_strict"]
     rest = ~(same | strict)
     # options unknown: the line's own letter is all there is (else every old line reads "unparsed")
@@ -182,5 +185,5 @@ def letters_coded(results: pd.DataFrame, option_codes: np.ndarray, option_values
 
 
 def _extract(rule: str, raw_output: str, options: list[str]) -> str | None:
-    """The one place a rule's extractor is called (:data:`niah.answers.ANSWER_RULES`)."""
-    return answers.ANSWER_RULES[rule](raw_output, options)
+    """The one place a rule's extractor is called (:data:`niah.answers.READINGS`)."""
+    return answers.READINGS[rule].extract(raw_output, options)

@@ -32,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 from niah import accuracy, atomic, run_reading
-from niah.answers import ANSWER_RULES, DEFAULT_RULE
+from niah.answers import DEFAULT_RULE, READINGS, canonical, rule_names
 from niah.cases import Benchmark
 from niah.errors import InputError
 from niah.results import Result, list_runs, read_run
@@ -104,8 +104,10 @@ def load_runs(out_root: str | Path, bench: Benchmark | None = None,
               rule: str = DEFAULT_RULE) -> tuple[list[Run], list[str]]:
     """The runs under ``out_root``, read under answer ``rule``, and notes about runs left out
     or read partly under another rule."""
-    if rule not in ANSWER_RULES:
-        raise InputError("--answer-rule", f"unknown rule {rule!r} (known: {', '.join(ANSWER_RULES)})")
+    try:
+        rule = canonical(rule)
+    except ValueError:
+        raise InputError("--answer-rule", f"unknown rule {rule!r} (known: {', '.join(rule_names())})") from None
     root = Path(out_root)
     if not root.is_dir():
         raise InputError(root, "no such results folder")
@@ -264,9 +266,9 @@ def render(runs: list[Run], notes: list[str], fmt: str = "markdown", bench: Benc
     summary = summary.drop(columns=["total", "ci_low", "ci_high"]).set_index("run")
     out = io.StringIO()
     h = "## " if fmt == "markdown" else ""
-    named = {"official": "Video-MME's official extraction", "strict": "the project's strict parser"}[rule]
     out.write(f"{h}Runs\n\n{show(summary)}\n")
-    out.write(f"\nanswers read under the {rule} rule ({named}; --answer-rule official or strict)\n")
+    out.write(f"\nanswers read under the {rule} rule ({READINGS[canonical(rule)].description}; "
+              f"--answer-rule {' or '.join(rule_names())})\n")
     out.write("\naccuracy: % [Wilson 95% interval]; errors and unparsed answers count as wrong; partial runs "
               "are scored/total so far" + ("; chance: mean of 1/options over the scored cases" if bench else
                                            "; chance needs --data (the manifest's options)") + "\n")

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from niah import run_reading as rr
+from niah import answers, run_reading as rr
 
 OPTIONS = ["A. red", "B. blue", "C. green", "D. the sea"]
 
@@ -30,7 +30,7 @@ def test_status_of_covered_cases_against_the_total(covered, total, complete, sta
 
 
 def test_a_line_without_a_rule_is_read_as_the_strict_parsers():
-    assert rr.stored_rule(None) == rr.V1_RULE == "strict"
+    assert rr.stored_rule(None) == answers.LEGACY_RULE == "strict"
     assert rr.stored_rule(float("nan")) == "strict"
     assert rr.stored_rule("official") == "official" and rr.stored_rule("strict") == "strict"
 

@@ -298,7 +298,7 @@ def test_answer_rule_changes_what_counts_as_correct(tmp_path):
                for r, c in zip(results, cases)]
     synthetic.write_run(tmp_path / "r", "m", results, synthetic.run_info("m", fp, len(cases)))
     loaded, manifest = ld.load_results(tmp_path / "r"), ld.load_manifest(tmp_path / "d")
-    for rule in sorted(answers.ANSWER_RULES):
+    for rule in answers.rule_names():
         tables = lb.build_tables(loaded, manifest, rule)
         gold = {c.case_id: c for c in cases}
         for row in tables.results.itertuples():

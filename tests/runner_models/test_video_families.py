@@ -216,7 +216,7 @@ def test_every_family_registered_with_a_help_line():
 
 def test_one_register_line_adds_a_model(tiny, bench, tmp_path, capsys):
     """The README's example: a new name over a supported family, with its own default frames."""
-    register("internvl3-16f", HF_VIDEO, name="internvl3-16f", family="internvl3", frames=3)
+    register("internvl3-16f", HF_VIDEO, family="internvl3", frames=3)      # the name written once
     try:
         assert "3 frames uniformly" in summaries()["internvl3-16f"]
         assert cli_main(["score", "--data", str(bench.root), "--model", "internvl3-16f", "--model-path",
@@ -228,7 +228,7 @@ def test_one_register_line_adds_a_model(tiny, bench, tmp_path, capsys):
         assert json.loads((run / "run.json").read_text())["settings"]["frames"] == 3
     finally:
         from runner import models
-        models._REGISTRY.pop("internvl3-16f"), models._SUMMARY.pop("internvl3-16f")
+        models._REGISTRY.pop("internvl3-16f")
         models.MODEL_NAMES = tuple(models._REGISTRY)
     assert "internvl3-16f" not in registry()
 
