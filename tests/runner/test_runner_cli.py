@@ -173,8 +173,9 @@ def test_help_lists_the_models_and_a_bare_call_prints_it():
     assert "score" in bare.stderr and "report" in bare.stderr and "python -m runner score --data" in bare.stderr
 
 
+@pytest.mark.models
 def test_device_is_checked_for_every_model(real_bench_dir, tmp_path):
-    import torch
+    torch = pytest.importorskip("torch")
     out = tmp_path / "o"
     common = ["score", "--data", str(real_bench_dir), "--model", "random", "--out", str(out)]
     assert "expected cpu, cuda or cuda:N" in one_line_error(run_cli(*common, "--device", "gpu"))

@@ -1,15 +1,7 @@
 """Fixtures of the model tests: a small demo benchmark shared by every module (built once)."""
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-for p in (ROOT, ROOT / "tests", Path(__file__).resolve().parent):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
-
-from niah_testlib import demo_bench  # noqa: E402
+from niah_testlib import demo_bench
 
 
 @pytest.fixture(scope="session")
