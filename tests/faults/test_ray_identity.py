@@ -17,6 +17,7 @@ from runner.ray_engine import WORKER_ENVIRONMENT, resolve_environment
 from runner_helpers import write_fake_bench
 
 pytest.importorskip("ray", reason="the Ray engine needs `pip install ray`")
+pytestmark = pytest.mark.slow
 
 #: Each scenario on one local Ray instance: the driver's variables set (``driver``), then two
 #: actors, the k-th started with ``envs[k]`` (Ray's runtime_env) on top of the driver's environment.

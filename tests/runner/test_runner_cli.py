@@ -232,6 +232,7 @@ def test_mismatched_rerun_fails_before_the_model_loads(real_bench_dir, tmp_path)
     assert again.returncode == 0 and "(0 now, 2 before)" in again.stdout and marker.exists()
 
 
+@pytest.mark.models
 def test_hub_id_is_never_fetched_unless_allowed(real_bench_dir, tmp_path):
     """A hub id missing from the cache: one line naming `hf download` and --allow-download, and no
     connection tried. With --allow-download the fetch is tried (here against a closed local port)."""
