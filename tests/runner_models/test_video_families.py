@@ -136,6 +136,7 @@ def _qwen_video_processor(name):
             "videollama3": lambda: tf.VideoLlama3VideoProcessor()}[name]()
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("name", ["qwen2-vl", "qwen2.5-vl", "qwen3-vl", "videollama3"])
 @pytest.mark.parametrize("frames,size", [(4, (384, 384)), (6, (360, 640)), (3, (224, 300))])
 def test_dynamic_resolution_formula_matches_real_processor(name, frames, size):
@@ -160,6 +161,7 @@ def test_dynamic_resolution_formula_matches_real_processor(name, frames, size):
     assert t * gh * gw // merge == fam.visual_tokens(frames, *size, opts)
 
 
+@pytest.mark.models
 def test_fixed_size_formulas_match_real_processors():
     """LLaVA-OneVision / LLaVA-Video (384, 196 tokens + 1) and InternVL3 (448, 256) at real size."""
     import transformers as tf
@@ -190,6 +192,7 @@ def test_sampling_rules():
     assert lv.sample(10000, lv.resolve(None, {})) == np.linspace(0, 9999, 64).astype(int).tolist()
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("length", [37, 600, 2000, 10000])
 def test_videollama3_sampling_is_the_processors(length):
     import transformers as tf
