@@ -44,8 +44,9 @@ def load(results_root: str, signature: tuple, facts: pd.DataFrame | None) -> tup
 
 
 def decomposition_table(frame: pd.DataFrame, infos: dict, label, have_manifest: bool) -> pd.DataFrame:
-    """One row per run: P(needle in view), accuracy given in view / not, the oracle ceiling."""
-    ceilings = dg.oracle_ceilings(frame, infos)
+    """One row per run: P(needle in view), accuracy given in view / not, and chance, the same
+    model's blind run and the oracle ceiling it is read against."""
+    ceilings, blinds = dg.oracle_ceilings(frame, infos), dg.blind_baselines(frame, infos)
     rows = []
     for _, d in dg.decomposition(frame, ["run"]).iterrows():
         cells = dg.in_view_cells(d, have_manifest, "needs the benchmark")
@@ -54,6 +55,8 @@ def decomposition_table(frame: pd.DataFrame, infos: dict, label, have_manifest: 
         rows.append({"run": label(d["run"]), "accuracy": dg.format_share(*dg.proportion(correct, int(d["n"])), int(d["n"])),
                      "P(needle in view)": cells[0], "accuracy given in view": cells[1],
                      "accuracy given not in view": cells[2],
+                     "chance": f"{100 * dg.chance(frame, d['run']):.1f}%" if have_manifest else "needs the benchmark",
+                     "blind (no video)": dg.format_share(*blinds[d["run"]][1:]) if d["run"] in blinds else "no blind run",
                      "needle-oracle ceiling": dg.format_share(*ceiling[1:]) if ceiling else "no oracle run"})
     return pd.DataFrame(rows)
 

@@ -266,22 +266,3 @@ register_reading(Reading("videomme", videomme_answer, "Video-MME's eval_your_res
 register_reading(Reading("strict", parse_answer, "the project's parser, which also reads option text and "
                                                  "refuses ambiguous outputs"))
 
-
-def prediction_under(rule: str, raw_output: str, options: Sequence[str], stored: str | None,
-                     stored_rule: str | None, stored_second: str | None) -> str | None:
-    """The letter a result's output gives under ``rule``, whatever rule wrote the line.
-
-    A line records its ``prediction`` under its ``answer_rule`` and the :data:`SECOND_RULE`
-    reading as ``prediction_strict``; a version-1 line has no rule and its ``prediction`` is
-    the :data:`LEGACY_RULE` reading. Anything not stored is extracted again from
-    ``raw_output``, so results written before a reading existed are read under it with
-    nothing lost.
-    """
-    rule = canonical(rule)
-    if stored_rule is None:  # version 1
-        stored_rule, stored_second = LEGACY_RULE, (stored if LEGACY_RULE == SECOND_RULE else None)
-    if rule == stored_rule:
-        return stored
-    if rule == SECOND_RULE and stored_second is not None:
-        return stored_second
-    return extract(rule, raw_output, options)

@@ -30,7 +30,7 @@ from niah.accuracy import depth_decile
 from niah.circular import circular_chance
 from niah.results import Result
 from niah.schema import Case
-from niah.view import count_in_span, sees_only_the_needle
+from niah.view import count_in_span, sees_no_video, sees_only_the_needle
 
 #: Case facts the diagnostics need from the manifest, one row per case.
 FACT_COLUMNS = ["case_id", "needle_start", "needle_frames", "answer", "n_options"]
@@ -179,6 +179,32 @@ def letter_table(letters: pd.DataFrame, run: str) -> pd.DataFrame:
     table = pd.crosstab(mine["gold"], mine["predicted"], margins=True, margins_name="all")
     table.index.name, table.columns.name = "gold", None
     return table
+
+
+def blind_baselines(frame: pd.DataFrame, infos: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[str, float, float, float]]:
+    """For each run, the same model's blind run (its settings declare no video) on the same
+    manifest, the one with most cases: ``{run: (blind run, plain accuracy, low, high)}``. What
+    the model gets right without the video is the floor "found the needle" is read against."""
+    blinds: dict[Any, tuple[str, int]] = {}
+    for run, info in infos.items():
+        if sees_no_video(info):
+            n = int((frame["run"] == run).sum())
+            key = (info.get("model"), info.get("manifest_fingerprint"))
+            if n and (key not in blinds or n > blinds[key][1]):
+                blinds[key] = (run, n)
+    out = {}
+    for run, info in infos.items():
+        found = blinds.get((info.get("model"), info.get("manifest_fingerprint")))
+        if found:
+            group = frame[frame["run"] == found[0]]
+            out[run] = (found[0], *proportion(int(group["plain_correct"].sum()), len(group)))
+    return out
+
+
+def chance(frame: pd.DataFrame, run: str) -> float:
+    """Mean of 1/options over the run's cases (NaN where the option counts are unknown)."""
+    options = frame.loc[frame["run"] == run, "n_options"].astype(float)
+    return float((1.0 / options).mean()) if len(options) and options.notna().all() else float("nan")
 
 
 def oracle_ceilings(frame: pd.DataFrame, infos: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[str, float, float, float]]:

@@ -18,6 +18,13 @@ from niah.schema import Case
 NEEDLE_ONLY = "needle-only"
 
 
+def sees_no_video(info: dict[str, Any]) -> bool:
+    """Whether a run declares it was shown no video at all (a ``blind`` protocol): what the
+    model answers from the question and its language priors."""
+    settings = info.get("settings")
+    return isinstance(settings, dict) and settings.get("visual") is False
+
+
 def sees_only_the_needle(info: dict[str, Any]) -> bool:
     """Whether a run (its run.json) declares it saw only the needle, whatever its model is called."""
     settings = info.get("settings")

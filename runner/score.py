@@ -38,7 +38,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from niah import atomic
+from niah import atomic, run_reading
 from niah.answers import DEFAULT_RULE, SECOND_RULE, extract
 from niah.cases import Benchmark
 from niah.circular import all_rotations, shown_letter, to_original
@@ -363,7 +363,7 @@ def score_case(model: Any, case: Case, bench: Benchmark, model_name: str, circul
         prediction = extract(DEFAULT_RULE, raw, case.options)
         strict = extract(SECOND_RULE, raw, case.options)
         if not circular:
-            correct = prediction == case.answer
+            correct = run_reading.is_correct(None, prediction, case.answer)
     except Exception as exc:  # noqa: BLE001 - one bad case must not stop the run
         message = " ".join(f"{type(exc).__name__}: {exc}".split())
         error = message[:_MAX_ERROR]
@@ -396,7 +396,7 @@ def _rotation_record(out: Any, case: Case, options: list[str], rotation: int) ->
     return {"rotation": rotation, "raw_output": raw, "shown": shown, "prediction": prediction,
             "prediction_strict": to_original(extract(SECOND_RULE, raw, options), case.options, rotation),
             "gold_shown": shown_letter(case.answer, case.options, rotation),
-            "correct": prediction == case.answer}
+            "correct": run_reading.is_correct(None, prediction, case.answer)}
 
 
 def _free_accelerator_memory() -> None:

@@ -274,3 +274,20 @@ def test_figures_as_table_cells_the_same_for_the_report_and_the_leaderboard():
     assert dg.in_view_cells(row, True, "x", missing="-")[1] == "-"  # accuracy given in view: no cases
     assert dg.in_view_cells(row, True, "x")[1] == "–" and dg.format_measure(row, "acc_in_view") == "–"
     assert dg.format_share(0.95, 0.9, 0.99, 10) == "95.0% [90–99] (10)"
+
+
+def test_blind_baseline_is_the_same_models_no_video_run_on_the_same_manifest():
+    """Found by what the run declares (settings visual false), matched on model and manifest."""
+    facts = dg.facts_of([case(f"c{i}") for i in range(5)])
+    blind = {f"c{i}": result(f"c{i}", i < 2) for i in range(5)}
+    seen = {f"c{i}": result(f"c{i}", True) for i in range(5)}
+    frame = dg.case_frame([("q-blind", "qwen2.5-vl", blind), ("q", "qwen2.5-vl", seen), ("o", "other", seen)], facts)
+    info = {"manifest_fingerprint": "M"}
+    infos = {"q-blind": {**info, "model": "qwen2.5-vl", "settings": {"visual": False}},
+             "q": {**info, "model": "qwen2.5-vl", "settings": {"visual": True}},
+             "o": {**info, "model": "other", "settings": {}}}
+    baselines = dg.blind_baselines(frame, infos)
+    assert set(baselines) == {"q-blind", "q"} and baselines["q"][:2] == ("q-blind", 0.4)
+    assert baselines["q"][2:] == pytest.approx(wilson(2, 5))
+    assert dg.blind_baselines(frame, {**infos, "q": {**infos["q"], "manifest_fingerprint": "N"}}).get("q") is None
+    assert dg.chance(frame, "q") == pytest.approx(float(np.mean([1 / n for n in frame.loc[frame["run"] == "q", "n_options"]])))

@@ -33,7 +33,6 @@ from runner.models.base import Answer, Model
 from runner.models.prompt import PROMPT_VERSION, protocol_prompt
 from runner.models.video_families import Family, family as get_family, linspace_floor
 
-DEFAULT_MAX_NEW_TOKENS = 16      # lmms-eval's Video-MME generation_kwargs
 PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json", "video_preprocessor_config.json")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "tokenizer.model")
 
@@ -51,6 +50,8 @@ def check_checkpoint(folder: Path, model_path: str, fam: Family) -> dict[str, An
     except (OSError, ValueError) as exc:
         raise InputError(f"{model_path}/config.json", f"unreadable ({exc})") from None
     model_type = config.get("model_type")
+    if model_type in fam.convert:
+        raise InputError(model_path, fam.convert[model_type])
     if model_type not in fam.model_types:
         arch = ",".join(config.get("architectures") or []) or "?"
         raise InputError(model_path, f"config.json is a {model_type!r} checkpoint ({arch}), not {fam.name} "
@@ -120,7 +121,6 @@ class HFVideoLLM(Model):
             model_path, self.name, device, dtype, fam)
         side = _processor_side(self.processor)
         self.family = fam.with_side(side) if side else fam
-        self.last_view: dict[str, Any] = {}     # what reached the model in the last generate()
         self.llm_prefill_tokens = 0  # LLM positions prefilled (stats.json): circular runs share the video's
 
     # ----- Model interface ----------------------------------------------------------
@@ -148,30 +148,30 @@ class HFVideoLLM(Model):
 
     def answer(self, case: Case, bench: Benchmark) -> Answer:
         if not self.protocol.visual:   # blind: the question alone, as lmms-eval's videomme_no_visual
-            return Answer(self.generate_blind(self._prompt(case, [], case.options)), full_frames=[],
-                          diagnostics=dict(self.last_view))
+            text, seen = self.generate_blind(self._prompt(case, [], case.options))
+            return Answer(text, full_frames=[], diagnostics=seen)
         indices = self.frame_indices(case)
         video = bench.frames_at(case, indices)
-        text = self.generate(video, self._prompt(case, indices, case.options), indices=indices, length=case.length,
-                             fps=case.fps)
-        return Answer(text, full_frames=indices, diagnostics=dict(self.last_view))
+        text, seen = self._generate(video, self._prompt(case, indices, case.options), indices=indices,
+                                    length=case.length, fps=case.fps)
+        return Answer(text, full_frames=indices, diagnostics=seen)
 
     def answer_rotations(self, case: Case, bench: Benchmark, option_lists: list[list[str]]) -> list[Answer]:
         """The frames are read and the video's prefix prefilled once; each option list only
         prefills its own text (:mod:`runner.models.prefix_cache`)."""
         if not self.protocol.visual:
-            return [Answer(self.generate_blind(self._prompt(case, [], options)), full_frames=[],
-                           diagnostics=dict(self.last_view)) for options in option_lists]
+            blind = [self.generate_blind(self._prompt(case, [], options)) for options in option_lists]
+            return [Answer(text, full_frames=[], diagnostics=seen) for text, seen in blind]
         indices = self.frame_indices(case)
         video = bench.frames_at(case, indices)
         prompts = [self._prompt(case, indices, options) for options in option_lists]
         # only families proven to give the same answers (Family.shared_prefix); the others prefill each
         # rotation whole (Qwen's multimodal rotary positions and VideoLLaMA3's token compression are not covered)
         if self.family.shared_prefix:
-            texts = self.generate_shared(video, prompts, indices=indices, length=case.length, fps=case.fps)
+            answered = self.generate_shared(video, prompts, indices=indices, length=case.length, fps=case.fps)
         else:
-            texts = [self.generate(video, p, indices, case.length, case.fps) for p in prompts]
-        return [Answer(text, full_frames=indices, diagnostics=dict(self.last_view)) for text in texts]
+            answered = [self._generate(video, p, indices, case.length, case.fps) for p in prompts]
+        return [Answer(text, full_frames=indices, diagnostics=seen) for text, seen in answered]
 
     def stats(self) -> dict[str, Any]:
         return {"llm_prefill_tokens": self.llm_prefill_tokens}
@@ -186,19 +186,18 @@ class HFVideoLLM(Model):
         return self.processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
 
     @torch.no_grad()
-    def generate_blind(self, prompt: str) -> str:
-        """Greedy answer to the prompt with no visual input at all."""
+    def generate_blind(self, prompt: str) -> tuple[str, dict[str, Any]]:
+        """Greedy answer to the prompt with no visual input at all, and what reached the model (nothing)."""
         inputs = self.processor(text=[self._chat_text(prompt, video=False)], return_tensors="pt")
         inputs = {k: v.to(self.device) for k, v in inputs.items() if isinstance(v, torch.Tensor)}
-        self.last_view = {"frames_in": 0, "visual_tokens": 0}
         self.llm_prefill_tokens += int(inputs["input_ids"].shape[1])
         out = self.model.generate(**inputs, do_sample=False, max_new_tokens=self.max_new_tokens)
-        return self._decode(out[0, inputs["input_ids"].shape[1]:])
+        return self._decode(out[0, inputs["input_ids"].shape[1]:]), {"frames_in": 0, "visual_tokens": 0}
 
     def _inputs(self, video: np.ndarray, prompt: str, indices: list[int] | None = None,
-                length: int | None = None, fps: float = 1.0) -> dict[str, torch.Tensor]:
-        """The processor's tensors for one prompt and the video, on the device; records what
-        reached the model in ``last_view``."""
+                length: int | None = None, fps: float = 1.0) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The processor's tensors for one prompt and the video, on the device, and what reached
+        the model (:meth:`_seen`), returned with them rather than kept for a later step to read."""
         from transformers.video_utils import VideoMetadata
         indices = list(range(len(video))) if indices is None else [int(i) for i in indices]
         length = len(video) if length is None else int(length)
@@ -212,38 +211,43 @@ class HFVideoLLM(Model):
         kwargs = self.family.processor_kwargs(indices, length, fps, height, width, self.options)
         inputs = self.processor(text=[self._chat_text(prompt)], videos=[frames], video_metadata=[metadata],
                                 return_tensors="pt", **kwargs)
-        self.last_view = self._seen(inputs)
-        return {k: (v.to(self.device, self.dtype) if torch.is_floating_point(v) else v.to(self.device))
-                for k, v in inputs.items() if isinstance(v, torch.Tensor)}
+        return ({k: (v.to(self.device, self.dtype) if torch.is_floating_point(v) else v.to(self.device))
+                 for k, v in inputs.items() if isinstance(v, torch.Tensor)}, self._seen(inputs))
 
-    @torch.no_grad()
     def generate(self, video: np.ndarray, prompt: str, indices: list[int] | None = None,
                  length: int | None = None, fps: float = 1.0) -> str:
         """Greedy answer for a (N, H, W, 3) uint8 video and a prompt. ``indices`` (the frames'
         positions in a video of ``length`` frames at ``fps``) give the timestamps; default:
         the video is the whole clip."""
-        inputs = self._inputs(video, prompt, indices, length, fps)
+        return self._generate(video, prompt, indices, length, fps)[0]
+
+    @torch.no_grad()
+    def _generate(self, video: np.ndarray, prompt: str, indices: list[int] | None = None,
+                  length: int | None = None, fps: float = 1.0) -> tuple[str, dict[str, Any]]:
+        """:meth:`generate`'s answer with what reached the model."""
+        inputs, seen = self._inputs(video, prompt, indices, length, fps)
         self.llm_prefill_tokens += int(inputs["input_ids"].shape[1])
         out = self.model.generate(**inputs, do_sample=False, max_new_tokens=self.max_new_tokens)
-        return self._decode(out[0, inputs["input_ids"].shape[1]:])
+        return self._decode(out[0, inputs["input_ids"].shape[1]:]), seen
 
     @torch.no_grad()
     def generate_shared(self, video: np.ndarray, prompts: list[str], indices: list[int] | None = None,
-                        length: int | None = None, fps: float = 1.0) -> list[str]:
+                        length: int | None = None, fps: float = 1.0) -> list[tuple[str, dict[str, Any]]]:
         """Greedy answers for one video and several prompts, the visual prefix prefilled once.
 
         The processor runs with the video for the first prompt only; the others are tokenized
         as text and get the first prompt's expanded video tokens spliced in where their one
         placeholder is. If that does not reproduce the processor's own ids for the first prompt,
-        or the prompts differ before the video's tokens end, every prompt is prefilled whole."""
-        first = self._inputs(video, prompts[0], indices, length, fps)
+        or the prompts differ before the video's tokens end, every prompt is prefilled whole.
+        Each answer comes with what reached the model."""
+        first, seen = self._inputs(video, prompts[0], indices, length, fps)
         ids = [first["input_ids"][0].tolist()]
         spliced = [self._spliced_ids(ids[0], self.processor.tokenizer([self._chat_text(p)])["input_ids"][0])
                    for p in prompts]
         video_end = _video_span(ids[0], self._video_token_id())[1]
         prefix_len = prefix_cache.shareable_prefix_length(spliced) if None not in spliced else 0
         if len(prompts) == 1 or spliced[0] != ids[0] or prefix_len < video_end:
-            return [self.generate(video, p, indices, length, fps) for p in prompts]
+            return [self._generate(video, p, indices, length, fps) for p in prompts]
         extra = {k: v for k, v in first.items() if k not in ("input_ids", "attention_mask")}
         prefix = torch.tensor([spliced[0][:prefix_len]], device=self.device)
         result = prefix_cache.generate_shared(
@@ -251,7 +255,7 @@ class HFVideoLLM(Model):
             {"input_ids": prefix, "attention_mask": torch.ones_like(prefix), **extra},
             max_new_tokens=self.max_new_tokens)
         self.llm_prefill_tokens += result.prefill_tokens
-        return [self._decode(t) for t in result.new_tokens]
+        return [(self._decode(t), dict(seen)) for t in result.new_tokens]
 
     def _decode(self, tokens: torch.Tensor) -> str:
         """The answer's text as the family reports it (``Family.answer_text``)."""

@@ -39,17 +39,27 @@ def linspace_floor(length: int, frames: int) -> list[int]:
 
 
 def torch_linspace_round(start: int, end: int, steps: int) -> list[int]:
-    """``torch.linspace(start, end, steps).round().long()`` (qwen-vl-utils' sampler) without torch:
-    float32, the first half counted up from ``start`` and the second down from ``end`` as
-    torch's kernel does, rounded half to even."""
+    """``torch.linspace(start, end, steps).round().long()``, qwen-vl-utils' sampler: torch's own
+    where torch is importable (its float32 kernel may fuse multiply-adds, so near-ties can
+    round either way by platform); else a float32 emulation (the first half counted up from
+    ``start``, the second down from ``end``, as torch's kernel), equal to torch wherever no
+    value lies within a float32 rounding of .5 (every even count up to 32 frames: ``steps - 1``
+    is odd, so no value is within 1/62 of a half)."""
+    try:
+        import torch
+    except ImportError:
+        return _linspace_round_float32(start, end, steps)
+    return torch.linspace(start, end, steps).round().long().tolist()
+
+
+def _linspace_round_float32(start: int, end: int, steps: int) -> list[int]:
     if steps == 1:
         return [int(start)]
     step = np.float32((np.float32(end) - np.float32(start)) / np.float32(steps - 1))
     i = np.arange(steps)
     up = np.float32(start) + step * i.astype(np.float32)
     down = np.float32(end) - step * (steps - 1 - i).astype(np.float32)
-    values = np.where(i < steps // 2, up, down).astype(np.float32)
-    return np.round(values).astype(int).tolist()
+    return np.round(np.where(i < steps // 2, up, down).astype(np.float32)).astype(int).tolist()
 
 
 def smart_resize(height: int, width: int, factor: int, min_pixels: float, max_pixels: float) -> tuple[int, int]:
@@ -84,6 +94,8 @@ class Family:
     shared_prefix: bool = False
     #: name -> how the family is run under it (runner.models.protocols)
     protocols: dict[str, Protocol] = field(default_factory=dict)
+    #: config.json model_type of a released layout this runner does not load -> how to convert it
+    convert: dict[str, str] = field(default_factory=dict)
     side: int = 384                # frame side the processor resizes to
     patch: int = 14
     pool: float = 2.0              # LLaVA: 2x2 bilinear pooling (ceil); InternVL: 1/0.5 pixel shuffle
@@ -405,6 +417,10 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
                        "max_visual_tokens": 16384, "token_compression": True},
                       Shapes(8.04, 28, 3584, 18944, 4, 128, 1152, 4304, 4), patch=14,
                       timestamps="'Time t.ts:' text per frame",
+                      convert={"videollama3_qwen2": (
+                          "the released remote-code layout (model_type videollama3_qwen2) is not loaded here; use "
+                          "its transformers conversion (VideoLlama3ForConditionalGeneration, model_type video_llama_3: "
+                          "the *-HF checkpoints, e.g. lkhl/VideoLLaMA3-2B-Image-HF, as transformers' docs name them)")},
                       protocols={"lmms-eval": pr.Protocol(
                           "lmms-eval", LMMS + "models/simple/videollama3.py (--model videollama3): fps 1, "
                           "max_num_frames 180, the remote-code processor's defaults, bf16",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from niah.answer_references import lmms_eval_answer, videomme_answer
-from niah.answers import DEFAULT_RULE, READINGS, canonical, option_letters, parse_answer, prediction_under
+from niah.answers import DEFAULT_RULE, READINGS, canonical, option_letters, parse_answer
+from niah_testlib import letter_under as prediction_under
 
 OPTIONS = ["A. red", "B. blue", "C. green", "D. the sea"]
 

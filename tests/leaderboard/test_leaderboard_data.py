@@ -11,6 +11,7 @@ import pytest
 from leaderboard import data as lb
 from leaderboard import loading as ld
 import synthetic_runs as synthetic
+from niah_testlib import letter_under
 from niah.results import Result
 
 
@@ -287,7 +288,7 @@ def test_holds_up_to_is_the_last_length_not_significantly_below_the_shortest():
 
 def test_answer_rule_changes_what_counts_as_correct(tmp_path):
     """A version-1 line (strict prediction) read under the official rule is re-extracted
-    from its raw output, as niah.answers.prediction_under reads it, row by row."""
+    from its raw output, as niah.run_reading reads one line, row by row."""
     from niah import answers
     cases = synthetic.make_cases((300,), 20)
     fp = synthetic.write_manifest(tmp_path / "d", cases)
@@ -302,8 +303,8 @@ def test_answer_rule_changes_what_counts_as_correct(tmp_path):
         gold = {c.case_id: c for c in cases}
         for row in tables.results.itertuples():
             case = gold[row.case_id]
-            letter = answers.prediction_under(rule, row.raw_output, case.options, row.prediction, row.answer_rule,
-                                              row.prediction_strict)
+            letter = letter_under(rule, row.raw_output, case.options, row.prediction, row.answer_rule,
+                                 row.prediction_strict)
             assert row.letter == letter and row.correct == (row.error is None and letter == case.answer)
     strict, official = (lb.build_tables(loaded, manifest, r).leaderboard["accuracy"].iloc[0]
                         for r in ("strict", "official"))
@@ -385,3 +386,16 @@ def test_summarise_matches_a_groupby(demo):
     scored = grid[grid["n"] > 0].reset_index(drop=True)
     pd.testing.assert_frame_equal(scored[["n", "correct", "unparsed", "accuracy", "ci_low"]],
                                   fast[["n", "correct", "unparsed", "accuracy", "ci_low"]], check_dtype=False)
+
+
+def test_run_card_shows_the_protocol(tmp_path):
+    """The protocol a run was scored under (lmms-eval, card, blind) is on its run card."""
+    from leaderboard import board
+    cases = synthetic.make_cases((300,), 4)
+    fp = synthetic.write_manifest(tmp_path / "d", cases)
+    info = synthetic.run_info("qwen2.5-vl", fp, len(cases))
+    info["settings"]["protocol"] = "blind"
+    synthetic.write_run(tmp_path / "r", "q-blind", synthetic.make_results(cases, "qwen2.5-vl", 0.5), info)
+    tables = lb.build_tables(ld.load_results(tmp_path / "r"), ld.load_manifest(tmp_path / "d"))
+    card = board.run_card(tables, "q-blind").set_index("field")["value"]
+    assert card["protocol"] == "blind"

@@ -14,7 +14,7 @@ from niah import diagnostics as dg
 from niah.circular import shown_letter
 from test_leaderboard_e2e import ARTIFACTS, CHROMIUM, launch_browser, open_board, server  # noqa: F401 (fixture)
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent")
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent")]
 
 
 def _seeing(results, cases, model, every):

@@ -152,3 +152,18 @@ def test_videomme_reading_also_reports_accuracy_over_answered_cases(runs):
     row = next(line for line in text.splitlines() if line.startswith("| v2 "))
     assert f"| {100 * correct / answered:.1f}% [" in row and f"({answered}) |" in row
     assert "accuracy over answered" not in report(root, data=bench_dir, rule="lmms-eval")
+
+
+def test_report_sets_each_run_beside_its_blind_run_and_chance(runs):
+    """A run of the same model under --protocol blind on the same manifest is the floor each run's
+    accuracy is read against, beside chance (and the oracle ceiling)."""
+    root, bench_dir, bench = runs
+    info = json.loads((root / "v1" / "run.json").read_text())
+    (root / "v1" / "run.json").write_text(json.dumps({**info, "settings": {"protocol": "blind", "visual": False}}))
+    text = report(root, data=bench_dir)
+    header = next(line for line in text.splitlines() if "blind (no video)" in line)
+    columns = [c.strip() for c in header.split("|")]
+    row = next(line for line in text.splitlines() if line.startswith("| v2 ") and "(v1)" in line)
+    cells = dict(zip(columns, (c.strip() for c in row.split("|"))))
+    assert cells["blind (no video)"].endswith("(v1)") and cells["chance"] == "25.0%"
+    assert "no oracle run" == cells["needle-oracle ceiling"]

@@ -86,3 +86,27 @@ def test_help_lists_each_familys_protocols():
         section = proc.stdout.split(f"  {name} ", 1)[1].split("\n  ", 4)
         assert [p for p in ("lmms-eval (default)", "card", "blind") if any(f"--protocol {p}" in l for l in section)]
     assert "--protocol lmms-eval (default): 32 frames (even) uniformly over the case" in proc.stdout
+
+
+def test_vilamp_blind_control_sees_nothing(long_bench, tmp_path, capsys):
+    """ViLAMP's blind control: its LLM answers the question alone; the run says so, and a run that
+    sees keeps the run id it always had (no protocol key in its settings)."""
+    from tiny_models import build_vilamp
+    folder = build_vilamp(tmp_path / "vilamp", learned_merger=True)
+    info, [line] = _run(long_bench, "vilamp", folder, tmp_path / "out", "--protocol", "blind")
+    assert info["settings"]["protocol"] == "blind" and info["settings"]["visual"] is False
+    assert line["view"] == {"full_frames": []} and line["error"] is None
+    proc = run_cli("runner", "score", "--data", str(long_bench.root), "--model", "vilamp", "--model-path",
+                   str(folder), "--out", str(tmp_path), "--protocol", "card")
+    assert proc.returncode == 2 and "known: blind" in proc.stderr
+
+
+def test_released_videollama3_layout_is_one_line_saying_how_to_convert(tmp_path):
+    from niah.errors import InputError
+    from runner.models.hf_video import check_checkpoint
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "videollama3_qwen2",
+                                                      "architectures": ["Videollama3Qwen2ForCausalLM"]}))
+    with pytest.raises(InputError) as err:
+        check_checkpoint(tmp_path, "DAMO-NLP-SG/VideoLLaMA3-7B", FAMILIES["videollama3"])
+    assert "videollama3_qwen2" in str(err.value) and "video_llama_3" in str(err.value)
+    assert "\n" not in str(err.value)

@@ -107,15 +107,15 @@ def test_videollama3_without_compression_matches_formula(tiny, bench, tmp_path, 
 def test_qwen3_timestamps_and_llava_video_time_instruction_reach_the_prompt(tiny, bench):
     from runner.models import load_model
     case = bench.cases[0]
-    q3 = load_model("qwen3-vl", str(tiny["qwen3-vl"]), **SMALL["qwen3-vl"])
+    q3 = load_model("qwen3-vl", str(tiny["qwen3-vl"]), protocol="card", **SMALL["qwen3-vl"])
     idx = q3.frame_indices(case)
     video = bench.frames_at(case, idx)
     q3.generate(video, "which color ?", indices=idx, length=case.length, fps=case.fps)
-    lv = load_model("llava-video", str(tiny["llava-video"]), frames=4)
+    lv = load_model("llava-video", str(tiny["llava-video"]), frames=4, protocol="card")
     prefix = lv.family.prompt_prefix(lv.frame_indices(case), case.length, case.fps, lv.options)
     assert prefix.startswith(f"The video lasts for {case.length:.2f} seconds, and 4 frames")
     assert lv.settings()["time_instruction"] is True
-    off = load_model("llava-video", str(tiny["llava-video"]), frames=4, time_instruction=False)
+    off = load_model("llava-video", str(tiny["llava-video"]), frames=4, time_instruction=False, protocol="card")
     assert off.family.prompt_prefix([0], 10, 1.0, off.options) == ""
     # Qwen3-VL's processor writes "<t seconds>" per temporal patch from the frames' case times
     text = q3.processor.apply_chat_template([{"role": "user", "content": [{"type": "video"}]}], tokenize=False)
@@ -136,6 +136,7 @@ def _qwen_video_processor(name):
             "videollama3": lambda: tf.VideoLlama3VideoProcessor()}[name]()
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("name", ["qwen2-vl", "qwen2.5-vl", "qwen3-vl", "videollama3"])
 @pytest.mark.parametrize("frames,size", [(4, (384, 384)), (6, (360, 640)), (3, (224, 300))])
 def test_dynamic_resolution_formula_matches_real_processor(name, frames, size):
@@ -160,6 +161,7 @@ def test_dynamic_resolution_formula_matches_real_processor(name, frames, size):
     assert t * gh * gw // merge == fam.visual_tokens(frames, *size, opts)
 
 
+@pytest.mark.models
 def test_fixed_size_formulas_match_real_processors():
     """LLaVA-OneVision / LLaVA-Video (384, 196 tokens + 1) and InternVL3 (448, 256) at real size."""
     import transformers as tf
@@ -190,6 +192,7 @@ def test_sampling_rules():
     assert lv.sample(10000, lv.resolve(None, {})) == np.linspace(0, 9999, 64).astype(int).tolist()
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("length", [37, 600, 2000, 10000])
 def test_videollama3_sampling_is_the_processors(length):
     import transformers as tf
