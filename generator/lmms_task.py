@@ -21,16 +21,17 @@ the task again. Writing is atomic per file, and a second export over the same fo
 """
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
+from generator.lmms_task_utils import CONFIG_NAME, DECILES, READING, RECORD_METRIC
 from niah import atomic
 from niah.cases import Benchmark
 from niah.errors import InputError
 from niah.schema import MANIFEST_NAME
-from generator.lmms_task_utils import CONFIG_NAME, DECILES, READING, RECORD_METRIC
 
 TASK_PREFIX = "video_niah"
 TEMPLATE_NAME = "_default_template_yaml"
@@ -60,7 +61,6 @@ def task_names(bench: Benchmark) -> dict[int, str]:
 
 def _quote(value: Any) -> str:
     """A YAML scalar: JSON's spelling, which YAML reads back unchanged (strings, numbers, bools)."""
-    import json
     return json.dumps(value, ensure_ascii=False)
 
 
