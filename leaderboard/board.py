@@ -24,6 +24,10 @@ from leaderboard.ranking import SECTIONS
 SECTION_TITLES = {"project": "Project runs", "uploaded": "Uploaded runs (ranked among themselves, unverified)"}
 
 
+#: Columns the compact table leaves out when no row has anything to say in them.
+_DROPPED_WHEN_BLANK = (C.model, C.readings)
+
+
 def columns(tables: Tables) -> list[Shown]:
     """The compact table's columns for this board's lengths (:func:`leaderboard.columns.shown`)."""
     return cols.shown(tables.lengths)
@@ -51,7 +55,8 @@ def compact(tables: Tables, combine_seeds: bool = True, section: str | None = No
             done.add(group)
             rows.append(_group_row(shown, board[grouped & (board[C.seed_group.name] == group)], tables.lengths))
     out = pd.DataFrame(rows, columns=[c.header for c in shown])
-    return out.drop(columns=C.model.header) if (out[C.model.header] == "").all() else out
+    blank = [c.header for c in _DROPPED_WHEN_BLANK if c.header in out and (out[c.header] == "").all()]
+    return out.drop(columns=blank)
 
 
 def _group_row(shown: list[Shown], members: pd.DataFrame, lengths: list[int]) -> dict[str, str]:

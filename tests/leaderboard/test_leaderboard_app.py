@@ -73,8 +73,8 @@ def test_empty_state(monkeypatch, tmp_path):
 def test_compact_table_marks_partial_foreign_and_uploaded_runs(monkeypatch, demo):
     at = run_app(monkeypatch, demo["results"], demo["data"])
     board = frame_with(at, "95% CI").set_index("run")
-    assert list(board.columns) == ["rank", "accuracy %", "95% CI", "vs above", "vs #1", "holds up to",
-                                   "why not ranked", "@300", "@600", "cases", "unparsed"]
+    assert list(board.columns) == ["rank", "accuracy %", "95% CI", "vs above", "vs #1", "rank 95% range",
+                                   "holds up to", "why not ranked", "@300", "@600", "cases", "unparsed"]
     assert not board.isna().any().any() and not board.isin(["None", "nan", "<NA>"]).any().any()
     ranked = board[board["rank"] != "—"]
     assert list(ranked.index) == ["model-b", "model-c", "model-a"]
