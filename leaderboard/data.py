@@ -300,7 +300,6 @@ def build_tables(loaded: Loaded, manifest: Manifest | None = None, rule: str = a
     heat = _full_grid(results, ["length", "depth_decile"], {"length": lengths, "depth_decile": list(range(10))},
                       runs["run_id"].tolist())
     heat["depth_range"] = heat["depth_decile"].map(accuracy.depth_label)
-    heat["beyond_chance"] = accuracy.beyond_chance(heat["correct"], heat["n"], heat["chance"], heat["run_id"], ALPHA)
     by_task = _percent(accuracy.summarise(results, ["run_id", "task_type"]))
     task_types = sorted(results["task_type"].dropna().unique())
     by_task_length = _full_grid(results, ["task_type", "length"], {"task_type": task_types, "length": lengths},
@@ -390,8 +389,11 @@ def _case_matrix(results: pd.DataFrame, board: pd.DataFrame) -> pd.DataFrame:
 
 def _full_grid(results: pd.DataFrame, keys: list[str], levels: dict[str, list], run_ids: list[str]) -> pd.DataFrame:
     """Every (run, *keys) cell, scored or not (``n`` = 0, accuracy NaN), so a partial run's
-    missing lengths show as empty cells instead of disappearing."""
-    return _percent(accuracy.summarise_grid(results, {"run_id": run_ids, **{k: levels[k] for k in keys}}))
+    missing lengths show as empty cells instead of disappearing; ``beyond_chance``: the cell
+    differs from chance after Holm over its run's grid (:func:`niah.accuracy.beyond_chance`)."""
+    grid = accuracy.summarise_grid(results, {"run_id": run_ids, **{k: levels[k] for k in keys}})
+    grid["beyond_chance"] = accuracy.beyond_chance(grid["correct"], grid["n"], grid["chance"], grid["run_id"], ALPHA)
+    return _percent(grid)
 
 
 # ----- two runs --------------------------------------------------------------------------------
