@@ -24,7 +24,7 @@ import streamlit as st  # noqa: E402
 from leaderboard import data as lb  # noqa: E402
 from leaderboard import loading as ld  # noqa: E402
 from leaderboard import (tab_breakdowns, tab_cases, tab_diagnostics, tab_heatmaps,  # noqa: E402
-                         tab_leaderboard, tab_upload)
+                         tab_leaderboard, tab_significance, tab_upload)
 from leaderboard import upload as up  # noqa: E402
 from leaderboard.page import Page, public  # noqa: E402
 from niah import answers  # noqa: E402
@@ -32,7 +32,7 @@ from niah import answers  # noqa: E402
 DEFAULT_RESULTS = "results"
 DEFAULT_DATA = "data/niah"
 #: The page's tabs, in order: each module has ``TITLE`` and ``render(page)``.
-TABS = [tab_leaderboard, tab_heatmaps, tab_breakdowns, tab_cases, tab_upload, tab_diagnostics]
+TABS = [tab_leaderboard, tab_significance, tab_heatmaps, tab_breakdowns, tab_cases, tab_upload, tab_diagnostics]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -206,6 +206,28 @@ def difference(diff: pd.DataFrame, title: str, *, lengths: list[int], fps: float
     return (rect + text).properties(title=title, height=ROW * 10, width=alt.Step(STEP), usermeta=SVG)
 
 
+def significance(pairs: pd.DataFrame, order: list[str], alpha: float) -> alt.LayerChart:
+    """The pairwise matrix: row entry ``a`` minus column entry ``b`` (points) on a scale
+    diverging at 0, ``**`` where Holm-corrected p is below ``alpha``, ``*`` uncorrected only,
+    faint within noise."""
+    data = pairs.copy()
+    stars = np.where(data["p_holm"] < alpha, "**", np.where(data["p"] < alpha, "*", ""))
+    data["text"] = [f"{d:+.1f}{s}" for d, s in zip(data["difference"], stars)]
+    data["noise"] = data["p_holm"] >= alpha
+    data["ink"] = _ink(data["difference"].abs() / 50)
+    scale = alt.Scale(domain=[-50, 0, 50], range=[BELOW, AT, ABOVE], interpolate="rgb", clamp=True)
+    base = alt.Chart(data).encode(
+        x=alt.X("b:N", sort=order, title="compared with (column)", axis=alt.Axis(labelAngle=-30, labelLimit=220)),
+        y=alt.Y("a:N", sort=order, title="entry (row)", axis=alt.Axis(labelLimit=260)))
+    rect = base.mark_rect(stroke="white", strokeWidth=1).encode(
+        color=alt.Color("difference:Q", scale=scale, title=["row − column", "(points)"]),
+        opacity=alt.condition("datum.noise", alt.value(MUTED_OPACITY), alt.value(1.0)),
+        tooltip=["a", "b", alt.Tooltip("difference:Q", format="+.1f"), alt.Tooltip("p:Q", format=".2g"),
+                 alt.Tooltip("p_holm:Q", title="p (Holm)", format=".2g"), "test", "common"])
+    text = base.mark_text(fontSize=11).encode(text="text:N", color=INK)
+    return (rect + text).properties(height=ROW * max(len(order) - 1, 1), width=alt.Step(STEP), usermeta=SVG)
+
+
 def _chance_rule(chance: float) -> alt.LayerChart:
     frame = pd.DataFrame({"chance": [chance], "label": [f"chance {chance:.0f}%"]})
     rule = alt.Chart(frame).mark_rule(strokeDash=[6, 4], color="#555").encode(y="chance:Q")

@@ -204,6 +204,18 @@ class C:
     uploaded = Column("uploaded", "bool", "row")
     near_copy_of = Column("near_copy_of", "str", "row")
     created = Column("created", "str", "row")
+    # model metadata from run.json's optional "metadata" object: offered by the column chooser
+    parameters = Column("parameters", "str", "row", hidden=False, header="parameters",
+                        help="The model's size as run.json's metadata states it.", format=lambda r: r[C.parameters.name])
+    organisation = Column("organisation", "str", "row", hidden=False, header="organisation",
+                          help="Who made the model (run.json metadata).", format=lambda r: r[C.organisation.name])
+    protocol = Column("protocol", "str", "row", hidden=False, header="protocol",
+                      help="How the model was run: frames or tokens per case, prompt (run.json metadata).",
+                      format=lambda r: r[C.protocol.name])
+    link = Column("link", "str", "row", hidden=False, header="link", help="The model's page (run.json metadata), "
+                  "shown as text.", format=lambda r: r[C.link.name])
+    date = Column("date", "str", "row", hidden=False, header="date", help="When the run was created (UTC day).",
+                  format=lambda r: r[C.date.name])
     agreement = Column("agreement", "number", "row")
     seed = Column("seed", "str", "run")
     seed_group = Column("seed_group", "str", "run")
@@ -259,11 +271,17 @@ class Shown:
     column: Column
 
 
-def shown(lengths: list[int]) -> list[Shown]:
-    """The compact table's columns (every non-hidden column, per-length ones once per length)."""
+#: Columns a reader may add to the compact table (the column chooser).
+def optional() -> list[Column]:
+    return [c for c in COLUMNS if not c.hidden and not c.displayed_by_default]
+
+
+def shown(lengths: list[int], extra: tuple[str, ...] = ()) -> list[Shown]:
+    """The compact table's columns: every column displayed by default and the optional ones
+    named in ``extra`` (per-length ones once per length), in declaration order."""
     out: list[Shown] = []
     for column in COLUMNS:
-        if column.hidden:
+        if column.hidden or not (column.displayed_by_default or column.name in extra):
             continue
         if column.per_length:
             out += [Shown(column.header_at(n), f"Accuracy (95% interval) at {n:,} frames.", _length_cell(n), column)

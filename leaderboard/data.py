@@ -13,6 +13,7 @@ Without a manifest there is no gold answer and the results files' ``correct`` is
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -264,6 +265,8 @@ def build_tables(loaded: Loaded, manifest: Manifest | None = None, rule: str = a
                C.readings.name: (f"{rule}; {other_reading} differs on {gap:.0f}%" if gap > READINGS_DIFFER_PCT
                                  else ""),
                C.readings_gap.name: gap, C.created.name: created[run.run_id] or "",
+               C.date.name: (created[run.run_id] or "")[:10],
+               **_metadata(run.info),
                **{c.name: stats[stat] if stats else np.nan for c, stat in _SUMMARY}}
         for length in lengths:
             for column, stat in ((C.acc, "accuracy"), (C.lo, "ci_low"), (C.hi, "ci_high"), (C.n, "n")):
@@ -334,6 +337,23 @@ def _holds_up_to(by_length: pd.DataFrame) -> int | None:
         return None
     return accuracy.holds_up_to(by_length["length"].tolist(), by_length["correct"].tolist(),
                                 by_length["n"].tolist(), ALPHA)
+
+
+#: Model metadata columns and the run.json "metadata" key each is read from.
+_METADATA = [(C.parameters, "parameters"), (C.organisation, "organisation"), (C.protocol, "protocol"),
+             (C.link, "link")]
+
+
+def _metadata(info_json: str) -> dict[str, str]:
+    """The optional model metadata of a run.json (``{"metadata": {"parameters": "7B", ...}}``),
+    as plain text ("" where absent)."""
+    try:
+        info = json.loads(info_json or "{}")
+    except ValueError:
+        info = {}
+    meta = info.get("metadata") if isinstance(info, dict) and isinstance(info.get("metadata"), dict) else {}
+    out = {column.name: "" if meta.get(key) is None else str(meta.get(key)) for column, key in _METADATA}
+    return out
 
 
 def _readings_differ(results: pd.DataFrame) -> dict[str, tuple[str, float]]:

@@ -59,8 +59,8 @@ def test_empty_state(monkeypatch, tmp_path):
     assert str(tmp_path) not in markdown_sources(at)  # no server paths on the page
     assert not at.dataframe and not at.tabs
     # the limit the page states is the widget's (and the validator's)
-    assert at.file_uploader[0].proto.max_upload_size_mb == up.MAX_UPLOAD_MB == up.MAX_UPLOAD_BYTES >> 20
-    assert f"at most {up.MAX_UPLOAD_MB} MB" in texts(at.markdown)
+    assert at.file_uploader[0].proto.max_upload_size_mb == up.MAX_UPLOAD_MB == up.MAX_UPLOAD_BYTES // 10**6
+    assert f"at most {up.MAX_UPLOAD_MB} MB as the upload box counts them, 20,000,000 bytes" in texts(at.markdown)
     # uploading without a manifest is refused, with the reason
     at.file_uploader[0].upload("r.jsonl", b'{"case_id": "x"}\n').run()
     assert "Upload refused" in texts(at.error) and "no benchmark manifest is open" in texts(at.code)

@@ -366,7 +366,7 @@ def test_launcher_command():
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("leaderboard/app.py")
     assert cmd[cmd.index("--server.port") + 1] == "9999" and "--server.headless" in cmd
     from leaderboard.upload import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB
-    assert cmd[cmd.index("--server.maxUploadSize") + 1] == str(MAX_UPLOAD_MB) and MAX_UPLOAD_BYTES == MAX_UPLOAD_MB << 20
+    assert cmd[cmd.index("--server.maxUploadSize") + 1] == str(MAX_UPLOAD_MB) and MAX_UPLOAD_BYTES == MAX_UPLOAD_MB * 10**6
     assert cmd[cmd.index("--"):] == ["--", "--results", "R", "--data", "D"]
     default = build_command([])
     assert default[default.index("--"):] == ["--", "--results", "results", "--data", "data/niah"]
@@ -403,3 +403,21 @@ def test_summarise_matches_a_groupby(demo):
     scored = grid[grid["n"] > 0].reset_index(drop=True)
     pd.testing.assert_frame_equal(scored[["n", "correct", "unparsed", "accuracy", "ci_low"]],
                                   fast[["n", "correct", "unparsed", "accuracy", "ci_low"]], check_dtype=False)
+
+
+def test_every_launch_path_has_safe_defaults():
+    """`streamlit run leaderboard/app.py` from the repository reads .streamlit/config.toml;
+    `python -m leaderboard` passes the same as flags: local address, no usage statistics, no
+    Deploy button, the page's upload cap."""
+    import tomllib
+    from pathlib import Path
+
+    from leaderboard.launch import LOCAL, build_command
+    from leaderboard.upload import MAX_UPLOAD_MB
+    config = tomllib.loads((Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text())
+    assert config["server"] == {"address": LOCAL, "maxUploadSize": MAX_UPLOAD_MB}
+    assert config["browser"]["gatherUsageStats"] is False and config["client"]["toolbarMode"] == "minimal"
+    cmd = build_command([])
+    flags = dict(zip(cmd[5:cmd.index("--"):2], cmd[6:cmd.index("--"):2]))
+    assert flags == {"--browser.gatherUsageStats": "false", "--server.maxUploadSize": str(MAX_UPLOAD_MB),
+                     "--client.toolbarMode": "minimal", "--server.address": LOCAL}
