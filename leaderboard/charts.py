@@ -160,6 +160,30 @@ def heatmap(cells: pd.DataFrame, title: str, *, chance: float, lengths: list[int
     return (rect + text).properties(title=title, height=ROW * rows, width=alt.Step(STEP), usermeta=SVG)
 
 
+#: Small multiples: pixels per length column and depth row, panels per row (fits 1,280 px).
+SMALL_STEP, SMALL_ROW, SMALL_COLUMNS = 26, 14, 3
+
+
+def heatmap_grid(cells: pd.DataFrame, labels: list[str], *, chance: float, lengths: list[int],
+                 fps: float = 1.0) -> alt.FacetChart:
+    """Length x depth heatmaps of several runs (``cells`` with ``run_label``), one small
+    panel each in ``labels`` order, every panel on one shared colour scale (the V-NIAH /
+    TimeScope figure); faint cells as in :func:`heatmap`, no numbers (hover for them)."""
+    data = heat_cells(cells, chance, fps, min_cases=0)
+    x = alt.X("length_label:O", title="frames", sort=[length_label(n, fps) for n in lengths],
+              axis=alt.Axis(labelAngle=-60, labelOverlap=False, labelLimit=0, labelExpr="split(datum.label, ' ')[0]"))
+    y = alt.Y("depth_range:O", title="depth", sort=[f"{d * 10}–{d * 10 + 10}%" for d in range(10)],
+              axis=alt.Axis(labelExpr="indexof(['0–10%', '50–60%', '90–100%'], datum.label) >= 0 ? datum.label : ''"))
+    rect = alt.Chart().mark_rect(stroke="white", strokeWidth=0.5).encode(
+        x=x, y=y, opacity=alt.condition("datum.muted", alt.value(MUTED_OPACITY), alt.value(1.0)),
+        color=alt.condition("datum.scored", accuracy_colour(chance), alt.value(EMPTY)),
+        tooltip=["run_label", alt.Tooltip("length:Q", title="length (frames)"), alt.Tooltip("depth_range:N"),
+                 alt.Tooltip("accuracy:Q", title="accuracy %", format=".1f"), alt.Tooltip("n:Q", title="cases")])
+    return alt.layer(rect, data=data).properties(width=SMALL_STEP * len(lengths), height=SMALL_ROW * 10).facet(
+        facet=alt.Facet("run_label:N", sort=labels, title=None, header=alt.Header(labelLimit=260, labelFontSize=11)),
+        columns=SMALL_COLUMNS).resolve_scale(color="shared").properties(usermeta=SVG)
+
+
 def accuracy_scale(chance: float) -> alt.Scale:
     """Accuracy colours diverging at chance and symmetric about it: a cell 20 points below
     chance is as strong an orange as one 20 points above is blue (0-25 % no longer gets as

@@ -28,7 +28,8 @@ from niah import accuracy, comparisons
 ALPHA = 0.05
 SECTIONS = ("project", "uploaded")
 #: The columns of :func:`pairwise`'s frame.
-PAIRWISE_COLUMNS = ["section", "a", "b", "rank_a", "rank_b", "difference", "p", "p_holm", "test", "common"]
+PAIRWISE_COLUMNS = ["section", "a", "b", "name_a", "name_b", "rank_a", "rank_b", "difference", "p", "p_holm", "test",
+                    "common"]
 __all__ = ["ALPHA", "PAIRWISE_COLUMNS", "RANK_COLUMNS", "SECTIONS", "entry_key", "pairwise", "rank"]
 
 
@@ -140,8 +141,9 @@ def _compare(pairs: list[tuple[str, str, str]], vectors: dict[str, np.ndarray], 
 
 def pairwise(board: pd.DataFrame, case_correct: pd.DataFrame, case_cluster: pd.Series | None = None) -> pd.DataFrame:
     """Every pair of ranked entries of each section (``board`` as :func:`rank` returns it):
-    ``section``, ``a``, ``b`` (entries, a ranked above b), ``difference`` (points), ``p``,
-    ``p_holm`` (Holm over the section's pairs), ``test``, ``common``."""
+    ``section``, ``a``, ``b`` (entries, a ranked above b), ``name_a``, ``name_b`` (``#rank run``,
+    or ``#rank model · n seeds``), ``difference`` (points), ``p``, ``p_holm`` (Holm over the
+    section's pairs), ``test``, ``common``."""
     ranked = board[board[C.rankable.name]].drop_duplicates(C.entry.name)
     members = _members(board)
     vectors = _entry_vectors(members, case_correct)
@@ -158,8 +160,11 @@ def pairwise(board: pd.DataFrame, case_correct: pd.DataFrame, case_cluster: pd.S
         single = np.array([len(members[names[i]]) == 1 and len(members[names[j]]) == 1 for i, j in pairs])
         result = comparisons.paired(a, b, cluster, single)
         rank_of = entries[C.rank.name].to_numpy()
+        shown = [f"#{int(r)} {members[e][0]}" if len(members[e]) == 1 else f"#{int(r)} {m} · {len(members[e])} seeds"
+                 for e, r, m in zip(names, rank_of, entries[C.model.name])]
         frames.append(pd.DataFrame({
             "section": section, "a": [names[i] for i, _ in pairs], "b": [names[j] for _, j in pairs],
+            "name_a": [shown[i] for i, _ in pairs], "name_b": [shown[j] for _, j in pairs],
             "rank_a": [int(rank_of[i]) for i, _ in pairs], "rank_b": [int(rank_of[j]) for _, j in pairs],
             "difference": result.difference, "p": result.p, "p_holm": accuracy.holm(result.p),
             "test": result.test, "common": result.common}))

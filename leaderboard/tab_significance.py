@@ -27,10 +27,10 @@ def render(page: Page) -> None:
             continue
         st.subheader(bd.SECTION_TITLES[section])
         entries = board[board[C.rankable.name] & (board[C.section.name] == section)].drop_duplicates(C.entry.name)
-        names = {e: _entry_name(tables, e) for e in entries[C.entry.name]}
-        frame = shown.assign(a=shown["a"].map(names), b=shown["b"].map(names))
-        chart = charts.significance(frame, list(names.values()), ALPHA)
-        st.altair_chart(chart, width="stretch", height=charts.ROW * len(names) + 160)
+        frame = shown.assign(a=shown["name_a"], b=shown["name_b"])
+        names = list(dict.fromkeys([*frame["a"], *frame["b"]]))
+        chart = charts.significance(frame, names, ALPHA)
+        st.altair_chart(chart, width="stretch", height=charts.ROW * len(names) + 200)
         svg_button(chart, f"significance-{section}", list(entries[C.run.name]), f"svg_sig_{section}")
         table = frame[["rank_a", "a", "rank_b", "b", "difference", "p", "p_holm", "test", "common"]].round(4)
         st.dataframe(table, hide_index=True, key=f"sig_{section}")
@@ -39,12 +39,3 @@ def render(page: Page) -> None:
                f"Holm over all the section's pairs ({ALPHA:.0%}); * below {ALPHA:.0%} uncorrected only; faint: "
                "within noise. " + bd.significance_note(tables).split(". ", 1)[1])
 
-
-def _entry_name(tables, entry: str) -> str:
-    """An entry as the matrix labels it: its run, or its model and seed count for a group."""
-    board = tables.leaderboard
-    members = board[(board[C.entry.name] == entry) & board[C.rankable.name]]
-    rank = int(members[C.rank.name].iloc[0])
-    if len(members) > 1:
-        return f"#{rank} {members[C.model.name].iloc[0]} · {len(members)} seeds"
-    return f"#{rank} {members[C.run.name].iloc[0]}"
