@@ -233,3 +233,18 @@ def test_unparsed_runs_are_warned_about(monkeypatch, demo):
     show(at, tab="Heatmaps")
     at.selectbox(key="a").set_value("model-c").run()
     assert "This run: 100% of the answers could not be parsed" in texts(at.warning)
+
+
+def test_significance_tab_small_multiples_and_the_column_chooser(monkeypatch, demo):
+    at = run_app(monkeypatch, demo["results"], demo["data"], tab="Significance")
+    pairs = frame_with(at, "p_holm")
+    assert len(pairs) == 3 and set(pairs["a"]) | set(pairs["b"]) == {"#1 model-b", "#2 model-c", "#3 model-a"}
+    assert "Holm over all the section's pairs" in texts(at.caption)
+    show(at, tab="Heatmaps", view="Ranked runs")
+    assert "The 3 ranked run(s) in rank order, one shared colour scale." in texts(at.caption)
+    at = run_app(monkeypatch, demo["results"], demo["data"])
+    at.multiselect(key="board_columns").set_value(["parameters", "date"]).run()
+    assert {"parameters", "date"} <= set(frame_with(at, "95% CI").columns)
+    at.text_input(key="board_search").set_value("MODEL-C").run()
+    assert list(frame_with(at, "95% CI")["run"]) == ["model-c"]
+    assert "@inproceedings{vilamp2025" in texts(at.code)
