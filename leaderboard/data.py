@@ -208,21 +208,22 @@ def prepare_results(loaded: Loaded, manifest: Manifest | None, rule: str) -> tup
         results["correct"] = results["in_manifest"].to_numpy() & (~results["failed"]).to_numpy() & (letter.to_numpy() == gold)
     results["correct"] = results["correct"].astype(bool)
     results["unparsed"] = results["letter"].isna() & ~results["failed"]
-    results["cluster"] = _cluster_codes(results, manifest if have_manifest else None)
+    results["cluster"] = _cluster_codes(results, manifest if have_manifest else None, row if have_manifest else None)
     model_of = np.asarray(runs["model"], dtype=object)  # run.json's model names every row of its run
     results["model"] = model_of[results["run_id"].cat.codes.to_numpy()] if len(model_of) else results["model"]
     return results, chance, have_manifest
 
 
-def _cluster_codes(results: pd.DataFrame, manifest: Manifest | None) -> np.ndarray:
-    """Each row's cluster (:mod:`niah.clusters`): its case's needle question in the manifest
-    (:data:`CLUSTER_BY`); a case outside it, or every case without one, is its own cluster
-    (the same across runs)."""
-    key = "case:" + results["case_id"].astype(str)
-    if manifest is not None and len(manifest.cases):
-        cluster = results["case_id"].map(dict(zip(manifest.cases["case_id"], manifest.cases[CLUSTER_BY])))
-        key = (CLUSTER_BY + ":" + cluster.astype(str)).where(cluster.notna(), key)
-    return pd.factorize(key)[0].astype("int64")
+def _cluster_codes(results: pd.DataFrame, manifest: Manifest | None, row: np.ndarray | None) -> np.ndarray:
+    """Each row's cluster (:mod:`niah.clusters`) as a code: its case's needle question in the
+    manifest (:data:`CLUSTER_BY`; ``row``: each result's manifest row, -1 outside it); a case
+    outside the manifest, or every case without one, is its own cluster (the same across runs)."""
+    own = pd.factorize(results["case_id"])[0].astype("int64")
+    if manifest is None or row is None or not len(manifest.cases):
+        return own
+    of_case, names = pd.factorize(manifest.cases[CLUSTER_BY])
+    codes = _take(of_case.astype("int64"), row, -1)
+    return np.where(codes >= 0, codes, len(names) + own)
 
 
 def build_tables(loaded: Loaded, manifest: Manifest | None = None, rule: str = answers.DEFAULT_RULE) -> Tables:

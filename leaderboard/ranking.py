@@ -125,10 +125,11 @@ def _compare(pairs: list[tuple[str, str, str]], vectors: dict[str, np.ndarray], 
     stats: dict[str, dict[str, object]] = {}
     if not pairs:
         return stats
-    a = np.vstack([vectors[e] for e, _, _ in pairs])
-    b = np.vstack([vectors[o] for _, o, _ in pairs])
+    names = list(vectors)
+    row = {e: i for i, e in enumerate(names)}
     single = np.array([len(members[e]) == 1 and len(members[o]) == 1 for e, o, _ in pairs])
-    result = comparisons.paired(a, b, cluster, single)
+    result = comparisons.paired_entries(np.vstack([vectors[e] for e in names]), [row[e] for e, _, _ in pairs],
+                                        [row[o] for _, o, _ in pairs], cluster, single)
     adjusted = accuracy.holm(result.p)
     for i, (entry, _, side) in enumerate(pairs):
         row = stats.setdefault(entry, {})
@@ -155,10 +156,9 @@ def pairwise(board: pd.DataFrame, case_correct: pd.DataFrame, case_cluster: pd.S
         pairs = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
         if not pairs:
             continue
-        a = np.vstack([vectors[names[i]] for i, _ in pairs])
-        b = np.vstack([vectors[names[j]] for _, j in pairs])
         single = np.array([len(members[names[i]]) == 1 and len(members[names[j]]) == 1 for i, j in pairs])
-        result = comparisons.paired(a, b, cluster, single)
+        result = comparisons.paired_entries(np.vstack([vectors[n] for n in names]), [i for i, _ in pairs],
+                                            [j for _, j in pairs], cluster, single)
         rank_of = entries[C.rank.name].to_numpy()
         shown = [f"#{int(r)} {members[e][0]}" if len(members[e]) == 1 else f"#{int(r)} {m} · {len(members[e])} seeds"
                  for e, r, m in zip(names, rank_of, entries[C.model.name])]

@@ -214,15 +214,17 @@ def mcnemar_exact(correct_a: ArrayLike, correct_b: ArrayLike) -> tuple[int, int,
 def holds_up_to(lengths: Sequence[int], correct: Sequence[int], n: Sequence[int], alpha: float = 0.05) -> int | None:
     """The longest haystack length up to which accuracy is not significantly below the
     accuracy at the shortest length: each longer length is tested against the shortest by a
-    one-sided Fisher exact test (``scipy.stats.fisher_exact``, alternative "less"; lengths are
-    different cases, so unpaired), the p-values Holm-corrected over those tests, and the run
+    one-sided Fisher exact test (alternative "less"; lengths are different cases, so unpaired;
+    its p is the hypergeometric tail ``scipy.stats.hypergeom.cdf``, which is what
+    ``scipy.stats.fisher_exact`` computes, for all lengths in one call), the p-values
+    Holm-corrected over those tests, and the run
     holds up to the length before the first significant drop. Holm keeps the chance of
     calling any drop of a flat model at ``alpha`` however many lengths there are (four
     uncorrected tests cut a flat 90 % model short in about one run in nine). ``None``
     without a scored shortest length; an unscored length ends the run of lengths. One number
     for "how long can it go", as TimeScope and RULER give, read against the run's own
     short-haystack accuracy."""
-    from scipy.stats import fisher_exact
+    from scipy.stats import hypergeom
 
     order = np.argsort(np.asarray(lengths))
     lengths = [int(lengths[i]) for i in order]
@@ -232,9 +234,9 @@ def holds_up_to(lengths: Sequence[int], correct: Sequence[int], n: Sequence[int]
         return None
     k0, n0 = correct[0], n[0]
     scored = next((i for i, m in enumerate(n[1:], 1) if m == 0), len(n))
-    p = [fisher_exact([[k, m - k], [k0, n0 - k0]], alternative="less").pvalue
-         for k, m in zip(correct[1:scored], n[1:scored])]
-    dropped = np.flatnonzero(holm(p) < alpha) if p else []
+    k, m = np.asarray(correct[1:scored]), np.asarray(n[1:scored])
+    p = hypergeom.cdf(k, m + n0, k + k0, m)
+    dropped = np.flatnonzero(holm(p) < alpha) if len(p) else []
     return lengths[int(dropped[0])] if len(dropped) else lengths[scored - 1]
 
 

@@ -24,7 +24,11 @@ from numpy.typing import ArrayLike
 
 
 def codes(clusters: ArrayLike) -> np.ndarray:
-    """Each case's cluster as 0..G-1 (a missing cluster id: the case is its own cluster)."""
+    """Each case's cluster as 0..G-1 (a missing cluster id: the case is its own cluster);
+    codes already (whole numbers from 0) are kept as they are."""
+    array = np.asarray(clusters)
+    if array.dtype.kind in "iu" and (array.size == 0 or array.min() >= 0):
+        return array.astype("int64", copy=False)
     values = pd.Series(np.asarray(clusters, dtype=object))
     own = "\0case:" + pd.Series(np.arange(len(values)), dtype=str)
     return pd.factorize(values.where(values.notna(), own))[0].astype("int64")

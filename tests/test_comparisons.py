@@ -170,3 +170,11 @@ def test_a_run_at_chance_shows_hardly_any_cell_beyond_chance():
     assert ((low > 0.25) | (high < 0.25)).any(axis=1).mean() > 0.5  # the uncorrected rule
     strong = accuracy.beyond_chance([12, 3, 0], [12, 12, 0], [0.25, 0.25, 0.25], [0, 0, 0])
     assert list(strong) == [True, False, False]
+
+
+def test_the_drop_tests_are_fishers():
+    lengths, n = [1, 2, 3], [100, 100, 100]
+    for counts in ([90, 80, 70], [90, 89, 60], [50, 50, 50]):
+        p = [fisher_exact([[k, 100 - k], [counts[0], 100 - counts[0]]], alternative="less").pvalue for k in counts[1:]]
+        first_drop = next((i for i, q in enumerate(accuracy.holm(p)) if q < 0.05), None)
+        assert accuracy.holds_up_to(lengths, counts, n) == (lengths[first_drop] if first_drop is not None else 3)
