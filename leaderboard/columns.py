@@ -133,8 +133,8 @@ class C:
                       format=lambda r: pct(r[C.accuracy.name]))
     ci_low = Column("ci_low", "number", "row", displayed_by_default=True, hidden=False,
                     header="95% CI", help="95% interval of the accuracy: Wilson's on the effective number of cases "
-                                          "(cases / design effect of the needle videos), so it widens where cases "
-                                          "share a video; plain Wilson without a benchmark manifest.",
+                                          "(cases / design effect of the needle questions), so it widens where "
+                                          "cases share a question; plain Wilson without a benchmark manifest.",
                     format=lambda r: interval(r[C.ci_low.name], r[C.ci_high.name]))
     ci_high = Column("ci_high", "number", "row")
     chance = Column("chance", "number", "row")
@@ -145,7 +145,7 @@ class C:
                      header="vs above",
                      help="Difference in points to the entry ranked just above on the cases both answered, with p "
                           "(Holm over the table): exact McNemar for two single runs (cluster-adjusted where cases "
-                          "share a needle video), paired t on per-video totals where a seed group is involved.",
+                          "share a needle question), paired t on per-question totals where a seed group is involved.",
                      format=lambda r: paired_cell(r[C.d_above.name], r[C.p_above_holm.name], r[C.n_above.name]))
     p_above = Column("p_above", "number", "ranking")
     p_above_holm = Column("p_above_holm", "number", "ranking")
@@ -163,7 +163,7 @@ class C:
     tied_first = Column("tied_first", "bool", "ranking")
     rank_low = Column("rank_low", "int", "ranking", displayed_by_default=True, hidden=False,
                       header="rank 95% range",
-                      help="The ranks the entry takes in 95% of 1,000 bootstrap redraws of the needle videos "
+                      help="The ranks the entry takes in 95% of 1,000 bootstrap redraws of the needle questions "
                            "(cluster bootstrap, within its section).",
                       format=lambda r: "" if pd.isna(r[C.rank_low.name]) else
                       f"{int(r[C.rank_low.name])}–{int(r[C.rank_high.name])}")

@@ -421,7 +421,7 @@ def _full_grid(results: pd.DataFrame, keys: list[str], levels: dict[str, list], 
 def _paired_rows(both: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Per group of ``keys`` of the common cases: accuracies, A − B and the p of
     :func:`niah.comparisons.paired` (exact McNemar; cluster-adjusted where the group's
-    cases share a needle video)."""
+    cases share a needle question)."""
     rows = []
     for key, group in (both.groupby(keys, observed=True, sort=True) if keys else [((), both)]):
         a, b = group["correct_a"].to_numpy(dtype="float64"), group["correct_b"].to_numpy(dtype="float64")

@@ -9,7 +9,7 @@ sections, so an upload can never push a project run down.
 Each ranked entry is compared, on the cases both answered, with the entry ranked just
 above it and with #1, by the test that fits the pair (:func:`niah.comparisons.paired`:
 exact McNemar for two single runs, its cluster-adjusted form where cases share a needle
-video, a paired t-test on per-video totals where a seed group is involved), Holm-corrected
+question, a paired t-test on per-question totals where a seed group is involved), Holm-corrected
 over every distinct comparison in the table (#2's "above" and "first" are one). An entry
 whose corrected p against #1 is not below 5 % is *tied with #1*. Each entry also gets the
 95 % range of its rank over a cluster bootstrap (:func:`niah.comparisons.rank_intervals`),
@@ -66,7 +66,7 @@ def rank(board: pd.DataFrame, case_correct: pd.DataFrame, case_cluster: pd.Serie
     """``board`` (one row per run: ``run``, ``accuracy`` in %, ``rankable``, ``section``,
     ``seed_group``) with :data:`RANK_COLUMNS` added, sorted: each section's ranked entries
     by rank, then its unranked runs by accuracy. ``case_correct``: runs x cases, 1.0/0.0,
-    NaN where a run has no answer; ``case_cluster``: case id -> its cluster (needle video)."""
+    NaN where a run has no answer; ``case_cluster``: case id -> its cluster (needle question)."""
     board = board.copy()
     board[C.entry.name] = entry_key(board)
     rankable, entry_of = board[C.rankable.name], board[C.entry.name]

@@ -45,7 +45,8 @@ def render(page: Page) -> None:
     picked = series(tables, runs, combine)
     shown = picked["run_label"].nunique()
     st.caption(f"Showing {shown} series from {len(runs)} of {len(tables.run_ids)} runs (pick more above). "
-               f"Bars and points: accuracy; dark whiskers: its Wilson 95% interval; dashed line: chance "
+               f"Bars and points: accuracy; dark whiskers: its 95% interval (cluster-aware: Wilson's on cases / design "
+               f"effect of the needle questions); dashed line: chance "
                f"({tables.chance:.0f}%). ▼ on the length chart: the length the run holds up to.")
     colours = dict(page.colours)
     for label in set(picked["run_label"]) - set(colours):  # a pooled series: its group's hue

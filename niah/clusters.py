@@ -4,8 +4,9 @@ so two cases of one video succeed or fail together more often than two cases of 
 videos. Intervals and tests that treat every case as independent are then too narrow, as
 lmms-eval's Video-MME task says when it clusters its standard errors by video.
 
-The unit of independence here is the *cluster*: the needle video of a case (which contains
-its question), read from the manifest; without a manifest every case is its own cluster and
+The unit of independence is the *cluster*, whatever the caller names: the leaderboard uses a
+case's needle question from the manifest (its needle video, which holds about 3 questions, is
+the coarser choice lmms-eval makes); without a manifest every case is its own cluster and
 everything below reduces to its independent-case form.
 
 * :func:`design_effect`: per group, the clustered (sandwich) variance of the accuracy over

@@ -1,6 +1,6 @@
 """Is one leaderboard entry better than another, and how sure is its rank? Tests that fit
-what is compared, all aware that cases of one needle video are not independent
-(:mod:`niah.clusters`).
+what is compared, all aware that cases of one cluster (one needle question) are not
+independent (:mod:`niah.clusters`).
 
 An entry is a run or a seed group; per case it has a *score*: 1/0 for a single run, the
 mean correctness over its seeds for a group (NaN where it has no answer). Two entries are
