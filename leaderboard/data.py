@@ -197,11 +197,11 @@ def prepare_results(loaded: Loaded, manifest: Manifest | None, rule: str) -> tup
     default = _letters(results, option_codes, option_values, answers.DEFAULT_RULE)
     letter = default if rule == answers.DEFAULT_RULE else _letters(results, option_codes, option_values, rule)
     results["letter"] = letter
-    shown = letter.fillna("\0")
+    shown = letter.to_numpy(dtype=object)
     for name in answers.ANSWER_RULES:  # every other reading of the registry: does it give another letter?
         if name != rule:
             other = default if name == answers.DEFAULT_RULE else _letters(results, option_codes, option_values, name)
-            results[READING_PREFIX + name] = (other.fillna("\0") != shown).to_numpy()
+            results[READING_PREFIX + name] = other.to_numpy(dtype=object) != shown  # None == None: the same
     results["code"] = copies.answer_codes(default, results["failed"])
     if gold is not None:
         # a case outside the manifest has no gold letter: never correct (None == None is not a match)
