@@ -426,7 +426,7 @@ def _paired_rows(both: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     for key, group in (both.groupby(keys, observed=True, sort=True) if keys else [((), both)]):
         a, b = group["correct_a"].to_numpy(dtype="float64"), group["correct_b"].to_numpy(dtype="float64")
         test = comparisons.paired(a, b, group["cluster"].to_numpy(), np.array([True]))
-        acc_a, acc_b = 100.0 * a.mean(), 100.0 * b.mean()
+        acc_a, acc_b = (100.0 * a.mean(), 100.0 * b.mean()) if len(a) else (np.nan, np.nan)
         key = key if isinstance(key, tuple) else (key,)
         rows.append({**dict(zip(keys, key)), "n": len(group), "accuracy_a": acc_a, "accuracy_b": acc_b,
                      "difference": acc_a - acc_b, "a_only": int((a > b).sum()), "b_only": int((a < b).sum()),
