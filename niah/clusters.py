@@ -46,10 +46,18 @@ def design_effect(group: np.ndarray, cluster: np.ndarray, correct: np.ndarray, g
     out = np.ones(groups)
     if not len(group):
         return out
-    pair, index = np.unique(group * (int(cluster.max()) + 1) + cluster, return_inverse=True)
-    pair_group = pair // (int(cluster.max()) + 1)
-    k_c = np.bincount(index, weights=y, minlength=len(pair))
-    n_c = np.bincount(index, minlength=len(pair)).astype("float64")
+    width = int(cluster.max()) + 1
+    code = group * width + cluster
+    if groups * width <= 1 << 24:  # one count per (group, cluster) slot: no sort needed
+        n_all = np.bincount(code, minlength=groups * width)
+        pair = np.flatnonzero(n_all)
+        k_c = np.bincount(code, weights=y, minlength=groups * width)[pair]
+        n_c = n_all[pair].astype("float64")
+    else:
+        pair, index = np.unique(code, return_inverse=True)
+        k_c = np.bincount(index, weights=y, minlength=len(pair))
+        n_c = np.bincount(index, minlength=len(pair)).astype("float64")
+    pair_group = pair // width
     n = np.bincount(group, minlength=groups).astype("float64")
     k = np.bincount(group, weights=y, minlength=groups)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -138,12 +138,15 @@ def rank_intervals(scores: np.ndarray, cluster: np.ndarray, replicates: int = RA
     entries, groups = sums.shape
     if entries == 0 or groups == 0:
         return np.zeros(entries, dtype="int64"), np.zeros(entries, dtype="int64")
+    from scipy.stats import rankdata
+
     rng = np.random.default_rng(seed)
-    weights = rng.multinomial(groups, np.full(groups, 1.0 / groups), size=replicates).T.astype("float64")
+    drawn = rng.integers(0, groups, size=(replicates, groups)) + groups * np.arange(replicates)[:, None]
+    weights = np.bincount(drawn.ravel(), minlength=replicates * groups).reshape(replicates, groups).T.astype("float64")
     with np.errstate(divide="ignore", invalid="ignore"):
         acc = (sums @ weights) / (counts @ weights)  # entries x replicates
     acc = np.where(np.isnan(acc), -np.inf, acc)
-    ranks = 1 + (acc[None, :, :] > acc[:, None, :]).sum(axis=1)
+    ranks = rankdata(-acc, method="min", axis=0)
     tail = (1 - level) / 2
     low = np.quantile(ranks, tail, axis=1, method="lower").astype("int64")
     high = np.quantile(ranks, 1 - tail, axis=1, method="higher").astype("int64")
