@@ -177,40 +177,6 @@ def summarise_grid(frame: pd.DataFrame, levels: dict[str, Sequence]) -> pd.DataF
     return out[[*keys, *SUMMARY_COLUMNS, *(["chance"] if has_chance else []), *(["design_effect"] if has_cluster else [])]]
 
 
-def paired_sign_test(differences: ArrayLike) -> tuple[int, int, float]:
-    """Exact two-sided sign test of per-case differences ``a - b`` (cases both answered):
-    ``(cases a did better on, cases b did better on, p)``, p from ``scipy.stats.binomtest``
-    on the discordant cases at 1/2. For two single runs the differences are -1, 0 or 1, and
-    this is exactly McNemar's exact test; for seed groups (per-case mean correctness) it is
-    the sign test of the same question. Paired, so it uses that both runs answered the same
-    cases, which the unpaired two-proportion test throws away. No discordant case: p = 1."""
-    d = np.asarray(differences, dtype="float64")
-    better, worse = int((d > 0).sum()), int((d < 0).sum())
-    return better, worse, sign_test_p(better, worse)
-
-
-def sign_test_p(better: int, worse: int) -> float:
-    """Two-sided p of the exact binomial test of ``better`` successes in ``better + worse``
-    trials at 1/2: the value ``scipy.stats.binomtest(better, better + worse).pvalue`` gives
-    (at 1/2 the distribution is symmetric, so it is twice the smaller tail, capped at 1),
-    from ``scipy.stats.binom.cdf`` directly, which is ~50x faster than ``binomtest``'s
-    search for the other tail. No trial: p = 1."""
-    from scipy.stats import binom  # scipy is slow to import; only paired views need it
-
-    n = better + worse
-    if n == 0:
-        return 1.0
-    return float(min(1.0, 2.0 * binom.cdf(min(better, worse), n, 0.5)))
-
-
-def mcnemar_exact(correct_a: ArrayLike, correct_b: ArrayLike) -> tuple[int, int, float]:
-    """Exact McNemar test of two runs' correctness on the same cases: ``(a right and b
-    wrong, b right and a wrong, two-sided p)`` (the binomial test on the discordant pairs)."""
-    a = np.asarray(correct_a, dtype="float64")
-    b = np.asarray(correct_b, dtype="float64")
-    return paired_sign_test(a - b)
-
-
 def holds_up_to(lengths: Sequence[int], correct: Sequence[int], n: Sequence[int], alpha: float = 0.05) -> int | None:
     """The longest haystack length up to which accuracy is not significantly below the
     accuracy at the shortest length: each longer length is tested against the shortest by a

@@ -32,7 +32,7 @@ def test_a_seed_group_against_a_run_at_chance_gets_the_paired_t_test():
     assert result.test[0] == comparisons.PAIRED_T
     assert result.p[0] == pytest.approx(ttest_rel(seeds, coin).pvalue, rel=1e-9)
     assert result.p[0] > 0.2 and result.difference[0] == pytest.approx(-1.04, abs=0.01)
-    _, _, sign_p = accuracy.paired_sign_test(seeds - coin)  # what the table used to show
+    sign_p = binomtest(int((seeds > coin).sum()), int((seeds != coin).sum())).pvalue  # what the table used to show
     assert sign_p < 1e-20
 
 
@@ -178,3 +178,19 @@ def test_the_drop_tests_are_fishers():
         p = [fisher_exact([[k, 100 - k], [counts[0], 100 - counts[0]]], alternative="less").pvalue for k in counts[1:]]
         first_drop = next((i for i, q in enumerate(accuracy.holm(p)) if q < 0.05), None)
         assert accuracy.holds_up_to(lengths, counts, n) == (lengths[first_drop] if first_drop is not None else 3)
+
+
+def test_exact_mcnemar_is_scipy_binomtest_over_its_range():
+    """The vectorised binomial tail against scipy.stats.binomtest itself, every split of n
+    discordant cases (one pair of runs per split, tested at once)."""
+    for n in (1, 2, 7, 30, 101):
+        ks = np.arange(0, n + 1, max(1, n // 13))
+        a = np.zeros((len(ks), n + 5))
+        b = np.zeros((len(ks), n + 5))
+        for row, k in enumerate(ks):
+            a[row, :k] = 1.0
+            b[row, k:n] = 1.0
+        p = comparisons.paired(a, b, np.arange(n + 5), np.ones(len(ks), dtype=bool)).p
+        assert p == pytest.approx([binomtest(int(k), n).pvalue for k in ks], rel=1e-9)
+    none = comparisons.paired(np.ones((1, 4)), np.ones((1, 4)), np.arange(4), np.array([True]))
+    assert none.p[0] == 1.0 and none.test[0] == comparisons.MCNEMAR

@@ -378,17 +378,6 @@ def test_launcher_command():
                                            "--max-uploads", "5"]
 
 
-def test_sign_test_p_is_scipy_binomtest():
-    """The table's fast p against scipy.stats.binomtest itself."""
-    from scipy.stats import binomtest
-
-    from niah import accuracy
-    for n in (1, 2, 7, 30, 101, 400):
-        for k in range(0, n + 1, max(1, n // 13)):
-            assert accuracy.sign_test_p(k, n - k) == pytest.approx(binomtest(k, n, 0.5).pvalue, rel=1e-9)
-    assert accuracy.sign_test_p(0, 0) == 1.0
-
-
 def test_summarise_matches_a_groupby(demo):
     from niah import accuracy
     res = _tables(demo).results
