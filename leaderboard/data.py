@@ -6,10 +6,10 @@ in every table are percentages (0-100) over the cases a run has scored, each wit
 Wilson 95 % interval (``ci_low``, ``ci_high``) and chance level, computed by
 :mod:`niah.accuracy`, the aggregation ``runner report`` uses too.
 
-Correctness is read under an answer rule (:data:`niah.answers.ANSWER_RULES`, default
-:data:`niah.answers.DEFAULT_RULE`): the letter is :func:`niah.answers.prediction_under` of
-the line, correct when the case did not fail and the letter is the manifest's gold answer.
-Without a manifest there is no gold answer and the results files' ``correct`` is used.
+Correctness is read under an answer rule (:data:`niah.answers.READINGS`, default
+:data:`niah.answers.DEFAULT_RULE`) as :mod:`niah.run_reading` says, the reading ``runner
+report`` uses too: correct when the case did not fail and the letter is the manifest's gold
+answer; without a manifest there is no gold answer and the results files' ``correct`` is used.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from leaderboard import copies, ranking
 from leaderboard.columns import C
 from leaderboard import columns as cols
 from leaderboard.loading import Loaded, Manifest
-from niah import accuracy, answers, comparisons
+from niah import accuracy, answers, comparisons, run_reading
 
 #: Options per question assumed for chance when no manifest is open (Video-MME has four).
 ASSUMED_OPTIONS = 4
@@ -98,67 +98,15 @@ def _percent(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-# ----- answers under a rule ----------------------------------------------------------------
-def letters_under(results: pd.DataFrame, options: pd.Series, rule: str) -> pd.Series:
-    """Per row, :func:`niah.answers.prediction_under` ``(rule, raw_output, options, prediction,
-    answer_rule, prediction_strict)``; ``options``: per row, the case's options. What a line
-    already stores under ``rule`` is taken as it is (vectorised); only the rest is extracted
-    again, once per distinct (output, options) pair."""
-    codes, values = pd.factorize(options.map(tuple))
-    return _letters(results, codes, list(values), rule)
-
-
-def _letters(results: pd.DataFrame, option_codes: np.ndarray, option_values: list[tuple], rule: str) -> pd.Series:
-    """:func:`letters_under` with the options given as a code per row into ``option_values``."""
-    if rule not in answers.ANSWER_RULES:
-        raise ValueError(f"unknown answer rule {rule!r}; known: {', '.join(answers.ANSWER_RULES)}")
-    stored_rule = results["answer_rule"].where(results["answer_rule"].notna(), "strict")
-    out = pd.Series(None, index=results.index, dtype=object)
-    same = (stored_rule == rule).to_numpy()
-    out[same] = results.loc[same, "prediction"]
-    strict = (~same) & (rule == "strict") & results["prediction_strict"].notna().to_numpy()
-    out[strict] = results.loc[strict, "prediction_strict"]
-    rest = ~(same | strict)
-    # a case whose options are unknown (no manifest, or not in it) cannot be read again: the
-    # line's own letter is all there is (else every old-format line would read "unparsed")
-    blind = rest & (np.asarray(option_codes) < 0)
-    out[blind] = results.loc[blind, "prediction"]
-    rest &= ~blind
-    if rest.any():
-        # one extraction per distinct (output, options) pair: outputs repeat a lot
-        raw_codes, raws = pd.factorize(results.loc[rest, "raw_output"])
-        width = len(option_values) + 1
-        pair = raw_codes.astype("int64") * width + (np.asarray(option_codes)[rest] + 1)
-        unique_pairs, inverse = np.unique(pair, return_inverse=True)
-        extractor = answers.ANSWER_RULES[rule]
-        choices = [(), *option_values]
-        letters = np.array([extractor(raws[p // width], list(choices[p % width])) for p in unique_pairs],
-                           dtype=object)
-        out[rest] = letters[inverse]
-    return out.where(out.notna(), None)
-
-
 def _status(run, scored: int, covered: int, have_manifest: bool, manifest: Manifest | None) -> tuple[str, str, bool, int]:
     """``(status, manifest check, complete on this benchmark, cases expected)`` of one run."""
-    fp = run.manifest_fingerprint
-    if not have_manifest:
-        fp_status = "no benchmark" if fp else "not recorded"
-    elif fp is None:
-        fp_status = "not recorded"
-    else:
-        fp_status = "match" if fp == manifest.fingerprint else "DIFFERS"
-    if have_manifest and fp_status != "DIFFERS":
+    fp_status = run_reading.manifest_check(run.manifest_fingerprint, manifest.fingerprint if have_manifest else None)
+    if have_manifest and fp_status != run_reading.DIFFERS:
         expected = len(manifest.cases)
     else:
         expected, covered = run.cases_total, scored
-    complete = expected is not None and expected > 0 and covered >= expected
-    if expected is None:
-        status = "unknown total"
-    elif complete:
-        status = "complete"
-    else:
-        status = f"partial {covered}/{expected}"
-    return status, fp_status, complete and fp_status != "DIFFERS", expected
+    complete = run_reading.is_complete(covered, expected)
+    return run_reading.run_status(covered, expected), fp_status, complete and fp_status != run_reading.DIFFERS, expected
 
 
 def _take(values: np.ndarray, row: np.ndarray, fill: Any) -> np.ndarray:
@@ -194,18 +142,25 @@ def prepare_results(loaded: Loaded, manifest: Manifest | None, rule: str) -> tup
         chance = 1 / ASSUMED_OPTIONS
         results["chance"] = chance
         gold = None
-    default = _letters(results, option_codes, option_values, answers.DEFAULT_RULE)
-    letter = default if rule == answers.DEFAULT_RULE else _letters(results, option_codes, option_values, rule)
+    default = run_reading.letters_coded(results, option_codes, option_values, answers.DEFAULT_RULE)
+    letter = default if rule == answers.DEFAULT_RULE else run_reading.letters_coded(results, option_codes,
+                                                                                     option_values, rule)
     results["letter"] = letter
     shown = letter.to_numpy(dtype=object)
-    for name in answers.ANSWER_RULES:  # every other reading of the registry: does it give another letter?
-        if name != rule:
-            other = default if name == answers.DEFAULT_RULE else _letters(results, option_codes, option_values, name)
+    for name in answers.rule_names():  # every other reading of the registry: does it give another letter?
+        if name != answers.canonical(rule):
+            other = default if name == answers.DEFAULT_RULE else run_reading.letters_coded(results, option_codes,
+                                                                                            option_values, name)
             results[READING_PREFIX + name] = other.to_numpy(dtype=object) != shown  # None == None: the same
     results["code"] = copies.answer_codes(default, results["failed"])
     if gold is not None:
-        # a case outside the manifest has no gold letter: never correct (None == None is not a match)
-        results["correct"] = results["in_manifest"].to_numpy() & (~results["failed"]).to_numpy() & (letter.to_numpy() == gold)
+        # a case outside the manifest has no gold letter (None): never correct
+        rotations_ok = True
+        if results["rotations"].notna().any():
+            options = [option_values[c] if c >= 0 else None for c in option_codes]
+            rotations_ok = run_reading.rotations_right(results["rotations"].tolist(), options,
+                                                       results["answer_rule"].tolist(), rule, list(gold))
+        results["correct"] = run_reading.correct(results["failed"], letter, gold, rotations_ok)
     results["correct"] = results["correct"].astype(bool)
     results["unparsed"] = results["letter"].isna() & ~results["failed"]
     results["cluster"] = _cluster_codes(results, manifest if have_manifest else None, row if have_manifest else None)

@@ -195,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default="data/niah", help="benchmark folder (default: data/niah)")
     parser.add_argument("--uploads", default=None, help="uploads folder (default: <results>/uploads)")
     parser.add_argument("--out", required=True, help="folder to write index.html and its files into")
-    parser.add_argument("--rule", default=answers.DEFAULT_RULE, choices=sorted(answers.ANSWER_RULES))
+    parser.add_argument("--rule", default=answers.DEFAULT_RULE, choices=answers.rule_names(aliases=True),
+                        help=f"how an answer's letter is read: {answers.rules_help()}")
     parser.add_argument("--all-runs", action="store_true",
                         help="draw every run in the charts (default: the ranked runs only)")
     args = parser.parse_args(argv)

@@ -248,3 +248,17 @@ def test_significance_tab_small_multiples_and_the_column_chooser(monkeypatch, de
     at.text_input(key="board_search").set_value("MODEL-C").run()
     assert list(frame_with(at, "95% CI")["run"]) == ["model-c"]
     assert "@inproceedings{vilamp2025" in texts(at.code)
+
+
+def test_a_registered_reading_is_offered_by_the_rule_control(monkeypatch, demo):
+    """The page's answer-rule control and its help come from the registry: a reading added
+    with one entry is offered, described and applied."""
+    from niah import answers
+    reading = answers.Reading("first-letter", lambda text, options: (text or "")[:1] or None,
+                              "the output's first character (a test reading)")
+    monkeypatch.setitem(answers.READINGS, reading.name, reading)
+    at = run_app(monkeypatch, demo["results"], demo["data"], rule="first-letter")
+    control = at.segmented_control(key="rule")
+    assert control.options == answers.rule_names() and "first-letter" in control.options
+    assert control.value == "first-letter" and reading.description in control.help
+    assert "'first-letter' rule" in texts(at.caption)
