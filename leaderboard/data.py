@@ -218,7 +218,7 @@ def build_tables(loaded: Loaded, manifest: Manifest | None = None, rule: str = a
                C.section.name: "uploaded" if run.uploaded else "project",
                C.label.name: run_label(run.run_id, run.model, marks),
                C.holds_up_to.name: held.get(run.run_id) if complete else None,
-               C.readings.name: (f"{rule}; {other_reading} differs on {gap:.0f}%" if gap > READINGS_DIFFER_PCT
+               C.readings.name: (f"{answers.canonical(rule)}; {other_reading} differs on {gap:.0f}%" if gap > READINGS_DIFFER_PCT
                                  else ""),
                C.readings_gap.name: gap, C.created.name: created[run.run_id] or "",
                C.date.name: (created[run.run_id] or "")[:10],
