@@ -26,7 +26,8 @@ def _letters(skill: float, seed: str) -> list[str]:
 
 
 def _write(root, run_id: str, letters: list[str], created: str | None = None, model: str | None = None,
-           seed: int | None = None, raw: str = "The answer is {}.", fingerprint: str = "") -> None:
+           seed: int | None = None, raw: str = "The answer is {}.", fingerprint: str = "",
+           metadata: dict | None = None) -> None:
     results = [Result(case_id=c.case_id, model=model or run_id, prediction=x, raw_output=raw.format(x),
                       correct=x == c.answer, length=c.length, depth=c.depth, task_type=c.task_type, seconds=1.0,
                       error=None) for c, x in zip(CASES, letters)]
@@ -35,6 +36,8 @@ def _write(root, run_id: str, letters: list[str], created: str | None = None, mo
         info["created"] = created
     if seed is not None:
         info["settings"] = {**info["settings"], "seed": seed}
+    if metadata is not None:
+        info["metadata"] = metadata
     synthetic.write_run(root, run_id, results, info)
 
 
@@ -150,7 +153,8 @@ def test_a_run_whose_readings_disagree_is_marked_and_says_which_reading_it_uses(
 def test_rank_ranges_and_the_pairwise_matrix(population):
     data, root, fp = population
     for name, skill in (("best", 0.95), ("mid-1", 0.6), ("mid-2", 0.6), ("worst", 0.2)):
-        _write(root, name, _letters(skill, name), fingerprint=fp)
+        _write(root, name, _letters(skill, name), "2026-11-02T08:00:00Z", fingerprint=fp,
+               metadata={"parameters": "7B", "organisation": "Lab <b>", "link": "https://example.org/m"})
     tables = _board(data, root)
     board = tables.leaderboard.set_index(C.run.name)
     assert (board.loc["best", C.rank_low.name], board.loc["best", C.rank_high.name]) == (1, 1)
@@ -162,3 +166,11 @@ def test_rank_ranges_and_the_pairwise_matrix(population):
     assert mids["p_holm"] > 0.05
     best_worst = pairs[pairs["a"].str.endswith("best") & pairs["b"].str.endswith("worst")].iloc[0]
     assert best_worst["p_holm"] < 1e-6 and best_worst["difference"] > 60
+    # model metadata: optional columns, as plain text, and on the run card
+    table = bd.compact(tables, section="project", extra=("parameters", "organisation", "link", "date"))
+    row = table.set_index(C.run.header).loc["best"]
+    assert (row["parameters"], row["organisation"], row["link"], row["date"]) == (
+        "7B", "Lab <b>", "https://example.org/m", "2026-11-02")
+    assert "parameters" not in bd.compact(tables, section="project").columns
+    card = bd.run_card(tables, "best").set_index("field")["value"]
+    assert card["parameters"] == "7B" and card["organisation"] == "Lab <b>"
