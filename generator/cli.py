@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 from generator.build import BuildConfig, build
-from generator.inspect_cmd import summary
+from generator.families import parse_tasks
+from generator.inspect_cmd import case_needles, summary
 from generator.plan import DEFAULT_LAYOUT, LAYOUTS, parse_depths, parse_lengths
 from niah.cases import Benchmark
 from niah.errors import InputError
@@ -23,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="build the benchmark (resumable: rerun the same command to continue)")
     b.add_argument("--source", help="Video-MME release folder (default: the built-in demo source)")
     b.add_argument("--out", default="data/niah", help="benchmark folder (default data/niah)")
-    b.add_argument("--lengths", default="2k..10k", help="2k..10k, 2k..10k:1k or 300,600 (default 2k..10k)")
+    b.add_argument("--lengths", default="2k..10k", help="2k..10k, 2k..10k:1k, 300,600 or a mix such as 2k..10k,20k,30k (default 2k..10k)")
     b.add_argument("--cases", type=int, default=3000, help="total cases, split evenly over lengths")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--depths", help="fixed depth grid, e.g. 0,0.25,0.5,0.75,1 (default: uniform random)")
@@ -34,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="tape: every haystack a window of one seeded shuffle of the haystack videos, read as a "
                         "circle (neighbouring cases share frames: features are reused); independent: each case "
                         "shuffles the videos on its own (the layout of benchmarks built before the tape)")
+    b.add_argument("--tasks", default="needle-qa",
+                   help="task families, a comma list of needle-qa, ordering, counting, text, distractors; each "
+                        "length's cases are split evenly over them (default needle-qa; docs/tasks.md)")
     b.add_argument("--frame-size", type=int, default=384, help="stored frame side in pixels (default 384)")
     b.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel decoders")
     b.add_argument("--engine", choices=["local", "ray"], default="local",
@@ -47,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("-o", "--output", required=True)
     i = sub.add_parser("inspect", help="counts by length, depth decile, task type, needle duration")
     i.add_argument("--data", default="data/niah")
+    i.add_argument("--case", help="print this case's question and every needle's span instead")
     return parser
 
 
@@ -83,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                 cases=args.cases, seed=args.seed, depths=tuple(depths) if depths else None,
                 needle_duration=args.needle_duration, haystack_duration=args.haystack_duration,
                 needle_min_seconds=low, needle_max_seconds=high, frame_size=args.frame_size,
-                haystacks=args.haystacks, workers=args.workers)
+                haystacks=args.haystacks, tasks=parse_tasks(args.tasks), workers=args.workers)
             if args.address and args.engine != "ray":
                 raise InputError("--address", "only with --engine ray")
             executor = None
@@ -104,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             bench.export(bench.case(args.case), args.output)
             print(f"wrote {args.output} ({bench.case(args.case).length} frames) in {time.monotonic() - started:.2f} s")
+        elif args.case:
+            print(case_needles(Benchmark.open(args.data).case(args.case)))
         else:
             print(summary(Benchmark.open(args.data)))
     except InputError as exc:
