@@ -102,7 +102,8 @@ def test_circular_chance():
 def test_facts_and_proportion():
     facts = dg.facts_of([case("a", 20, 10, answer="C"), case("b", 0, 7, answer="A", options=OPTIONS[:3])])
     assert list(facts.columns) == dg.FACT_COLUMNS
-    assert facts.values.tolist() == [["a", 20, 10, "C", 4], ["b", 0, 7, "A", 3]]
+    assert facts.values.tolist() == [["a", 20, 10, "C", 4, ((20, 10),), ((20, 10),)],
+                                     ["b", 0, 7, "A", 3, ((0, 7),), ((0, 7),)]]
     value, low, high = dg.proportion(3, 10)
     assert value == 0.3 and (low, high) == pytest.approx(wilson(3, 10))
     assert dg.proportion(10, 10)[2] == pytest.approx(1.0) and dg.proportion(0, 4)[1] == pytest.approx(0.0)
