@@ -1,4 +1,4 @@
-"""Command line: ``python -m generator build | export | inspect`` (``generator/__main__.py`` only
+"""Command line: ``python -m generator build | export | inspect | figure`` (``generator/__main__.py`` only
 calls :func:`main`; scripts and tests import it from here)."""
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from niah.schema import DATASET_NAME, MANIFEST_NAME
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m generator", description="Build the Video NIAH benchmark, export a case as MP4, inspect a build.")
+    parser = argparse.ArgumentParser(prog="python -m generator", description="Build the Video NIAH benchmark, export a case as MP4, inspect a build, "
+                                                             "draw one case per task family.")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="build the benchmark (resumable: rerun the same command to continue)")
     b.add_argument("--source", help="Video-MME release folder (default: the built-in demo source)")
@@ -52,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     i = sub.add_parser("inspect", help="counts by length, depth decile, task type, needle duration")
     i.add_argument("--data", default="data/niah")
     i.add_argument("--case", help="print this case's question and every needle's span instead")
+    f = sub.add_parser("figure", help="a PNG of one case per task family: the frames around each needle")
+    f.add_argument("--data", default="data/niah")
+    f.add_argument("-o", "--output", required=True)
     return parser
 
 
@@ -109,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             bench.export(bench.case(args.case), args.output)
             print(f"wrote {args.output} ({bench.case(args.case).length} frames) in {time.monotonic() - started:.2f} s")
+        elif args.command == "figure":
+            from generator.figure import render_figure  # Pillow only for this command
+            shown = render_figure(Benchmark.open(args.data), args.output)
+            print(f"wrote {args.output}: {', '.join(shown)}")
         elif args.case:
             print(case_needles(Benchmark.open(args.data).case(args.case)))
         else:

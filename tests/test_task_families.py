@@ -238,3 +238,15 @@ def test_synthetic_task_types_name_the_family():
     assert set(TASK_TYPES) == {"text", "ordering", "counting"}
     assert len(set(synthetic.card_graph(w) for w in synthetic.VOCABULARY)) == len(synthetic.VOCABULARY)
     assert all(set(w) <= set(synthetic.GLYPHS) and len(w) == 5 for w in synthetic.VOCABULARY)
+
+
+def test_figure_shows_one_case_of_each_family(family_bench: Path, tmp_path: Path):
+    from PIL import Image
+    out = tmp_path / "tasks.png"
+    proc = run_cli("generator", "figure", "--data", str(family_bench), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    shown = proc.stdout.strip().split(": ", 1)[1].split(", ")
+    bench = Benchmark.open(family_bench)
+    assert [bench.case(c).family for c in shown] == list(FAMILIES)
+    widest = max(len(bench.case(c).all_needles) for c in shown)
+    assert Image.open(out).size[0] >= widest * 3 * 96  # three frames around each needle of the widest row
