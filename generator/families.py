@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable
 
@@ -217,8 +217,3 @@ def specs(family: str, length: int, want: int, eligible: list[NeedleCandidate], 
         return [], [f"{family}: no needle fits; 0 of {want} cases made"]
     return PLANNERS[family](length, want, eligible, rng, frames)
 
-
-def family_counts(cases: list) -> dict[str, int]:
-    """Cases per family, in :data:`FAMILIES` order."""
-    counts = Counter(c.family for c in cases)
-    return {f: counts[f] for f in FAMILIES if counts[f]}

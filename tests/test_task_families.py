@@ -6,7 +6,7 @@ import hashlib
 import json
 import random
 import subprocess
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
