@@ -250,3 +250,15 @@ def test_figure_shows_one_case_of_each_family(family_bench: Path, tmp_path: Path
     assert [bench.case(c).family for c in shown] == list(FAMILIES)
     widest = max(len(bench.case(c).all_needles) for c in shown)
     assert Image.open(out).size[0] >= widest * 3 * 96  # three frames around each needle of the widest row
+
+
+def test_demo_source_parquet_lists_exactly_the_haystacks_asked_for(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(demo, "HAYSTACK_SECONDS", 5)  # short haystacks: the listing is what is tested
+    monkeypatch.setattr(demo, "NEEDLE_SECONDS", (3,) * len(demo.NEEDLE_SECONDS))
+    root = demo.make_demo_source(tmp_path / "demo", haystacks=5)
+    first = (root / demo.PARQUET).read_bytes()
+    assert list(read_source(root).durations().values()).count("long") == 5
+    demo.make_demo_source(root, haystacks=4)
+    assert list(read_source(root).durations().values()).count("long") == 4
+    demo.make_demo_source(root, haystacks=5)  # back: the same bytes as the first time
+    assert (root / demo.PARQUET).read_bytes() == first
