@@ -88,6 +88,24 @@ def in_view_cells(row: Mapping[str, Any], have_manifest: bool, without_manifest:
     return [format_measure(row, name, missing) for name in IN_VIEW_MEASURES]
 
 
+def needles_seen_cell(row: Mapping[str, Any], have_manifest: bool, without_manifest: str) -> str:
+    """Mean needles seen per case against mean needles per case (``"1.40 of 2.50"``), the same
+    in the report and on the leaderboard; ``without_manifest`` when no manifest gives the spans,
+    :data:`NOT_RECORDED` when none of the row's results recorded what the model saw."""
+    if not have_manifest:
+        return without_manifest
+    if row["recorded"] == 0:
+        return NOT_RECORDED
+    return f"{row['mean_needles_seen']:.2f} of {row['mean_needles']:.2f}"
+
+
+def spans_of(needles: Iterable[tuple]) -> tuple[tuple, tuple]:
+    """(asked spans, all spans) from the leaderboard's ``needles`` cell: ``(video, start, frames,
+    asked)`` per needle, as :func:`facts_of` gives them from cases."""
+    needles = list(needles)
+    return (tuple((s, f) for _, s, f, asked in needles if asked), tuple((s, f) for _, s, f, _ in needles))
+
+
 def case_frame(runs: Iterable[tuple[str, str, Mapping[str, Result]]], facts: pd.DataFrame | None) -> pd.DataFrame:
     """One row per (run, case) of ``runs`` (``(run_id, model, results by case_id)``).
 

@@ -30,20 +30,10 @@ def summary_table(frame: pd.DataFrame, ceilings: dict[str, tuple[str, float, flo
         cells = dg.in_view_cells(d, have_manifest, "needs --data", MISSING)
         rows.append({"run": run, "model": frame.loc[frame["run"] == run, "model"].iloc[0],
                      "P(needle in view)": cells[0], "acc given in view": cells[1], "acc given not in view": cells[2],
-                     "needles seen": needles_seen_cell(d, have_manifest),
+                     "needles seen": dg.needles_seen_cell(d, have_manifest, "needs --data"),
                      "needle-oracle ceiling": (dg.format_share(*ceiling[1:], missing=MISSING) + f" ({ceiling[0]})"
                                                if ceiling else "no oracle run")})
     return pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()
-
-
-def needles_seen_cell(row: Any, have_manifest: bool) -> str:
-    """Mean needles seen per case against mean needles per case ("1.4 of 2.5"): how many of a
-    multi-needle case's needles (distractors included) had a frame seen at full resolution."""
-    if not have_manifest:
-        return "needs --data"
-    if row["recorded"] == 0:
-        return dg.NOT_RECORDED
-    return f"{row['mean_needles_seen']:.2f} of {row['mean_needles']:.2f}"
 
 
 def circular_table(frame: pd.DataFrame) -> pd.DataFrame:
