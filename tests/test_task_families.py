@@ -262,3 +262,16 @@ def test_demo_source_parquet_lists_exactly_the_haystacks_asked_for(tmp_path: Pat
     assert list(read_source(root).durations().values()).count("long") == 4
     demo.make_demo_source(root, haystacks=5)  # back: the same bytes as the first time
     assert (root / demo.PARQUET).read_bytes() == first
+
+
+def test_inspect_case_lists_every_needle(family_bench: Path):
+    bench = Benchmark.open(family_bench)
+    case = next(c for c in bench.cases if c.family == "distractors" and len(c.all_needles) > 2)
+    proc = run_cli("generator", "inspect", "--data", str(family_bench), "--case", case.case_id)
+    assert proc.returncode == 0, proc.stderr
+    lines = [l for l in proc.stdout.splitlines() if l.startswith("needle ")]
+    assert len(lines) == len(case.all_needles)
+    for line, needle in zip(lines, case.all_needles):
+        assert f"frames {needle.start_frame}..{needle.start_frame + needle.num_frames - 1}" in line
+        assert line.endswith("(asked about)") == (needle == case.needle)
+    assert f"about: {case.about}" in proc.stdout
