@@ -1,0 +1,116 @@
+"""Command line: ``python -m generator build | export | inspect`` (``generator/__main__.py`` only
+calls :func:`main`; scripts and tests import it from here)."""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import time
+from pathlib import Path
+
+from generator.build import BuildConfig, build
+from generator.inspect_cmd import summary
+from generator.plan import DEFAULT_LAYOUT, LAYOUTS, parse_depths, parse_lengths
+from niah.cases import Benchmark
+from niah.errors import InputError
+from niah.schema import DATASET_NAME, MANIFEST_NAME
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m generator", description="Build the Video NIAH benchmark, export a case as MP4, inspect a build.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="build the benchmark (resumable: rerun the same command to continue)")
+    b.add_argument("--source", help="Video-MME release folder (default: the built-in demo source)")
+    b.add_argument("--out", default="data/niah", help="benchmark folder (default data/niah)")
+    b.add_argument("--lengths", default="2k..10k", help="2k..10k, 2k..10k:1k or 300,600 (default 2k..10k)")
+    b.add_argument("--cases", type=int, default=3000, help="total cases, split evenly over lengths")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--depths", help="fixed depth grid, e.g. 0,0.25,0.5,0.75,1 (default: uniform random)")
+    b.add_argument("--needle-seconds", default="30,120", help="needle duration range (default 30,120)")
+    b.add_argument("--needle-duration", default="short", help="Video-MME duration class of needles")
+    b.add_argument("--haystack-duration", default="long", help="Video-MME duration class of haystacks")
+    b.add_argument("--haystacks", choices=LAYOUTS, default=DEFAULT_LAYOUT,
+                   help="tape: every haystack a window of one seeded shuffle of the haystack videos, read as a "
+                        "circle (neighbouring cases share frames: features are reused); independent: each case "
+                        "shuffles the videos on its own (the layout of benchmarks built before the tape)")
+    b.add_argument("--frame-size", type=int, default=384, help="stored frame side in pixels (default 384)")
+    b.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel decoders")
+    b.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="where sources are decoded into the frame store: local threads, or Ray tasks "
+                        "(the output folder must be on a filesystem every node sees; docs/scaling.md)")
+    b.add_argument("--address", help="with --engine ray: Ray cluster to join (auto, HOST:PORT, ray://HOST:PORT); "
+                                     "default: start a local Ray instance")
+    e = sub.add_parser("export", help="write one case as an H.264 MP4")
+    e.add_argument("--data", default="data/niah")
+    e.add_argument("--case", required=True)
+    e.add_argument("-o", "--output", required=True)
+    i = sub.add_parser("inspect", help="counts by length, depth decile, task type, needle duration")
+    i.add_argument("--data", default="data/niah")
+    return parser
+
+
+def _needle_range(text: str) -> tuple[int, int]:
+    try:
+        low, high = (int(x) for x in text.split(","))
+    except ValueError:
+        raise InputError("--needle-seconds", f"{text!r} is not MIN,MAX seconds") from None
+    if not 0 < low <= high:
+        raise InputError("--needle-seconds", f"{text!r}: need 0 < MIN <= MAX")
+    return low, high
+
+
+def _build_state(out: Path) -> tuple[bytes, str] | None:
+    """``dataset.json`` and the manifest's SHA-256 of a finished build (``None`` if there is
+    none): equal before and after a build means the rerun changed nothing."""
+    try:
+        manifest = hashlib.sha256((out / MANIFEST_NAME).read_bytes()).hexdigest()
+        return (out / DATASET_NAME).read_bytes(), manifest
+    except OSError:
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "build":
+            if args.cases <= 0:
+                raise InputError("--cases", f"{args.cases} is not a positive number of cases")
+            low, high = _needle_range(args.needle_seconds)
+            depths = parse_depths(args.depths)
+            config = BuildConfig(
+                source=args.source, out=args.out, lengths=tuple(parse_lengths(args.lengths)),
+                cases=args.cases, seed=args.seed, depths=tuple(depths) if depths else None,
+                needle_duration=args.needle_duration, haystack_duration=args.haystack_duration,
+                needle_min_seconds=low, needle_max_seconds=high, frame_size=args.frame_size,
+                haystacks=args.haystacks, workers=args.workers)
+            if args.address and args.engine != "ray":
+                raise InputError("--address", "only with --engine ray")
+            executor = None
+            if args.engine == "ray":
+                from generator.ray_ingest import factory
+                executor = factory(args.address)
+            started = time.monotonic()
+            before = _build_state(Path(args.out))
+            dataset = build(config, executor)
+            if before is not None and before == _build_state(Path(args.out)):
+                print(f"build already complete: {args.out} holds these {dataset['counts']['cases']} cases "
+                      "(same settings and sources: nothing to decode, manifest unchanged)")
+            else:
+                print(f"built {dataset['counts']['cases']} cases in {time.monotonic() - started:.1f} s -> {args.out}")
+            print(summary(Benchmark.open(args.out)))
+        elif args.command == "export":
+            bench = Benchmark.open(args.data)
+            started = time.monotonic()
+            bench.export(bench.case(args.case), args.output)
+            print(f"wrote {args.output} ({bench.case(args.case).length} frames) in {time.monotonic() - started:.2f} s")
+        else:
+            print(summary(Benchmark.open(args.data)))
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+    return 0
+

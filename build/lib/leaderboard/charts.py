@@ -1,0 +1,264 @@
+"""The page's charts as Altair specs (no Streamlit, so their encodings are unit-tested).
+
+Conventions a NIAH reader expects (gkamradt's text NIAH, LongVA's V-NIAH): haystack length
+on x, in frames and in time, needle depth on y with 0 % (start of the haystack) at the top.
+One colour scale for every run, diverging at chance, so "at chance" is white and "below
+chance" is visibly another hue; the numbers in a cell are black or white by its darkness.
+Charts render as SVG so their text (axis titles, chance labels) is in the page's DOM.
+"""
+from __future__ import annotations
+
+import colorsys
+import hashlib
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from leaderboard.cases import hmm
+
+BELOW, AT, ABOVE = "#c2410c", "#f7f7f7", "#1d4ed8"  # below chance, chance, above chance
+EMPTY = "#bdbdbd"  # a cell with no scored case: visibly grey, never "at chance"
+WHISKER = "#111827"  # interval whiskers: dark on every bar colour
+MUTED_OPACITY = 0.35  # a cell whose interval contains chance: drawn faint, so noise never looks like a finding
+SVG = {"embedOptions": {"renderer": "svg"}}
+INK = alt.condition("datum.ink == 'white'", alt.value("white"), alt.value("black"))
+LEGEND = alt.Legend(labelLimit=0, orient="right", title=None)  # whole run names: seeds stay distinguishable
+X_LENGTH_TITLE = "haystack length: frames · h:mm at 1 FPS"
+Y_DEPTH_TITLE = "needle depth (0% = start of haystack)"
+ROW = 36  # pixels per depth row of a heatmap: room for two lines of text
+STEP = 84  # pixels per length column of a heatmap where the page does not stretch it
+PLOT = 320  # plot height of the line and bar charts
+#: Plot width of the line and bar charts where nothing stretches them (the SVG export; the
+#: page stretches them to its width).
+WIDTH = 720
+#: The frames st.altair_chart must be given (plot, title, axis and legend), or Streamlit
+#: squeezes the plots.
+HEATMAP_FRAME = ROW * 10 + 140
+CHART_FRAME = PLOT + 110
+TIMELINE_FRAME = 170
+
+
+def _unit(text: str) -> float:
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:4], "big") / 2**32
+
+
+def run_colour(model: str, seed: object = None) -> str:
+    """A run's colour from its identity: the hue from the model's name, the lightness from
+    the seed (seeds of one model share a hue). The same on every reload, in every view,
+    whatever other runs are listed."""
+    hue = _unit(str(model))
+    lightness = 0.42 if seed is None or seed != seed else 0.28 + 0.34 * _unit(f"seed:{seed}")
+    r, g, b = colorsys.hls_to_rgb(hue, lightness, 0.72)
+    return "#{:02x}{:02x}{:02x}".format(round(r * 255), round(g * 255), round(b * 255))
+
+
+def colour_scale(labels: list[str], colours: dict[str, str]) -> alt.Scale:
+    """The colour scale of a chart showing runs by ``labels`` (each run's fixed colour)."""
+    return alt.Scale(domain=labels, range=[colours.get(label, "#6b7280") for label in labels])
+
+
+#: Slots on each side of a run's whisker slot (see :func:`_offsets`).
+WHISKER_SPACERS = 15
+
+
+def _offsets(labels: list[str]) -> tuple[alt.XOffset, alt.XOffset]:
+    """``(bars, whiskers)`` offset channels that put each whisker on its bar's centre.
+
+    Renderers disagree on where a rule sits in an offset band (the page's Vega-Lite draws
+    it at the band's start, which left whiskers half hidden at the bars' left edges; vl-convert
+    at its centre), but every renderer fills a band with a bar. So a whisker is a thin bar in
+    its own offset scale, the middle one of ``2 * WHISKER_SPACERS + 1`` equal slots per run
+    (no padding): centred on the run's bar by construction. A stroke keeps it visible where
+    the slot is under a pixel wide."""
+    bars = alt.XOffset("run_label:N", sort=labels, scale=alt.Scale(domain=labels, paddingInner=0, paddingOuter=0))
+    slots = []
+    for i, label in enumerate(labels):
+        slots += [f"\u2063{i}<{j}" for j in range(WHISKER_SPACERS)] + [label]
+        slots += [f"\u2063{i}>{j}" for j in range(WHISKER_SPACERS)]
+    whiskers = alt.XOffset("run_label:N", scale=alt.Scale(domain=slots, paddingInner=0, paddingOuter=0))
+    return bars, whiskers
+
+
+def _whiskers(data: pd.DataFrame, x: alt.X, offset: alt.XOffset) -> alt.Chart:
+    return alt.Chart(data).mark_bar(color=WHISKER, stroke=WHISKER, strokeWidth=1.5).encode(
+        x=x, xOffset=offset, y="ci_low:Q", y2="ci_high:Q")
+
+
+def length_label(length: int, fps: float = 1.0) -> str:
+    return f"{length:,} · {hmm(length / fps)}"
+
+
+def _ink(distance: pd.Series) -> np.ndarray:
+    """Text colour for a cell whose colour is ``distance`` (0 = chance, 1 = the scale's end)
+    along the diverging scale: white on the dark far ends, black elsewhere."""
+    return np.where(distance.fillna(0).to_numpy() > 0.55, "white", "black")
+
+
+def heat_cells(cells: pd.DataFrame, chance: float, fps: float, min_cases: int) -> pd.DataFrame:
+    """One run's grid cells with what the heatmap draws: axis labels, the cell's two text
+    lines (accuracy; ``n=``, starred when under ``min_cases``) and their colour."""
+    out = cells.copy()
+    out["length_label"] = [length_label(int(n), fps) for n in out["length"]]
+    acc = out["accuracy"]
+    distance = np.where(acc < chance, (chance - acc) / max(chance, 1e-9), (acc - chance) / max(100 - chance, 1e-9))
+    out["ink"] = _ink(pd.Series(distance, index=out.index))
+    few = (out["n"] > 0) & (out["n"] < min_cases)
+    out["few"] = few
+    out["text"] = [f"{a:.0f}\nn={n}{'*' if f else ''}" if n else "–" for a, n, f in zip(acc, out["n"], few)]
+    # noise: the cell's interval contains chance (drawn faint; black text stays readable)
+    out["muted"] = (out["n"] > 0) & (out["ci_low"] <= chance) & (out["ci_high"] >= chance)
+    out.loc[out["muted"], "ink"] = "black"
+    out["scored"] = out["n"] > 0
+    # Vega-Lite drops marks whose colour value is missing (they showed as white, "at chance"):
+    # unscored cells get a placeholder value, and the condition on "scored" paints them grey
+    out["shade"] = acc.fillna(chance)
+    return out
+
+
+def _axes(lengths: list[int], fps: float, y_field: str = "depth_range", y_title: str = Y_DEPTH_TITLE,
+          y_sort: list[str] | None = None, narrow: bool = False) -> tuple[alt.X, alt.Y]:
+    """Length on x (every label kept, never dropped for overlap; slanted when ``narrow``,
+    as in a side-by-side pair), the second key on y."""
+    x = alt.X("length_label:O", title=X_LENGTH_TITLE, sort=[length_label(n, fps) for n in lengths],
+              axis=alt.Axis(labelAngle=-40 if narrow else 0, orient="bottom", labelOverlap=False, labelLimit=0,
+                            labelAlign="right" if narrow else "center"))
+    y = alt.Y(f"{y_field}:O", title=y_title,
+              sort=y_sort if y_sort is not None else [f"{d * 10}–{d * 10 + 10}%" for d in range(10)])
+    return x, y
+
+
+def heatmap(cells: pd.DataFrame, title: str, *, chance: float, lengths: list[int], fps: float = 1.0,
+            min_cases: int = 10, selectable: bool = False, y_field: str = "depth_range",
+            y_title: str = Y_DEPTH_TITLE, y_sort: list[str] | None = None, narrow: bool = False) -> alt.LayerChart:
+    """Accuracy per (length, depth decile) of one run (or per length and ``y_field``),
+    every cell of the grid drawn: unscored cells grey, cells within noise of chance faint."""
+    data = heat_cells(cells, chance, fps, min_cases)
+    x, y = _axes(lengths, fps, y_field, y_title, y_sort, narrow)
+    scale = alt.Scale(domain=[0, chance, 100], range=[BELOW, AT, ABOVE], interpolate="rgb")
+    base = alt.Chart(data).encode(x=x, y=y)
+    rect = base.mark_rect(stroke="white", strokeWidth=1).encode(
+        opacity=alt.condition("datum.muted", alt.value(MUTED_OPACITY), alt.value(1.0)),
+        color=alt.condition("datum.scored", alt.Color("shade:Q", scale=scale,
+                                                      title=["accuracy %", f"white = chance ({chance:.0f}%)"],
+                                                      legend=alt.Legend(orient="right", gradientLength=160,
+                                                                         values=[0, round(chance), 50, 100])),
+                            alt.value(EMPTY)),
+        tooltip=[alt.Tooltip("length:Q", title="length (frames)"), alt.Tooltip(f"{y_field}:N"),
+                 alt.Tooltip("accuracy:Q", title="accuracy %", format=".1f"),
+                 alt.Tooltip("ci_low:Q", title="95% CI low", format=".1f"),
+                 alt.Tooltip("ci_high:Q", title="95% CI high", format=".1f"),
+                 alt.Tooltip("n:Q", title="cases"), alt.Tooltip("unparsed:Q", title="unparsed")])
+    if selectable:
+        cell = alt.selection_point(name="cell", fields=["length", "depth_decile"])
+        rect = rect.add_params(cell)
+    text = base.mark_text(fontSize=11, lineHeight=13, lineBreak="\n").encode(
+        text="text:N", color=INK)
+    rows = len(y_sort) if y_sort is not None else 10
+    # a step per length where nothing stretches the chart (the SVG export); the page stretches it
+    return (rect + text).properties(title=title, height=ROW * rows, width=alt.Step(STEP), usermeta=SVG)
+
+
+def difference(diff: pd.DataFrame, title: str, *, lengths: list[int], fps: float = 1.0) -> alt.LayerChart:
+    """``A − B`` per cell on a scale diverging at 0; ``*`` marks a cell whose difference
+    passes the per-cell test at 5 %, ``**`` one that still does after Holm's correction."""
+    data = diff.copy()
+    data["length_label"] = [length_label(int(n), fps) for n in data["length"]]
+    stars = np.where(data["verdict"].str.startswith("beyond"), "**",
+                     np.where(data["verdict"].str.startswith("p <"), "*", ""))
+    data["text"] = [f"{d:+.0f}{s}" if c else "–" for d, s, c in zip(data["difference"], stars, data["covered"])]
+    data["ink"] = _ink(data["difference"].abs() / 100)
+    data["shade"] = data["difference"].fillna(0.0)  # uncovered cells are painted grey by the condition
+    x, y = _axes(lengths, fps)
+    scale = alt.Scale(domain=[-100, 0, 100], range=[BELOW, AT, ABOVE], interpolate="rgb")
+    base = alt.Chart(data).encode(x=x, y=y)
+    rect = base.mark_rect(stroke="white", strokeWidth=1).encode(
+        opacity=alt.condition("datum.verdict == 'within noise'", alt.value(MUTED_OPACITY), alt.value(1.0)),
+        color=alt.condition("datum.covered", alt.Color("shade:Q", scale=scale, title=["A − B", "(points)"]),
+                            alt.value(EMPTY)),
+        tooltip=[alt.Tooltip("length:Q", title="length (frames)"), alt.Tooltip("depth_range:N", title="depth"),
+                 alt.Tooltip("accuracy_a:Q", title="A %", format=".1f"),
+                 alt.Tooltip("accuracy_b:Q", title="B %", format=".1f"), alt.Tooltip("n:Q", title="common cases"),
+                 alt.Tooltip("difference:Q", title="A − B", format="+.1f"), alt.Tooltip("p:Q", format=".3f"),
+                 alt.Tooltip("p_holm:Q", title="p (Holm)", format=".3f"), alt.Tooltip("verdict:N")])
+    text = base.mark_text(fontSize=11).encode(text="text:N", color=INK)
+    return (rect + text).properties(title=title, height=ROW * 10, width=alt.Step(STEP), usermeta=SVG)
+
+
+def _chance_rule(chance: float) -> alt.LayerChart:
+    frame = pd.DataFrame({"chance": [chance], "label": [f"chance {chance:.0f}%"]})
+    rule = alt.Chart(frame).mark_rule(strokeDash=[6, 4], color="#555").encode(y="chance:Q")
+    text = alt.Chart(frame).mark_text(align="left", dx=4, dy=-6, color="#555").encode(
+        y="chance:Q", x=alt.value(0), text="label:N")
+    return rule + text
+
+
+def by_length(frame: pd.DataFrame, lengths: list[int], chance: float, fps: float = 1.0,
+              colours: dict[str, str] | None = None, holds: pd.DataFrame | None = None) -> alt.LayerChart:
+    """Accuracy against length, one line per run, 95 % intervals as dark whiskers centred on
+    each run's point (runs offset within their length so they do not hide each other),
+    chance as a dashed rule, and a triangle at the length each run holds up to."""
+    data = frame.assign(length_label=[length_label(int(n), fps) for n in frame["length"]])
+    labels = list(dict.fromkeys(data["run_label"]))
+    x = alt.X("length_label:O", title=X_LENGTH_TITLE, sort=[length_label(n, fps) for n in lengths],
+              scale=alt.Scale(domain=[length_label(n, fps) for n in lengths]), axis=alt.Axis(labelAngle=0))
+    y = alt.Y("accuracy:Q", title="accuracy % (95% CI)", scale=alt.Scale(domain=[0, 100]))
+    offset, whisker_offset = _offsets(labels)
+    colour = alt.Color("run_label:N", legend=LEGEND, scale=colour_scale(labels, colours or {}))
+    base = alt.Chart(data).encode(x=x, xOffset=offset)
+    line = base.mark_line(point=True).encode(
+        y=y, color=colour, tooltip=["run_label", "length", alt.Tooltip("accuracy:Q", format=".1f"),
+                                    alt.Tooltip("ci_low:Q", format=".1f"), alt.Tooltip("ci_high:Q", format=".1f"), "n"])
+    whiskers = _whiskers(data, x, whisker_offset)
+    layers = whiskers + line + _chance_rule(chance)
+    if holds is not None and len(holds):
+        marks = holds.assign(length_label=[length_label(int(n), fps) for n in holds["holds_up_to"]])
+        held = alt.Chart(marks).mark_point(shape="triangle-down", size=120, filled=True, yOffset=-14).encode(
+            x=x, xOffset=offset, y=y, color=colour,
+            tooltip=["run_label", alt.Tooltip("holds_up_to:Q", title="holds up to (frames)")])
+        layers = layers + held
+    return layers.resolve_scale(xOffset="independent").properties(height=PLOT, width=WIDTH, usermeta=SVG)
+
+
+def grouped_bars(frame: pd.DataFrame, category: str, order: list[str], chance: float,
+                 colours: dict[str, str] | None = None) -> alt.LayerChart:
+    """Accuracy per category, a bar per run, its 95 % interval as a dark whisker centred on
+    the bar, chance as a rule."""
+    labels = list(dict.fromkeys(frame["run_label"]))
+    x = alt.X(f"{category}:N", title=category.replace("_", " "), sort=order,
+              axis=alt.Axis(labelAngle=0, labelOverlap=False, labelLimit=0))
+    offset, whisker_offset = _offsets(labels)
+    base = alt.Chart(frame).encode(x=x, xOffset=offset)
+    bars = base.mark_bar().encode(
+        color=alt.Color("run_label:N", legend=LEGEND, scale=colour_scale(labels, colours or {})),
+        y=alt.Y("accuracy:Q", title="accuracy % (95% CI)", scale=alt.Scale(domain=[0, 100])),
+        tooltip=["run_label", category, alt.Tooltip("accuracy:Q", format=".1f"),
+                 alt.Tooltip("ci_low:Q", format=".1f"), alt.Tooltip("ci_high:Q", format=".1f"), "n"])
+    errors = _whiskers(frame, x, whisker_offset)
+    return (bars + errors + _chance_rule(chance)).resolve_scale(xOffset="independent").properties(
+        height=PLOT, width=WIDTH, usermeta=SVG)
+
+
+def case_timeline(segments: pd.DataFrame, title: str) -> alt.LayerChart:
+    """The whole case as one bar: haystack segments by source video in grey tones, the
+    needle (where the answer is) in the accent colour and labelled with its h:mm:ss span
+    (a 60 s needle in a 10,000 s case is a sliver otherwise); ticks in h:mm:ss."""
+    data = segments.assign(kind=np.where(segments["role"] == "needle", "needle (the answer is here)",
+                                         "haystack: " + segments["video"].astype(str)))
+    kinds = list(dict.fromkeys(data["kind"]))
+    order = [k for k in kinds if k.startswith("needle")] + [k for k in kinds if not k.startswith("needle")]
+    greys = ["#9ca3af", "#d1d5db", "#6b7280", "#e5e7eb", "#4b5563"]
+    colours = [ABOVE] + [greys[i % len(greys)] for i in range(len(order) - 1)]
+    end = float(data["end"].max()) if len(data) else 0.0
+    ticks = sorted({float(round(t)) for t in np.linspace(0, end, 7)}) if end else [0.0]
+    x = alt.X("start:Q", title="time in the case (h:mm:ss)", scale=alt.Scale(domain=[0, end], nice=False),
+              axis=alt.Axis(values=ticks, labelExpr="floor(datum.value / 3600) + ':' + "
+                            "timeFormat(datetime(2000, 0, 1, 0, 0, datum.value % 3600), '%M:%S')"))
+    bar = alt.Chart(data).mark_bar(height=28).encode(
+        x=x, x2="end:Q", color=alt.Color("kind:N", scale=alt.Scale(domain=order, range=colours), legend=LEGEND),
+        tooltip=["kind", "video", "from", "to", "frames"])
+    needle = data[data["role"] == "needle"].assign(
+        middle=lambda f: (f["start"] + f["end"]) / 2, text=lambda f: "needle " + f["from"] + "–" + f["to"])
+    marker = alt.Chart(needle).mark_rule(color=ABOVE, strokeWidth=2).encode(x="middle:Q")
+    label = alt.Chart(needle).mark_text(dy=-24, color=ABOVE, fontWeight="bold").encode(x="middle:Q", text="text:N")
+    return (bar + marker + label).properties(title=title, height=70, usermeta=SVG)

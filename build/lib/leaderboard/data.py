@@ -1,0 +1,411 @@
+"""Aggregate loaded runs into the frames the leaderboard page shows (no Streamlit).
+
+Everything the page (and the static export) shows comes from :func:`build_tables`, plain
+pandas, unit-tested directly and cached once per folder state and answer rule. Accuracies
+in every table are percentages (0-100) over the cases a run has scored, each with its
+Wilson 95 % interval (``ci_low``, ``ci_high``) and chance level, computed by
+:mod:`niah.accuracy`, the aggregation ``runner report`` uses too.
+
+Correctness is read under an answer rule (:data:`niah.answers.ANSWER_RULES`, default
+:data:`niah.answers.DEFAULT_RULE`): the letter is :func:`niah.answers.prediction_under` of
+the line, correct when the case did not fail and the letter is the manifest's gold answer.
+Without a manifest there is no gold answer and the results files' ``correct`` is used.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leaderboard import copies, ranking
+from leaderboard.loading import Loaded, Manifest
+from niah import accuracy, answers
+
+#: Options per question assumed for chance when no manifest is open (Video-MME has four).
+ASSUMED_OPTIONS = 4
+#: Cells and groups with fewer cases than this are marked as too few to read much into.
+MIN_CASES = 10
+#: Significance level of every test the page shows.
+ALPHA = ranking.ALPHA
+#: A run with more unparsed answers than this (%) is warned about: its accuracy measures its answer format too.
+HIGH_UNPARSED_PCT = 10.0
+_PCT = ["accuracy", "ci_low", "ci_high", "chance"]
+
+
+@dataclass
+class Tables:
+    """Everything the page shows, as plain frames (each also downloadable as CSV).
+
+    Accuracies, interval bounds and chance are percentages. ``chance`` is the benchmark's
+    (mean of 1/options over its cases), the centre of every colour scale; without a
+    manifest it is ``100 / ASSUMED_OPTIONS`` and ``chance_assumed`` is set.
+    """
+
+    leaderboard: pd.DataFrame     # one row per run, sections then ranks (see ranking.rank)
+    by_length: pd.DataFrame       # run_id, length, accuracy, ci_low, ci_high, chance, n, ...
+    heatmap: pd.DataFrame         # run_id, length, depth_decile, ...: every cell of the grid, n = 0 if unscored
+    by_task: pd.DataFrame         # run_id, task_type, ...
+    by_duration: pd.DataFrame     # run_id, needle_duration, ... (needs manifest)
+    by_task_length: pd.DataFrame  # run_id, task_type, length, ...: every cell, n = 0 if unscored
+    by_duration_length: pd.DataFrame  # run_id, needle_duration, length, ... (needs manifest)
+    results: pd.DataFrame         # the long results frame, with letter, correct under the rule, depth_decile, chance
+    lengths: list[int]            # every length of the manifest and of any run
+    problems: dict[str, list[str]]
+    chance: float
+    chance_assumed: bool
+    rule: str = answers.DEFAULT_RULE
+    runs_info: dict[str, str] = field(default_factory=dict)  # run id -> run.json as JSON text
+
+    @property
+    def run_ids(self) -> list[str]:
+        return list(self.leaderboard["run"])
+
+    def label(self, run_id: str) -> str:
+        """The run as every picker, legend and title names it, with its marks."""
+        row = self.leaderboard.loc[self.leaderboard["run"] == run_id]
+        return str(row["label"].iloc[0]) if len(row) else run_id
+
+
+def run_label(run_id: str, model: str, marks: list[str]) -> str:
+    """``run_id`` (prefixed by the model unless the id already names it), then its marks,
+    so every place a run appears says so; the full id is kept, so seeds stay distinguishable."""
+    name = run_id if model in run_id else f"{model} · {run_id}"
+    return name + "".join(f" [{m}]" for m in marks)
+
+
+def _percent(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in _PCT:
+        if col in out:
+            out[col] = out[col].astype("float64") * 100.0
+    return out
+
+
+# ----- answers under a rule ----------------------------------------------------------------
+def letters_under(results: pd.DataFrame, options: pd.Series, rule: str) -> pd.Series:
+    """Per row, :func:`niah.answers.prediction_under` ``(rule, raw_output, options, prediction,
+    answer_rule, prediction_strict)``; ``options``: per row, the case's options. What a line
+    already stores under ``rule`` is taken as it is (vectorised); only the rest is extracted
+    again, once per distinct (output, options) pair."""
+    codes, values = pd.factorize(options.map(tuple))
+    return _letters(results, codes, list(values), rule)
+
+
+def _letters(results: pd.DataFrame, option_codes: np.ndarray, option_values: list[tuple], rule: str) -> pd.Series:
+    """:func:`letters_under` with the options given as a code per row into ``option_values``."""
+    if rule not in answers.ANSWER_RULES:
+        raise ValueError(f"unknown answer rule {rule!r}; known: {', '.join(answers.ANSWER_RULES)}")
+    stored_rule = results["answer_rule"].where(results["answer_rule"].notna(), "strict")
+    out = pd.Series(None, index=results.index, dtype=object)
+    same = (stored_rule == rule).to_numpy()
+    out[same] = results.loc[same, "prediction"]
+    strict = (~same) & (rule == "strict") & results["prediction_strict"].notna().to_numpy()
+    out[strict] = results.loc[strict, "prediction_strict"]
+    rest = ~(same | strict)
+    # a case whose options are unknown (no manifest, or not in it) cannot be read again: the
+    # line's own letter is all there is (else every old-format line would read "unparsed")
+    blind = rest & (np.asarray(option_codes) < 0)
+    out[blind] = results.loc[blind, "prediction"]
+    rest &= ~blind
+    if rest.any():
+        # one extraction per distinct (output, options) pair: outputs repeat a lot
+        raw_codes, raws = pd.factorize(results.loc[rest, "raw_output"])
+        width = len(option_values) + 1
+        pair = raw_codes.astype("int64") * width + (np.asarray(option_codes)[rest] + 1)
+        unique_pairs, inverse = np.unique(pair, return_inverse=True)
+        extractor = answers.ANSWER_RULES[rule]
+        choices = [(), *option_values]
+        letters = np.array([extractor(raws[p // width], list(choices[p % width])) for p in unique_pairs],
+                           dtype=object)
+        out[rest] = letters[inverse]
+    return out.where(out.notna(), None)
+
+
+def _status(run, scored: int, covered: int, have_manifest: bool, manifest: Manifest | None) -> tuple[str, str, bool, int]:
+    """``(status, manifest check, complete on this benchmark, cases expected)`` of one run."""
+    fp = run.manifest_fingerprint
+    if not have_manifest:
+        fp_status = "no benchmark" if fp else "not recorded"
+    elif fp is None:
+        fp_status = "not recorded"
+    else:
+        fp_status = "match" if fp == manifest.fingerprint else "DIFFERS"
+    if have_manifest and fp_status != "DIFFERS":
+        expected = len(manifest.cases)
+    else:
+        expected, covered = run.cases_total, scored
+    complete = expected is not None and expected > 0 and covered >= expected
+    if expected is None:
+        status = "unknown total"
+    elif complete:
+        status = "complete"
+    else:
+        status = f"partial {covered}/{expected}"
+    return status, fp_status, complete and fp_status != "DIFFERS", expected
+
+
+BOARD_COLUMNS = ["rank", "section", "run", "label", "marks", "reason", "rankable", "model", "status", "accuracy", "ci_low",
+                 "ci_high", "chance", "holds_up_to", *ranking.RANK_COLUMNS[1:]]
+TAIL_COLUMNS = ["scored", "cases", "unparsed", "unparsed %", "errors", "problems", "s/case", "manifest",
+                "uploaded", "near_copy_of", "agreement", "seed", "seed_group", "frames", "K", "τ", "settings",
+                "model_path", "revision", "code_version"]
+
+
+def _take(values: np.ndarray, row: np.ndarray, fill: Any) -> np.ndarray:
+    """``values[row]``, ``fill`` where ``row`` is -1 (a case not in the manifest; also when
+    the manifest has no cases at all): the fill is appended, so -1 picks it."""
+    return np.concatenate([np.asarray(values), np.asarray([fill], dtype=np.asarray(values).dtype)])[row]
+
+
+def prepare_results(loaded: Loaded, manifest: Manifest | None, rule: str) -> tuple[pd.DataFrame, float, bool]:
+    """The long results frame with, per row: ``letter`` under ``rule``, ``correct`` under it,
+    ``code`` (what was answered, for copy detection), ``depth_decile``, ``in_manifest``,
+    ``chance``, ``unparsed``, ``failed``; and the benchmark's chance (fraction) and whether
+    a manifest was open."""
+    runs, results = loaded.runs, loaded.results.copy()
+    results["run_id"] = pd.Categorical(results["run_id"], categories=list(runs["run_id"]))
+    have_manifest = manifest is not None and manifest.available
+    results["depth_decile"] = accuracy.depth_decile(results["depth"])
+    results["failed"] = results["error"].notna()
+    if have_manifest:
+        cases = manifest.cases
+        row = pd.Index(cases["case_id"]).get_indexer(results["case_id"])  # -1: not in the manifest
+        known = row >= 0
+        results["in_manifest"] = known
+        case_options, option_values = pd.factorize(cases["options"].map(tuple))
+        option_codes = _take(case_options, row, -1)
+        chance = float(cases["chance"].mean()) if len(cases) else 1 / ASSUMED_OPTIONS
+        results["chance"] = _take(cases["chance"].to_numpy(dtype="float64"), row, 1 / ASSUMED_OPTIONS)
+        gold = _take(cases["answer"].to_numpy(dtype=object), row, None)
+        option_values = list(option_values)
+    else:
+        results["in_manifest"] = False
+        option_codes, option_values = np.full(len(results), -1), []
+        chance = 1 / ASSUMED_OPTIONS
+        results["chance"] = chance
+        gold = None
+    default = _letters(results, option_codes, option_values, answers.DEFAULT_RULE)
+    letter = default if rule == answers.DEFAULT_RULE else _letters(results, option_codes, option_values, rule)
+    results["letter"] = letter
+    results["code"] = copies.answer_codes(default, results["failed"])
+    if gold is not None:
+        # a case outside the manifest has no gold letter: never correct (None == None is not a match)
+        results["correct"] = results["in_manifest"].to_numpy() & (~results["failed"]).to_numpy() & (letter.to_numpy() == gold)
+    results["correct"] = results["correct"].astype(bool)
+    results["unparsed"] = results["letter"].isna() & ~results["failed"]
+    model_of = np.asarray(runs["model"], dtype=object)  # run.json's model names every row of its run
+    results["model"] = model_of[results["run_id"].cat.codes.to_numpy()] if len(model_of) else results["model"]
+    return results, chance, have_manifest
+
+
+def build_tables(loaded: Loaded, manifest: Manifest | None = None, rule: str = answers.DEFAULT_RULE) -> Tables:
+    """Aggregate once: the leaderboard and every breakdown the page shows."""
+    runs = loaded.runs
+    results, chance, have_manifest = prepare_results(loaded, manifest, rule)
+    lengths = sorted({int(x) for x in results["length"].unique()}
+                     | ({int(x) for x in manifest.cases["length"]} if have_manifest else set()))
+
+    per_run = _percent(accuracy.summarise(results, ["run_id"])).set_index("run_id")
+    extra = results.groupby("run_id", observed=True).agg(in_manifest=("in_manifest", "sum"),
+                                                         mean_seconds=("seconds", "mean"))
+    by_len = accuracy.summarise(results, ["run_id", "length"])
+    by_len_pct = _percent(by_len)
+    per_length = {(r, n, col): v for col in ("accuracy", "ci_low", "ci_high", "n")
+                  for r, n, v in zip(by_len_pct["run_id"], by_len_pct["length"], by_len_pct[col])}
+    held = {run: _holds_up_to(g) for run, g in by_len.groupby("run_id", observed=True)}
+    # the project's runs first, so that of two identical runs the upload is the copy
+    order = sorted(runs["run_id"], key=lambda r: bool(runs.set_index("run_id").at[r, "uploaded"]))
+    near = copies.closest_earlier(results[["run_id", "case_id", "code"]].assign(
+        run_id=results["run_id"].astype(object)), order)
+    rows = []
+    for run in runs.itertuples(index=False):
+        stats = per_run.loc[run.run_id].to_dict() if run.run_id in per_run.index else None
+        scored = int(stats["n"]) if stats else 0
+        covered = int(extra.loc[run.run_id, "in_manifest"]) if stats else 0
+        status, fp_status, complete, expected = _status(run, scored, covered, have_manifest, manifest)
+        match = near.get(run.run_id)
+        marks, reason = _marks_and_reason(status, fp_status, run.uploaded, match, scored)
+        row = {"run": run.run_id, "model": run.model, "status": status, "marks": " · ".join(marks),
+               "reason": reason, "rankable": complete and match is None and scored > 0,
+               "section": "uploaded" if run.uploaded else "project",
+               "label": run_label(run.run_id, run.model, marks),
+               "holds_up_to": held.get(run.run_id) if complete else None,
+               **{k: stats[k] if stats else np.nan for k in _PCT}}
+        for length in lengths:
+            for col, prefix in (("accuracy", "acc"), ("ci_low", "lo"), ("ci_high", "hi"), ("n", "n")):
+                row[f"{prefix}@{length}"] = per_length.get((run.run_id, length, col), np.nan)
+        unparsed = int(stats["unparsed"]) if stats else 0
+        row.update({
+            "frames": run.frames, "K": run.K, "τ": run.τ, "scored": scored, "cases": expected,
+            "manifest": fp_status, "unparsed": unparsed, "unparsed %": 100.0 * unparsed / scored if scored else np.nan,
+            "errors": int(stats["failed"]) if stats else 0,
+            "problems": len(loaded.problems.get(run.run_id, [])),
+            "s/case": float(extra.loc[run.run_id, "mean_seconds"]) if stats else np.nan,
+            "uploaded": run.uploaded, "near_copy_of": match.original if match else "",
+            "agreement": 100.0 * match.agreement if match else np.nan,
+            "seed": run.seed, "seed_group": run.seed_group, "settings": run.settings,
+            "model_path": run.model_path, "revision": run.revision, "code_version": run.code_version,
+        })
+        rows.append(row)
+    length_columns = [f"{prefix}@{n}" for n in lengths for prefix in ("acc", "lo", "hi", "n")]
+    columns = [*BOARD_COLUMNS, *length_columns, *TAIL_COLUMNS]
+    if not rows:
+        board = pd.DataFrame(columns=columns)
+    else:
+        board = pd.DataFrame(rows)
+        board["seed"] = pd.Series([r["seed"] for r in rows], dtype=object)  # not 1.0 for seed 1
+        board = ranking.rank(board, _case_matrix(results, board))
+        board = _partial_seeds(board)[columns]
+        for col in ("frames", "K", "τ", "seed", "holds_up_to"):
+            if board[col].isna().all():
+                board[col] = board[col].astype(object)
+
+    heat = _full_grid(results, ["length", "depth_decile"], {"length": lengths, "depth_decile": list(range(10))},
+                      runs["run_id"].tolist())
+    heat["depth_range"] = heat["depth_decile"].map(accuracy.depth_label)
+    by_task = _percent(accuracy.summarise(results, ["run_id", "task_type"]))
+    task_types = sorted(results["task_type"].dropna().unique())
+    by_task_length = _full_grid(results, ["task_type", "length"], {"task_type": task_types, "length": lengths},
+                                runs["run_id"].tolist())
+    if have_manifest and len(results):
+        seconds = results["case_id"].map(dict(zip(manifest.cases["case_id"], manifest.cases["needle_seconds"])))
+        binned = results.assign(needle_duration=accuracy.needle_duration_bin(seconds).astype(object))
+        binned = binned[binned["needle_duration"].notna()]
+        by_duration = _percent(accuracy.summarise(binned, ["run_id", "needle_duration"]))
+        by_duration_length = _full_grid(binned, ["needle_duration", "length"],
+                                        {"needle_duration": list(accuracy.NEEDLE_SECONDS_LABELS), "length": lengths},
+                                        runs["run_id"].tolist())
+    else:
+        by_duration = pd.DataFrame(columns=["run_id", "needle_duration", *accuracy.SUMMARY_COLUMNS, "chance"])
+        by_duration_length = pd.DataFrame(columns=["run_id", "needle_duration", "length",
+                                                   *accuracy.SUMMARY_COLUMNS, "chance"])
+    # categorical run ids speed up the groupbys; plain strings are friendlier to show and export
+    by_len_pct, by_task, by_duration, results = (
+        f.assign(run_id=f["run_id"].astype(object)) for f in (by_len_pct, by_task, by_duration, results))
+    return Tables(board, by_len_pct, heat, by_task, by_duration, by_task_length, by_duration_length, results,
+                  lengths, dict(loaded.problems), 100.0 * chance, not have_manifest, rule,
+                  dict(zip(runs["run_id"], runs["info"])))
+
+
+def _holds_up_to(by_length: pd.DataFrame) -> int | None:
+    """:func:`niah.accuracy.holds_up_to` of one run's per-length counts; ``None`` where its
+    shortest length is not above chance (nothing to hold up)."""
+    first = by_length.sort_values("length").iloc[0]
+    if not first["ci_low"] > first["chance"]:
+        return None
+    return accuracy.holds_up_to(by_length["length"].tolist(), by_length["correct"].tolist(),
+                                by_length["n"].tolist(), ALPHA)
+
+
+def _marks_and_reason(status: str, fp_status: str, uploaded: bool, match: copies.Match | None,
+                      scored: int) -> tuple[list[str], str]:
+    """The marks a run carries wherever it is named, and why it is not ranked ('' if it is)."""
+    marks, reasons = [], []
+    if status != "complete":
+        marks.append(status)
+        reasons.append(f"{status}: only complete runs are ranked" if scored else "no results")
+    if fp_status == "DIFFERS":
+        marks.append("other manifest")
+        reasons.append("scored on another manifest")
+    if match is not None:
+        marks.append(f"near copy of {match.original}")
+        reasons.append(f"{100 * match.agreement:.1f}% the same answers as {match.original} on {match.common} "
+                       "common cases")
+    if uploaded:
+        marks.append("uploaded")
+    return marks, "; ".join(reasons)
+
+
+def _partial_seeds(board: pd.DataFrame) -> pd.DataFrame:
+    """A partial member of a seed group says that the group's mean leaves it out."""
+    groups = board[board["rankable"] & board["seed_group"].notna()]["seed_group"]
+    counts = groups.value_counts()
+    apart = (~board["rankable"]) & board["seed_group"].isin(counts.index)
+    for index, group in board.loc[apart, "seed_group"].items():
+        board.at[index, "reason"] += f"; not in its seed group's mean (over its {counts[group]} complete seed(s))"
+    return board
+
+
+def _case_matrix(results: pd.DataFrame, board: pd.DataFrame) -> pd.DataFrame:
+    """Ranked runs x cases: 1.0 correct, 0.0 wrong, NaN not answered (the paired tests' input)."""
+    ranked = results[results["run_id"].isin(set(board.loc[board["rankable"], "run"]))]
+    if ranked.empty:
+        return pd.DataFrame()
+    return ranked.assign(run_id=ranked["run_id"].astype(object)).pivot(
+        index="run_id", columns="case_id", values="correct").astype("float64")
+
+
+def _full_grid(results: pd.DataFrame, keys: list[str], levels: dict[str, list], run_ids: list[str]) -> pd.DataFrame:
+    """Every (run, *keys) cell, scored or not (``n`` = 0, accuracy NaN), so a partial run's
+    missing lengths show as empty cells instead of disappearing."""
+    return _percent(accuracy.summarise_grid(results, {"run_id": run_ids, **{k: levels[k] for k in keys}}))
+
+
+# ----- two runs --------------------------------------------------------------------------------
+def _paired_rows(both: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per group of ``keys`` of the common cases: accuracies, A − B, exact McNemar p."""
+    rows = []
+    for key, group in (both.groupby(keys, observed=True, sort=True) if keys else [((), both)]):
+        a_only, b_only, p = accuracy.mcnemar_exact(group["correct_a"], group["correct_b"])
+        acc_a, acc_b = 100.0 * group["correct_a"].mean(), 100.0 * group["correct_b"].mean()
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append({**dict(zip(keys, key)), "n": len(group), "accuracy_a": acc_a, "accuracy_b": acc_b,
+                     "difference": acc_a - acc_b, "a_only": a_only, "b_only": b_only, "p": p})
+    out = pd.DataFrame(rows, columns=[*keys, "n", "accuracy_a", "accuracy_b", "difference", "a_only", "b_only", "p"])
+    out["p_holm"] = accuracy.holm(out["p"]) if len(out) else []
+    out["verdict"] = np.where(out["p_holm"] < ALPHA, "beyond noise (Holm)",
+                              np.where(out["p"] < ALPHA, f"p < {ALPHA:g} (uncorrected)", "within noise"))
+    return out
+
+
+@dataclass
+class PairedDifference:
+    """Two runs compared on the cases both answered, by the exact McNemar test: overall
+    (``overall``: one row), per length, per depth decile and per cell (Holm within each)."""
+
+    run_a: str
+    run_b: str
+    common: int
+    only_a: int
+    only_b: int
+    overall: pd.DataFrame
+    by_length: pd.DataFrame
+    by_decile: pd.DataFrame
+    cells: pd.DataFrame
+
+
+def paired_difference(tables: Tables, run_a: str, run_b: str) -> PairedDifference:
+    res = tables.results
+    cols = ["case_id", "length", "depth_decile", "correct"]
+    a = res.loc[res["run_id"] == run_a, cols]
+    b = res.loc[res["run_id"] == run_b, ["case_id", "correct"]]
+    both = a.merge(b, on="case_id", suffixes=("_a", "_b"))
+    for col in ("correct_a", "correct_b"):
+        both[col] = both[col].astype(bool)
+    grid = tables.heatmap.loc[tables.heatmap["run_id"] == run_a, ["length", "depth_decile", "depth_range"]]
+    cells = grid.merge(_paired_rows(both, ["length", "depth_decile"]), on=["length", "depth_decile"], how="left")
+    cells["n"] = cells["n"].fillna(0).astype("int64")
+    cells["covered"] = cells["n"] > 0
+    cells["verdict"] = cells["verdict"].where(cells["covered"], "not in both runs")
+    by_decile = _paired_rows(both, ["depth_decile"])
+    by_decile["depth_range"] = by_decile["depth_decile"].map(accuracy.depth_label)
+    return PairedDifference(run_a, run_b, len(both), len(a) - len(both), len(b) - len(both),
+                            _paired_rows(both, []), _paired_rows(both, ["length"]), by_decile,
+                            cells.sort_values(["length", "depth_decile"]).reset_index(drop=True))
+
+
+def public_text(text: str, folders: dict[str | Path, str]) -> str:
+    """``text`` with each folder's server path replaced by its public name, so messages
+    that name files do not show where the server keeps them."""
+    for folder, name in folders.items():
+        for form in {str(Path(folder)), str(Path(folder).resolve())}:
+            text = text.replace(form, name)
+    return text
+
+
+def to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """A table as UTF-8 CSV (what the download buttons serve)."""
+    return frame.to_csv(index=False).encode("utf-8")

@@ -1,0 +1,274 @@
+"""Command line: ``python -m runner score ...`` and ``python -m runner report ...``.
+
+``runner/__main__.py`` only calls :func:`main`; tests and scripts import it from here (no module
+imports a ``__main__``).
+
+    python -m runner score --data data/niah --model vilamp --model-path orange-sk/ViLAMP-llava-qwen --out results/
+    python -m runner score --data data/niah --model llava-onevision --model-path llava-hf/llava-onevision-qwen2-7b-ov-hf --frames 64
+    python -m runner score --data data/niah --model random --seed 0 --shard 3/8
+    python -m runner score --data data/niah --model vilamp --model-path ... --engine ray --address auto
+    python -m runner report --out results/ [--data data/niah] [--csv DIR]
+
+Bad input (missing or invalid benchmark, unknown model, run.json of other settings) prints
+``error: <where>: <what>`` on one line and exits 2; Ctrl-C prints a summary and exits 130.
+"""
+from __future__ import annotations
+
+import argparse
+import errno
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from niah import atomic
+from niah.errors import InputError
+
+
+EXAMPLES = """examples (after `make demo`, in the checkout, with .venv activated):
+  python -m runner score --data data/niah --model random --out results
+  python -m runner score --data data/niah --model llava-onevision --model-path FOLDER_OR_HUB_ID --frames 32
+  python -m runner report --out results --data data/niah
+Weights come from a local folder or the local Hugging Face cache (`hf download ID` first);
+--allow-download lets a hub id be fetched. More: README.md ("Runner"), docs/scaling.md."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every InputError
+        print(f"error: {self.prog}: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _models_help() -> str:
+    """One line per registered model on what it sees (its family's defaults)."""
+    from runner.models import summaries
+    return "models (what each sees by default):\n" + "\n".join(
+        f"  {name:<16} {line}" for name, line in summaries().items())
+
+
+def _model_option(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` with VALUE read as JSON where it parses (``fps=0.5``, ``time_instruction=false``)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected KEY=VALUE, e.g. fps=0.5")
+    try:
+        return key.strip(), json.loads(value)
+    except ValueError:
+        return key.strip(), value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from runner.models import MODEL_NAMES
+    models = ", ".join(MODEL_NAMES)
+    parser = _Parser(prog="python -m runner", description="Score models on Video NIAH and report results.",
+                     epilog=f"models: {models}\n{EXAMPLES}", formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="{score,report}")
+
+    s = sub.add_parser("score", help="score one model on a benchmark (resumable)",
+                       epilog=_models_help() + "\n" + EXAMPLES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("--data", help="benchmark folder built by `python -m generator build` (required)")
+    s.add_argument("--model", help=f"model to score (required): {models}")
+    s.add_argument("--model-path", help="weights: a local folder, or a Hugging Face hub id already in the "
+                                        "local cache (`hf download ID`); not needed by random")
+    s.add_argument("--allow-download", action="store_true",
+                   help="fetch a hub id missing from the local Hugging Face cache (default: never download)")
+    s.add_argument("--out", default="results", help="results root (default: results/)")
+    s.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda if available; random: cpu)")
+    s.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"],
+                   help="weights dtype (default auto: float32 on CPU; on CUDA float16 for vilamp's released "
+                        "profile, as the authors' code, bfloat16 otherwise)")
+    s.add_argument("--limit", type=int, help="score only the first N selected cases")
+    s.add_argument("--cases", help="comma-separated case ids to score")
+    s.add_argument("--shard", help="I/N: score the I-th of N shards (1-based; contiguous runs of the locality order)")
+    s.add_argument("--frames", type=int, help="frames given to the model (uniform sampling models; fps-sampling "
+                                              "models: the cap, max_frames)")
+    s.add_argument("--model-option", action="append", type=_model_option, metavar="KEY=VALUE", default=[],
+                   help="override a video default of an HF video-LLM (repeatable), e.g. fps=0.5, "
+                        "max_pixels=200704, time_instruction=false; see the README's model table")
+    s.add_argument("--max-frames", type=int, metavar="N",
+                   help="vilamp: at most N case frames, picked as np.linspace(0, n - 1, N) truncated to ints; "
+                        "600 reproduces the authors' Video-MME script (default: every frame, the NIAH setting)")
+    s.add_argument("--keyframes", type=int, help="ViLAMP: keyframes K")
+    s.add_argument("--tau", type=float, help="ViLAMP: keyframe similarity threshold")
+    s.add_argument("--feature-memory", metavar="SIZE",
+                   help="ViLAMP: memory for SigLIP features reused across cases, device and host together "
+                        "(default 32GB or half the RAM, whichever is less; frames needed farthest ahead are "
+                        "dropped first; 0 encodes every case frame anew); does not change answers or the run id")
+    s.add_argument("--device-feature-memory", metavar="SIZE",
+                   help="ViLAMP: the part of --feature-memory kept in GPU memory, where the features are "
+                        "computed (default on CUDA: 16GB or a quarter of the GPU, whichever is less; 0 on a CPU)")
+    s.add_argument("--profile", choices=["released", "paper"],
+                   help="ViLAMP: released (default: the authors' public inference code) or paper "
+                        "(Algorithm 1 as written); see the README's Fidelity table")
+    s.add_argument("--seed", type=int, help="random seed (the `random` baseline)")
+    s.add_argument("--circular", action="store_true",
+                   help="ask each case once per cyclic rotation of its options (letters stay, contents move); "
+                        "correct only if every rotation is (chance (1/n)^n: 0.39%% for 4 options); the visual "
+                        "prefix is computed once per case; a run of its own (part of the run id)")
+    s.add_argument("--run-name", help="run folder name instead of <model>-<settings hash>")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: this process runs the model; ray: one model replica per Ray actor, "
+                        "results written by this process (see docs/scaling.md)")
+    s.add_argument("--address", help="with --engine ray: Ray cluster to join (auto, HOST:PORT, ray://HOST:PORT); "
+                                     "default: start a local Ray instance")
+    s.add_argument("--actors", type=int, help="with --engine ray: model replicas (default: one per GPU "
+                                              "with --device cuda, else one per CPU of the cluster)")
+
+    r = sub.add_parser("report", help="accuracy tables for the runs in a results folder")
+    r.add_argument("--out", default="results", help="results root (default: results/)")
+    r.add_argument("--data", help="only runs on this benchmark's manifest, totals from it")
+    r.add_argument("--csv", help="also write summary/by_task_type/by_length_depth CSVs here")
+    r.add_argument("--format", choices=["markdown", "text"], default="markdown")
+    r.add_argument("--answer-rule", choices=["official", "strict"], default="official",
+                   help="how an answer's letter is read: official (default; Video-MME's extraction, as its "
+                        "published numbers) or strict (the project's parser); results stored under the other "
+                        "rule are re-read from their output with --data's options and answers")
+    return parser
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from niah.cases import Benchmark
+    from runner.loading import check_device, check_device_spelling, check_model_name, load_model
+    from runner.models import MODEL_NAMES
+    from runner.score import (check_run_before_loading, check_run_name, iter_ids, parse_shard, score,
+                              select_cases)
+
+    missing = [flag for flag, value in (("--data", args.data), ("--model", args.model)) if not value]
+    if missing:
+        raise InputError(", ".join(missing), "required (--data: the benchmark folder built by "
+                         "`python -m generator build`; --model: one of "
+                         f"{', '.join(MODEL_NAMES)}); see `python -m runner score --help`")
+    shard = parse_shard(args.shard)
+    case_ids = iter_ids(args.cases)
+    if args.run_name:
+        check_run_name(args.run_name)
+    if args.limit is not None and args.limit < 1:
+        raise InputError("--limit", f"{args.limit}: must be at least 1")
+    if args.engine != "ray" and (args.address or args.actors is not None):
+        raise InputError("--address" if args.address else "--actors", "only with --engine ray")
+    check_model_name(args.model)
+    if args.max_frames is not None:  # ViLAMP's name for its frame cap (its `frames` option)
+        if args.model != "vilamp":
+            raise InputError("--max-frames", "only for vilamp (uniform-sampling models take --frames)")
+        if args.max_frames < 1 or args.frames not in (None, args.max_frames):
+            raise InputError("--max-frames", f"{args.max_frames}: must be at least 1, and not differ from --frames")
+        args.frames = args.max_frames
+    if args.engine == "ray":  # whether the cluster has a GPU is checked when it is reached
+        check_device_spelling(args.device)
+        device = args.device
+    else:
+        device = check_device(args.device, args.model)
+    bench = Benchmark.open(args.data)
+    selected = select_cases(bench, case_ids, shard, args.limit)  # check --cases before loading weights
+    extra = {k: v for k, v in (("keyframes", args.keyframes), ("tau", args.tau), ("seed", args.seed),
+                                          ("profile", args.profile))
+             if v is not None}
+    for key, value in args.model_option:
+        if key in extra or key in ("dtype", "frames", "feature_memory", "circular"):
+            raise InputError(f"--model-option {key}", "has its own flag; use it")
+        extra[key] = value
+    options = {"dtype": args.dtype, "frames": args.frames, **extra, "circular": True if args.circular else None}
+    check_run_before_loading(args.out, args.run_name, args.model, args.model_path, options, bench)
+    if args.feature_memory is not None:  # a model option, but not part of the run's identity
+        extra["feature_memory"] = args.feature_memory
+    if args.device_feature_memory is not None:  # likewise
+        extra["device_feature_memory"] = args.device_feature_memory
+    engine = None
+    if args.engine == "ray":  # model replicas on Ray actors; this process still writes the results
+        from runner.ray_engine import RayEngine
+        engine = RayEngine(bench, args.model, args.model_path, device=device, dtype=args.dtype,
+                           frames=args.frames, options=extra, address=args.address, actors=args.actors,
+                           max_actors=len(selected), allow_download=args.allow_download,
+                           circular=args.circular)
+        model, device = engine.model, engine.device
+    else:
+        model = load_model(args.model, args.model_path, device, args.dtype, args.frames,
+                           allow_download=args.allow_download, **extra)
+    try:
+        summary = score(bench, model, args.out, model_name=args.model, model_path=args.model_path,
+                        options=options, shard=shard, limit=args.limit, case_ids=case_ids,
+                        run_name=args.run_name, progress=not args.no_progress,
+                        extra_info={"device": device, "data": str(bench.root)},
+                        engine=engine.run if engine is not None else None, circular=args.circular)
+        print(summary.line(), file=sys.stderr if summary.interrupted else sys.stdout, flush=True)
+        stats = _model_stats(model)
+        _write_reuse_stats(stats, summary.run_dir, summary.scored)
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        raise _disk_full(exc, args.out, selected) from None
+    finally:
+        if engine is not None:
+            engine.close()
+    if stats and not summary.interrupted:  # interrupted: the one summary line only
+        print(f"model stats: {json.dumps(stats, sort_keys=True, default=str)}", flush=True)
+    return 130 if summary.interrupted else 0
+
+
+def _disk_full(exc: OSError, out: str, selected: Sequence[Any]) -> InputError:
+    """A full disk as one line: which file, and how many of this invocation's cases have a
+    whole result line (kept: a rerun after freeing space scores the rest, each once)."""
+    from niah.results import RUN_INFO_NAME, read_run
+    where = Path(exc.filename) if exc.filename else Path(out)
+    kept = 0
+    for folder in (where.parent, where):
+        if (folder / RUN_INFO_NAME).exists():
+            done = read_run(folder)[1]
+            kept = sum(case.case_id in done for case in selected)
+            break
+    return InputError(where, f"no space left on device ({kept} of {len(selected)} cases kept; rerun to resume)")
+
+
+def _write_reuse_stats(stats: dict[str, Any], run_dir: Path, scored: int) -> None:
+    """For models that count their work (ViLAMP's vision encodes, the video-LLMs' LLM prefill
+    tokens): print the ratios of this invocation and write its counts to ``<run>/stats.json``
+    (``cases_scored``: the cases this invocation scored)."""
+    counts: dict[str, int] = {}
+    if "vision_frames_encoded" in stats:
+        encoded, frames = int(stats["vision_frames_encoded"]), int(stats["case_frames"])
+        moved = int(stats.get("feature_bytes_to_device", 0))
+        counts.update(vision_frames_encoded=encoded, case_frames=frames, feature_bytes_to_device=moved)
+        print(f"vision encodes per case frame: {encoded / frames if frames else 0.0:.4f} "
+              f"({encoded} of {frames})", flush=True)
+        print(f"feature bytes to device per case frame: {moved / frames if frames else 0.0:.0f} "
+              f"({moved} bytes)", flush=True)
+    if "llm_prefill_tokens" in stats:
+        tokens = int(stats["llm_prefill_tokens"])
+        counts.update(llm_prefill_tokens=tokens, cases_scored=scored)
+        print(f"LLM prefill tokens per case: {tokens / scored if scored else 0.0:.1f} ({tokens} over {scored} cases)",
+              flush=True)
+    if counts:
+        atomic.write_json(run_dir / "stats.json", counts)
+
+
+def _model_stats(model: Any) -> dict[str, Any]:
+    """The model's statistics, asked once (on Ray a round trip to every actor); {} if it has none."""
+    try:
+        return model.stats() if hasattr(model, "stats") else {}
+    except Exception:  # noqa: BLE001 - statistics must never fail a finished run
+        return {}
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from runner.report import report
+    sys.stdout.write(report(args.out, args.data, args.csv, args.format, args.answer_rule))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # bare `python -m runner`: the whole help, not just the usage line
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return cmd_score(args) if args.command == "score" else cmd_report(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:  # outside the scoring loop (opening, loading): nothing written
+        print("interrupted: nothing scored", file=sys.stderr)
+        return 130
+

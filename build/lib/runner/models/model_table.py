@@ -1,0 +1,90 @@
+"""The README's model table, computed: what each family sees of a 2K and a 10K-frame case at its
+model-card defaults (frames, pixels per frame, visual tokens, from ``video_families``), and an
+*estimate* of peak GPU memory from the released checkpoint's shapes (no GPU measured it).
+
+``python bench/model_table.py`` prints it; ``tests/runner_models/test_model_table.py`` checks the
+README holds exactly what it prints.
+
+The estimate, in bf16 (2 bytes a value): weights + the LLM's KV cache for the whole input +
+the larger of two transients, the vision tower's (every patch of every frame at once, as the HF
+models encode a video: residual + attention q/k/v/out + MLP of one layer) and the LLM prefill's
+(residual + one layer's MLP, ``(2 x intermediate + 4 x hidden)`` per token; attention by SDPA
+keeps no score matrix; generation computes logits for the last position only). Allocator
+slack, CUDA context (~0.5 GiB) and fragmentation are not in it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from runner.models.video_families import FAMILIES, view
+
+LENGTHS = (2000, 10000)
+STORE_SIDE = 384          # the frame store's frames (generator: fps=1, 384 x 384)
+TEXT_TOKENS = 200         # prompt + template + answer, roughly
+GIB = 1024 ** 3
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """Of the released checkpoint (its config.json): parameters, LLM and vision tower sizes."""
+
+    checkpoint: str
+    params_b: float            # billions, all weights
+    layers: int
+    hidden: int
+    intermediate: int
+    kv_heads: int
+    head_dim: int
+    vit_hidden: int
+    vit_intermediate: int
+    patches_per_token: float   # vision-tower patches behind one visual token
+
+
+SHAPES: dict[str, Shapes] = {
+    # Qwen2-7B LLM + SigLIP-so400m (27 x 27 = 729 patches -> 196 pooled tokens)
+    "llava-onevision": Shapes("llava-hf/llava-onevision-qwen2-7b-ov-hf", 8.03, 28, 3584, 18944, 4, 128, 1152, 4304, 729 / 196),
+    "llava-video": Shapes("llava-hf/LLaVA-Video-7B-Qwen2-hf", 8.03, 28, 3584, 18944, 4, 128, 1152, 4304, 729 / 196),
+    # Qwen2-7B + 675M ViT (32 layers, 1280, MLP 5120); 2x2 merge of 2-frame patches
+    "qwen2-vl": Shapes("Qwen/Qwen2-VL-7B-Instruct", 8.29, 28, 3584, 18944, 4, 128, 1280, 5120, 4),
+    "qwen2.5-vl": Shapes("Qwen/Qwen2.5-VL-7B-Instruct", 8.29, 28, 3584, 18944, 4, 128, 1280, 3420, 4),
+    # Qwen3-8B (36 layers, 4096, 8 KV heads) + SigLIP2-so400m-style ViT, patch 16
+    "qwen3-vl": Shapes("Qwen/Qwen3-VL-8B-Instruct", 8.77, 36, 4096, 12288, 8, 128, 1152, 4304, 4),
+    # Qwen2.5-7B + InternViT-300M (1024 patches of 448 px -> 256 tokens by pixel shuffle)
+    "internvl3": Shapes("OpenGVLab/InternVL3-8B-hf", 7.94, 28, 3584, 18944, 4, 128, 1024, 4096, 4),
+    # Qwen2.5-7B + SigLIP-NaViT (2x2 merge for video)
+    "videollama3": Shapes("DAMO-NLP-SG/VideoLLaMA3-7B", 8.04, 28, 3584, 18944, 4, 128, 1152, 4304, 4),
+}
+
+
+def peak_gib(name: str, visual_tokens: int) -> float:
+    s = SHAPES[name]
+    seq = visual_tokens + TEXT_TOKENS
+    weights = s.params_b * 1e9 * 2
+    kv = 2 * s.layers * s.kv_heads * s.head_dim * seq * 2
+    patches = visual_tokens * s.patches_per_token
+    vision = patches * (6 * s.vit_hidden + 2 * s.vit_intermediate) * 2
+    prefill = seq * (2 * s.intermediate + 4 * s.hidden) * 2
+    return (weights + kv + max(vision, prefill)) / GIB
+
+
+def rows() -> list[str]:
+    """Markdown rows: model | defaults | per length: frames, pixels per frame, visual tokens | peak GiB."""
+    out = []
+    for name, fam in FAMILIES.items():
+        cells = [f"`{name}`", fam.card]
+        peaks = []
+        for length in LENGTHS:
+            v = view(fam, length, STORE_SIDE, STORE_SIDE)
+            cells.append(f"{v.frames} @ {v.height}x{v.width} = {v.height * v.width:,} px, {v.visual_tokens:,} tok")
+            peaks.append(f"{peak_gib(name, v.visual_tokens):.0f}")
+        cells.append(" / ".join(peaks))
+        out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
+HEADER = ("| model | defaults from | 2K frames: sampled @ size = pixels/frame, visual tokens | "
+          "10K frames: same | est. peak GPU GiB, 2K / 10K (bf16) |\n|---|---|---|---|---|")
+
+
+def table() -> str:
+    return "\n".join([HEADER, *rows()])

@@ -1,0 +1,1 @@
+"""ViLAMP building blocks: keyframe selection, feature merging, per-frame feature cache."""
