@@ -13,6 +13,8 @@ from niah.view import needle_in_view, needles_seen
 from niah_testlib import run_cli
 from runner.cli import main as cli_main
 
+pytestmark = pytest.mark.models  # tiny random-weight models of the real architectures (torch)
+
 MODELS = {"random": None, "llava-onevision": "ov", "needle-oracle": "ov", "vilamp": "vilamp"}
 
 
