@@ -1,1 +1,0 @@
-"""ViLAMP building blocks: keyframe selection, feature merging, per-frame feature cache."""
