@@ -140,13 +140,13 @@ def test_a_run_whose_readings_disagree_is_marked_and_says_which_reading_it_uses(
     tables = _board(data, root)
     board = tables.leaderboard.set_index(C.run.name)
     assert "readings differ" in board.loc["answer-colon", C.marks.name]
-    assert board.loc["answer-colon", C.readings.name].startswith("official; strict differs on ")
+    assert board.loc["answer-colon", C.readings.name].startswith("lmms-eval; videomme differs on ")
     assert board.loc["answer-colon", C.readings_gap.name] > 50
     assert board.loc["plain", C.readings.name] == "" and board.loc["plain", C.readings_gap.name] == 0
     table = bd.compact(tables, section="project").set_index(C.run.header)
-    assert table.loc["[readings differ] answer-colon", C.readings.header].startswith("official; strict")
+    assert table.loc["[readings differ] answer-colon", C.readings.header].startswith("lmms-eval; videomme")
     strict = lb.build_tables(ld.load_results(root), ld.load_manifest(data), "strict").leaderboard.set_index("run")
-    assert strict.loc["answer-colon", C.readings.name].startswith("strict; official differs on ")
+    assert strict.loc["answer-colon", C.readings.name].startswith("strict; videomme differs on ")
 
 
 # ----- rank ranges and the pairwise matrix ---------------------------------------------------------------
