@@ -304,14 +304,16 @@ _METADATA = [(C.parameters, "parameters"), (C.organisation, "organisation"), (C.
 
 def _metadata(info_json: str) -> dict[str, str]:
     """The optional model metadata of a run.json (``{"metadata": {"parameters": "7B", ...}}``),
-    as plain text ("" where absent)."""
+    as plain text ("" where absent); the protocol is the settings' unless the metadata names one."""
     try:
         info = json.loads(info_json or "{}")
     except ValueError:
         info = {}
     meta = info.get("metadata") if isinstance(info, dict) and isinstance(info.get("metadata"), dict) else {}
-    out = {column.name: "" if meta.get(key) is None else str(meta.get(key)) for column, key in _METADATA}
-    return out
+    settings = info.get("settings") if isinstance(info, dict) and isinstance(info.get("settings"), dict) else {}
+    # the protocol a run was scored under is part of its settings (and run id); metadata may name it too
+    meta = {"protocol": settings.get("protocol"), **{k: v for k, v in meta.items() if v is not None}}
+    return {column.name: "" if meta.get(key) is None else str(meta.get(key)) for column, key in _METADATA}
 
 
 def _readings_differ(results: pd.DataFrame) -> dict[str, tuple[str, float]]:

@@ -3,6 +3,7 @@ siblings kept together, the paired test that fits a seed group, the reading warn
 ranges and the pairwise matrix."""
 from __future__ import annotations
 
+import json
 import random
 
 import numpy as np
@@ -140,13 +141,27 @@ def test_a_run_whose_readings_disagree_is_marked_and_says_which_reading_it_uses(
     tables = _board(data, root)
     board = tables.leaderboard.set_index(C.run.name)
     assert "readings differ" in board.loc["answer-colon", C.marks.name]
-    assert board.loc["answer-colon", C.readings.name].startswith("official; strict differs on ")
+    assert board.loc["answer-colon", C.readings.name].startswith("lmms-eval; videomme differs on ")
     assert board.loc["answer-colon", C.readings_gap.name] > 50
     assert board.loc["plain", C.readings.name] == "" and board.loc["plain", C.readings_gap.name] == 0
     table = bd.compact(tables, section="project").set_index(C.run.header)
-    assert table.loc["[readings differ] answer-colon", C.readings.header].startswith("official; strict")
+    assert table.loc["[readings differ] answer-colon", C.readings.header].startswith("lmms-eval; videomme")
     strict = lb.build_tables(ld.load_results(root), ld.load_manifest(data), "strict").leaderboard.set_index("run")
-    assert strict.loc["answer-colon", C.readings.name].startswith("strict; official differs on ")
+    assert strict.loc["answer-colon", C.readings.name].startswith("strict; videomme differs on ")
+
+
+def test_the_protocol_column_is_the_runs_setting_unless_metadata_names_one(population):
+    data, root, fp = population
+    _write(root, "scored-here", _letters(0.5, "a"), fingerprint=fp)
+    info = json.loads((root / "scored-here" / "run.json").read_text())
+    info["settings"]["protocol"] = "lmms-eval"
+    (root / "scored-here" / "run.json").write_text(json.dumps(info))
+    _write(root, "described", _letters(0.5, "b"), fingerprint=fp, metadata={"protocol": "card, 64 frames"})
+    _write(root, "unknown", _letters(0.5, "c"), fingerprint=fp)
+    board = _board(data, root).leaderboard.set_index(C.run.name)
+    assert board.loc["scored-here", C.protocol.name] == "lmms-eval"
+    assert board.loc["described", C.protocol.name] == "card, 64 frames"
+    assert board.loc["unknown", C.protocol.name] == ""
 
 
 # ----- rank ranges and the pairwise matrix ---------------------------------------------------------------

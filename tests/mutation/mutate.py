@@ -33,7 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 MUTANTS = ROOT / "mutants"
-MODULES = ["niah.accuracy", "niah.answers", "niah.atomic", "niah.cases", "niah.circular", "niah.clusters",
+MODULES = ["niah.accuracy", "niah.answer_references", "niah.answers", "niah.atomic", "niah.cases", "niah.circular", "niah.clusters",
            "niah.comparisons", "niah.diagnostics",
            "niah.errors", "niah.ffmpeg", "niah.framestore", "niah.ray_cluster", "niah.results", "niah.run_reading",
            "niah.schedule",
