@@ -1,31 +1,16 @@
-"""Fixtures of the lmms-eval tests: the exported task of the shared small benchmark, and the
-environment lmms-eval runs in here (no network: hub and datasets offline, every proxy dead)."""
+"""Fixtures of the lmms-eval tests: the exported task of the shared small benchmark, and lmms-eval's
+own output of its ``dummy`` model on it (helpers: ``lmms_testlib``)."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-for p in (ROOT, ROOT / "tests", Path(__file__).resolve().parent):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from lmms_testlib import DUMMY_RESPONSE, run_lmms_eval  # noqa: E402
 from niah_testlib import run_cli  # noqa: E402
-
-
-def offline_env(hf_home: Path) -> dict[str, str]:
-    """What lmms-eval runs under in these tests: no hub, no datasets download, and any HTTP(S)
-    connection sent to a closed local port, so a network access fails instead of passing."""
-    env = dict(os.environ)
-    env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_HOME=str(hf_home),
-               HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9", http_proxy="http://127.0.0.1:9",
-               https_proxy="http://127.0.0.1:9", NO_PROXY="", no_proxy="",
-               PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p))
-    env.pop("VIDEO_NIAH_MP4_CACHE", None)
-    return env
 
 
 @pytest.fixture(scope="session")
@@ -35,16 +20,6 @@ def task_dir(small_bench: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     proc = run_cli("generator", "lmms-eval-task", "--data", str(small_bench), "--out", str(out), "--cache-gb", "1")
     assert proc.returncode == 0, proc.stderr
     return out
-
-
-DUMMY_RESPONSE = "The answer is (C)"
-
-
-def run_lmms_eval(args: list[str], hf_home: Path, timeout: float = 900):
-    """``python -m runner lmms-eval ARGS`` (lmms-eval's own command line) offline; the finished process."""
-    import subprocess
-    return subprocess.run([sys.executable, "-m", "runner", "lmms-eval", *args], cwd=ROOT, env=offline_env(hf_home),
-                          capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="session")

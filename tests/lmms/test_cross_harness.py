@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, offline_env, run_lmms_eval
+from lmms_testlib import ROOT, offline_env, run_lmms_eval
 from niah.results import read_run
 from niah_testlib import run_cli
 

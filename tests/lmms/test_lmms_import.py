@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DUMMY_RESPONSE
+from lmms_testlib import DUMMY_RESPONSE
 from niah.answers import DEFAULT_RULE, SECOND_RULE, extract
 from niah.cases import Benchmark
 from niah.results import read_run

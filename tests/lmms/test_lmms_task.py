@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import offline_env
+from lmms_testlib import offline_env
 from niah.cases import Benchmark
 from niah_testlib import one_line_error, run_cli
 
