@@ -111,16 +111,18 @@ class FrameFeatures:
 
     ``encoded`` counts frames whose features had to be computed, ``case_frames`` frames asked
     for (``encoded / case_frames`` is the run's vision encodes per case frame) and
-    ``bytes_to_device`` the feature bytes copied from the host tier to the model's device."""
+    ``bytes_to_device`` the feature bytes copied from the host tier to the model's device.
+    ``host_device``: where the host tier lives ("cpu"; ``meta`` when ``bench/bench_ledger.py``
+    counts a real-size case without its memory)."""
 
     def __init__(self, budget_bytes: int, pin: bool = False, device_budget_bytes: int = 0,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", host_device: str = "cpu") -> None:
         self.budget = int(budget_bytes)
         self.pin = pin
         self.device = device
         on_device = min(max(0, int(device_budget_bytes)), max(0, self.budget))
         self._device = _Tier(on_device, device, False)
-        self._host = _Tier(max(0, self.budget) - on_device, "cpu", pin)
+        self._host = _Tier(max(0, self.budget) - on_device, host_device, pin)
         self.encoded = 0
         self.case_frames = 0
         self.bytes_to_device = 0
