@@ -5,12 +5,14 @@ It runs the project's own step-2 code (:func:`runner.vilamp.visual.stream_featur
 :class:`runner.vilamp.visual.VisualTokens`, with the real-size projector and learned merger of
 the ``released`` checkpoint) and the real-size Qwen2-7B prefill on ``meta`` tensors. Every ATen
 op is counted twice: FLOPs by ``torch.utils.flop_counter``'s formulas (matmuls and attention;
-at the first length the total is checked against ``FlopCounterMode`` run alongside) and bytes moved by a ``TorchDispatchMode`` (each input
-read once, each output written once; views move nothing). Each op's floor time is
-``max(FLOPs / peak, bytes / HBM bandwidth)`` at the H100 rates below, summed per component.
-Feature copies from host memory are counted at the PCIe rate; they are on the critical path
-unless the code overlaps them with compute (:data:`runner.vilamp.visual.COPIES_OVERLAP_COMPUTE`).
-The keyframe walk runs for real on the CPU (synthetic CLIP embeddings) and is timed there.
+at the first length the total is checked against ``FlopCounterMode`` run alongside) and bytes
+moved by a ``TorchDispatchMode`` (each input read once, each output written once; views and
+allocations move nothing). Each op's floor time is ``max(FLOPs / peak, bytes / HBM bandwidth)``
+at the H100 rates below, summed per component. Attention is one causal flash kernel (Q, K, V
+read once, no score matrix), as an H100 run uses. Feature copies from host memory are counted
+at the PCIe rate; they are on the critical path unless the code overlaps them with compute
+(:data:`runner.vilamp.visual.COPIES_OVERLAP_COMPUTE`). The keyframe walk runs for real on this
+CPU (synthetic fp16 CLIP embeddings), is timed here and is reported apart from the device floor.
 
     .venv/bin/python bench/bench_ledger.py
     .venv/bin/python bench/bench_ledger.py --merge fast
@@ -41,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from runner.vilamp import visual  # noqa: E402
 from runner.vilamp.frame_features import FrameFeatures  # noqa: E402
-from runner.vilamp.keyframes import relevance, select_keyframes  # noqa: E402
+from runner.vilamp.keyframes import select_keyframes  # noqa: E402
 from runner.vilamp.merging import Merger  # noqa: E402
 
 #: H100 SXM5 80 GB: dense fp16/bf16 tensor-core peak, fp32 without tensor cores (torch's default
@@ -106,6 +108,7 @@ class Ledger(TorchDispatchMode):
         super().__init__()
         self.rows: dict[str, Row] = defaultdict(Row)
         self.stack: list[str] = [GLUE]
+        self.hooks: list = []
 
     def label(self, name: str):
         ledger = self
@@ -125,8 +128,12 @@ class Ledger(TorchDispatchMode):
 
         def leave(*_) -> None:
             self.stack.pop()
-        module.register_forward_pre_hook(enter)
-        module.register_forward_hook(leave)
+        self.hooks += [module.register_forward_pre_hook(enter), module.register_forward_hook(leave)]
+
+    def unwatch(self) -> None:
+        for hook in self.hooks:
+            hook.remove()
+        self.hooks = []
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -250,10 +257,9 @@ def walk(frames: int, k: int, seed: int = 0) -> tuple[list[int], float, Ledger]:
 
 
 def _walk(image: torch.Tensor, text: torch.Tensor, k: int) -> list[int]:
-    """What :meth:`runner.vilamp.model.ViLAMP.select` runs on the embeddings."""
-    keys = select_keyframes(image, text, k, 0.85, 0.2, profile="released").indices
-    relevance(image, text)
-    return keys
+    """What :meth:`runner.vilamp.model.ViLAMP.select` runs on the embeddings (the walk returns
+    the relevance the view reports, so nothing else touches the N x 512 matrix)."""
+    return select_keyframes(image, text, k, 0.85, 0.2, profile="released").indices
 
 
 def ledger_case(frames: int, parts, merge: str, k: int = 32, chunk: int = 64, text_tokens: int = TEXT_TOKENS,
@@ -268,6 +274,13 @@ def ledger_case(frames: int, parts, merge: str, k: int = 32, chunk: int = 64, te
                          (vlm.model.language_model, LLM), (vlm.lm_head, LLM)):
         ledger.watch(module, name)
     ledger.watch(merger, SCORING)
+    projector = vlm.model.multi_modal_projector
+    for module in (projector.linear_1, projector.act, projector.linear_2):   # the fast reading calls them apart
+        ledger.watch(module, PROJECTOR)
+    if tokens.fast is not None:
+        for module, name in ((tokens.fast, SCORING), (tokens.fast.iq, IQ_IK), (tokens.fast.ik, IQ_IK),
+                             (tokens.fast.k, K_Q)):
+            ledger.watch(module, name)
     memory = _LedgerFeatures(10 ** 15, device=device, host_device=device)
     memory.ledger = ledger
     feature_keys = [("ledger", "v", f) for f in range(frames)]
@@ -285,6 +298,7 @@ def ledger_case(frames: int, parts, merge: str, k: int = 32, chunk: int = 64, te
         embeds = torch.empty(1, out.shape[0] + text_tokens, TEXT["hidden_size"], dtype=dtype, device=device)
         hidden = vlm.model.language_model(inputs_embeds=embeds, use_cache=True).last_hidden_state
         vlm.lm_head(hidden[:, -1:])
+    ledger.unwatch()
     rows = dict(ledger.rows)
     rows[WALK] = Row(0, walk_ledger.rows[WALK].bytes, walk_s, walk_ledger.rows[WALK].ops)
     overlapped = bool(getattr(visual, "COPIES_OVERLAP_COMPUTE", False))

@@ -7,7 +7,8 @@ Pipeline for one case (frames at 1 FPS, read from the frame store, never a whole
    source frame, see :mod:`runner.vilamp.feature_cache`) and CLIP text embedding of the
    question; :func:`runner.vilamp.keyframes.select_keyframes` picks K (32) keyframes.
 2. Frames stream through SigLIP (last layer dropped: ``vision_feature_layer`` of the
-   checkpoint) and the 2-layer GELU projector in chunks of ``chunk`` (64) frames, in time order.
+   checkpoint) and the 2-layer GELU projector in chunks of ``chunk`` (64) frames, in time order
+   (:mod:`runner.vilamp.visual`, which the FLOP/byte ledger ``bench/bench_ledger.py`` also runs).
    A keyframe keeps its patch tokens, pooled as the checkpoint says (``bilinear``: 729 -> 196);
    every other frame becomes one token by :class:`runner.vilamp.merging.Merger` against its
    reference frame (:func:`runner.vilamp.merging.reference_frames`).
@@ -20,6 +21,9 @@ paper's text wherever they differ: CLIP input, walk tie, fill, merge reference, 
 the walk's cosines and of the merger, config checks, prompt, new tokens, dtype. The profile is
 part of ``settings()`` and so of the run id. :meth:`ViLAMP.answer` returns the text with the
 keyframes (case-frame indices) as the frames seen at full resolution and the input cut.
+Independently, ``merge=exact`` (default: the merger as the authors' code computes it) or
+``merge=fast`` (the same formula reordered, fewer FLOPs and bytes, not bit-exact;
+:mod:`runner.vilamp.visual`, docs/vilamp-speed.md) names the merger's reading, also in ``settings()``.
 
 Checkpoint layouts:
 
@@ -75,7 +79,7 @@ from runner.vilamp import checkpoint_config
 from runner.vilamp import prompt as authors_prompt
 from runner.vilamp.feature_cache import FeatureCache
 from runner.vilamp.frame_features import FrameFeatures, default_device_budget, parse_bytes
-from runner.vilamp.keyframes import relevance, select_keyframes
+from runner.vilamp.keyframes import select_keyframes
 from runner.vilamp.merging import DEFAULT_ALPHA, Merger
 from runner.vilamp.options import check_names, resolve_options
 from runner.vilamp.profiles import Profile, profile_named
@@ -145,8 +149,7 @@ class ViLAMP(Model):
         self._load_vlm(keys, self._auto_dtype(dtype), vision_tower)
         self.clip = self._load_clip(keys, clip_path, clip_tokenizer)
         self.merger = self._load_merger(keys)
-        self.visual = VisualTokens.for_model(self.vlm, self.merger, self.options.keyframe_pool,
-                                             self.options.pool_stride, self.profile.merge_reference, self.dtype)
+        self.visual = self._visual_tokens()
         self._read_vision_preprocessing()
         self._open_feature_stores(cache_dir, feature_memory, device_feature_memory)
         self.last: dict[str, Any] = {}  # the last case's counts, for stats.json only (no step reads it)
@@ -233,6 +236,15 @@ class ViLAMP(Model):
                 merger.tau.data.fill_(alpha)
         return merger.to(self.device, self.dtype).eval()
 
+    def _visual_tokens(self) -> VisualTokens:
+        """Step 2 under the ``merge`` reading; ``fast`` folds the projector's second layer into
+        the learned merger's maps, so it needs that merger."""
+        if self.options.merge == "fast" and not self.merger.learned:
+            raise InputError("--model-option", "merge=fast needs the learned merger (composer_type sig_pooling "
+                                               "weights); this checkpoint has the parameter-free one")
+        return VisualTokens.for_model(self.vlm, self.merger, self.options.keyframe_pool, self.options.pool_stride,
+                                      self.profile.merge_reference, self.dtype, merge=self.options.merge)
+
     def _read_vision_preprocessing(self) -> None:
         """SigLIP's input size, normalisation and feature layer, from the checkpoint's processor/config."""
         vp = getattr(self.processor, "video_processor", None) or self.processor.image_processor
@@ -273,7 +285,7 @@ class ViLAMP(Model):
             "alpha": round(self.merger.temperature, 8), "keyframe_pool": self.options.keyframe_pool,
             "pool_stride": self.options.pool_stride if self.options.keyframe_pool in ("average", "max") else None,
             "query": "clip-text" if self.merger.learned else "llm-token-mean",
-            "merge_reference": p.merge_reference, "before_first_keyframe": "self",
+            "merge_reference": p.merge_reference, "before_first_keyframe": "self", "merge": self.options.merge,
             "clip": self.clip.spec, "clip_revision": self.clip.revision, "clip_fingerprint": self.clip.fingerprint,
             "clip_input": self.clip.preprocessing, "clip_tokenizer": self.clip.tokenizer_source,
             "walk_dtype": hub.dtype_name(self._walk_dtype), "merge_dtype": p.merge_dtype,
@@ -359,9 +371,9 @@ class ViLAMP(Model):
         text = torch.from_numpy(self.clip.encode_text(case.question))
         walk_text = text.to(self._walk_dtype)
         opts = self.options
-        keys = select_keyframes(image, walk_text, opts.keyframes, opts.tau, opts.min_relevance,
-                                profile=self.profile.name).indices
-        return Selection(list(indices), keys, text, relevance(image, walk_text))
+        chosen = select_keyframes(image, walk_text, opts.keyframes, opts.tau, opts.min_relevance,
+                                  profile=self.profile.name)
+        return Selection(list(indices), chosen.indices, text, chosen.relevance)
 
     def keyframes(self, case: Case, bench: Benchmark, indices: list[int]) -> list[int]:
         """Positions (into ``indices``) of the keyframes, time order."""

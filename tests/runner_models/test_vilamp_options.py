@@ -50,3 +50,10 @@ def test_bad_options_are_one_line_errors(explicit, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")) as err:
         resolve_options(explicit, {}, RELEASED)
     assert "\n" not in str(err.value)
+
+
+def test_merge_reading_defaults_to_exact_and_names_fast():
+    assert resolve_options({}, {}, RELEASED).merge == "exact"
+    assert resolve_options({"merge": "fast"}, {}, PAPER).merge == "fast"
+    with pytest.raises(InputError, match=r"unknown merge reading 'quick' \(exact, fast\)"):
+        resolve_options({"merge": "quick"}, {}, RELEASED)
