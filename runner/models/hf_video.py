@@ -26,6 +26,7 @@ import torch
 from niah.cases import Benchmark
 from niah.errors import InputError
 from niah.schema import Case
+from niah.view import NEEDLE_ONLY
 from runner.models import hub
 from runner.models import prefix_cache
 from runner.models.base import Answer, Model
@@ -33,10 +34,6 @@ from runner.models.prompt import PROMPT_VERSION, build_prompt, case_prompt
 from runner.models.video_families import Family, family as get_family, linspace_floor
 
 DEFAULT_MAX_NEW_TOKENS = 16      # lmms-eval's Video-MME generation_kwargs
-#: families whose shared-prefix generation is proven equal to a full prefill per rotation
-#: (tests/runner_models/test_circular_models.py); the others prefill each rotation whole
-#: (Qwen's multimodal rotary positions and VideoLLaMA3's token compression are not covered)
-SHARED_PREFIX_FAMILIES = ("llava-onevision", "llava-video")
 PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json", "video_preprocessor_config.json")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "tokenizer.model")
 
@@ -102,13 +99,15 @@ class HFVideoLLM(Model):
 
     name = "llava-onevision"
     sampling = "uniform"
+    #: the family when the registry entry names none: the one called like the model
+    default_family: str | None = None
 
     def __init__(self, model_path: str | None, device: str = "cpu", dtype: str = "auto",
                  frames: int | None = None, name: str | None = None, family: str | None = None,
                  max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, **options: Any) -> None:
         if name:
             self.name = name
-        fam = get_family(family or ("llava-onevision" if self.name == "needle-oracle" else self.name))
+        fam = get_family(family or self.default_family or self.name)
         self.options = fam.resolve(frames, options)          # bad options fail before any load
         self.max_new_tokens = int(max_new_tokens)
         self.model_path = model_path
@@ -146,7 +145,9 @@ class HFVideoLLM(Model):
         video = bench.frames_at(case, indices)
         head = self.family.prompt_prefix(indices, case.length, case.fps, self.options)
         prompts = [head + build_prompt(case.question, options) for options in option_lists]
-        if self.family.name in SHARED_PREFIX_FAMILIES:
+        # only families proven to give the same answers (Family.shared_prefix); the others prefill each
+        # rotation whole (Qwen's multimodal rotary positions and VideoLLaMA3's token compression are not covered)
+        if self.family.shared_prefix:
             answered = self.generate_shared(video, prompts, indices=indices, length=case.length, fps=case.fps)
         else:
             answered = [self._generate(video, p, indices, case.length, case.fps) for p in prompts]
@@ -273,7 +274,8 @@ class NeedleOracle(HFVideoLLM):
     an upper bound on what retrieval could give. The family's sampler runs within the needle."""
 
     name = "needle-oracle"
-    sampling = "needle-only"
+    sampling = NEEDLE_ONLY    # what the diagnostics find the oracle by (niah.view.sees_only_the_needle)
+    default_family = "llava-onevision"
 
     def frame_indices(self, case: Case) -> list[int]:
         start = case.needle.start_frame

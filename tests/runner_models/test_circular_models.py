@@ -18,6 +18,8 @@ from runner.models.base import rotated_case
 from runner.score import score
 from niah_testlib import demo_bench
 
+pytestmark = pytest.mark.models
+
 REPO = Path(__file__).resolve().parents[2]
 
 
