@@ -1,6 +1,9 @@
 """ViLAMP's options resolved without weights: explicit > the checkpoint's ViLAMP keys > profile."""
 import pytest
 
+pytest.importorskip("torch")   # runner.vilamp imports it
+pytestmark = pytest.mark.models
+
 from niah.errors import InputError
 from runner.vilamp.options import resolve_options
 from runner.vilamp.profiles import PAPER, RELEASED

@@ -4,8 +4,11 @@ float64); kept features reach the chunk without a stack."""
 import random
 
 import pytest
-import torch
-import torch.nn as nn
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.models
+
+import torch.nn as nn  # noqa: E402
 
 from runner.vilamp.frame_features import FrameFeatures
 from runner.vilamp.merging import Merger, pool_keyframe, reference_frames
