@@ -3,8 +3,13 @@
 Every reading is one entry of :data:`READINGS` (name, extractor, description, older names);
 the CLIs' choices and help, the report and the leaderboard are derived from it:
 
-* ``official`` (the default everywhere): Video-MME's own extraction, the rule behind its
-  published numbers and lmms-eval's Video-MME task (:func:`official_answer`).
+* ``lmms-eval`` (the default everywhere): lmms-eval 0.7.3's ``extract_mcq_answer``, as its
+  Video-MME task calls it (:func:`niah.answer_references.lmms_eval_answer`): numbers set beside
+  lmms-eval's are read the same way.
+* ``videomme``: Video-MME's ``eval_your_results.py`` exactly, quirks included
+  (:func:`niah.answer_references.videomme_answer`), with its accuracy over answered questions
+  beside the all-cases one. ``official`` (this project's earlier, approximate transcription)
+  is accepted as its old name; lines stored under ``official`` are read again from their output.
 * ``strict``: this project's parser (:func:`parse_answer`), which also reads option text and
   refuses ambiguous outputs; kept as a second reading and stored beside the default one.
 
@@ -33,6 +38,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
+
+from niah.answer_references import lmms_eval_answer, videomme_answer
 
 _OPTION = re.compile(r"^\s*[\(\[]?([A-Za-z])\s*[\.\):\]]\s*(.*)$", re.S)
 _CHAT_JUNK = re.compile(r"<\|[^|>]*\|>|</?s>|<\|endoftext\|>")
@@ -189,33 +196,6 @@ def parse_answer(text: str | None, options: Sequence[str]) -> str | None:
     return None
 
 
-# ----- Video-MME's official extraction ---------------------------------------------------
-#: prefixes Video-MME's ``eval_your_results.py`` removes before looking for a letter
-OFFICIAL_PREFIXES = ("The best answer is", "The correct answer is", "The answer is", "The answer",
-                     "The best option is", "The correct option is", "Best answer:", "Best option:")
-
-
-def official_answer(text: str | None, options: Sequence[str]) -> str | None:
-    """Video-MME's rule: drop the listed prefixes, then the first capital option letter
-    anywhere in the text; over 10 words without one -> no answer.
-
-    Written from the rule's description, not its code: ``"A and B"`` -> A, ``"(D)"`` -> D,
-    ``"answer: b"`` -> None (lower case never counts), ``"Based on the video"`` -> B (the
-    rule looks at characters, not words). Letters are those of the case's options (A-D for
-    Video-MME), so a 5-option case may answer E.
-    """
-    if not text:
-        return None
-    letters = sorted(option_letters(options))
-    if not letters:
-        return None
-    stripped = text.strip()
-    for prefix in OFFICIAL_PREFIXES:
-        stripped = stripped.replace(prefix, "")
-    found = re.search("[" + "".join(letters) + "]", stripped)
-    return found.group(0) if found else None
-
-
 # ----- the registry of readings -------------------------------------------------------------
 @dataclass(frozen=True)
 class Reading:
@@ -227,13 +207,15 @@ class Reading:
     name: str
     extract: Callable[[str | None, Sequence[str]], str | None]
     description: str                  # one clause: what the reading is, for help texts and reports
-    aliases: tuple[str, ...] = ()     # older names still accepted (and found in stored lines)
+    aliases: tuple[str, ...] = ()     # older names still accepted on the command line and the page
+    #: the reference also reports accuracy over the answered questions only (no letter: left out)
+    answered_only: bool = False
 
 
 #: name -> reading, in the order offered (the default first)
 READINGS: dict[str, Reading] = {}
 #: the reading every run stores as ``prediction`` and every table shows unless asked otherwise
-DEFAULT_RULE = "official"
+DEFAULT_RULE = "lmms-eval"
 #: the reading a version-1 line (no ``answer_rule``) stored as its ``prediction``
 LEGACY_RULE = "strict"
 #: the reading stored beside the default one in a line's ``prediction_strict``
@@ -276,7 +258,11 @@ def rules_help() -> str:
                      for name in rule_names())
 
 
-register_reading(Reading("official", official_answer, "Video-MME's extraction, as its published numbers"))
+register_reading(Reading("lmms-eval", lmms_eval_answer, "lmms-eval 0.7.3's extract_mcq_answer, as its Video-MME "
+                                                         "task reads answers"))
+register_reading(Reading("videomme", videomme_answer, "Video-MME's eval_your_results.py exactly (its prefix list's "
+                                                      "missing commas included; also accuracy over answered cases)",
+                         aliases=("official",), answered_only=True))
 register_reading(Reading("strict", parse_answer, "the project's parser, which also reads option text and "
                                                  "refuses ambiguous outputs"))
 

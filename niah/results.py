@@ -105,8 +105,8 @@ def _from_dict(cls: Any, raw: Any) -> Any:
 
 _RESULT_DOC = """The outcome of one model on one case (fields: :data:`FIELDS`).
 
-    ``prediction`` is the option letter under ``answer_rule`` (``"official"``: Video-MME's
-    extraction, :mod:`niah.answers`), or ``None`` when the output gives none (counted as
+    ``prediction`` is the option letter under ``answer_rule`` (a reading of
+    :data:`niah.answers.READINGS`; ``official`` in older lines), or ``None`` when the output gives none (counted as
     wrong, and separately as unparsed); ``prediction_strict`` is the project's stricter
     parser's reading of the same output. A version-1 line has no ``answer_rule``: its
     ``prediction`` is the strict parser's. ``error`` is set when the case failed to run at

@@ -74,10 +74,9 @@ def stored_rule(answer_rule: str | None) -> str:
     (none recorded: ``None``, or NaN in a frame) the strict parser's."""
     if pd.isna(answer_rule):
         return answers.LEGACY_RULE
-    try:  # an older name of a reading (an alias) is that reading
-        return answers.canonical(answer_rule)
-    except ValueError:  # a reading unknown here: the line keeps its own letter under it
-        return answer_rule
+    # as written: an older name (``official``) was another extractor than the reading that now
+    # carries it (``videomme``, the script exactly), so such a line is read again from its output
+    return str(answer_rule)
 
 
 def check_rule(rule: str) -> str:

@@ -40,10 +40,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _models_help() -> str:
-    """One line per registered model on what it sees (its family's defaults)."""
-    from runner.models import summaries
-    return "models (what each sees by default):\n" + "\n".join(
-        f"  {name:<16} {line}" for name, line in summaries().items())
+    """One line per registered model on what it sees (its family's defaults), and for an HF
+    video-LLM one line per protocol (``--protocol``; the first is the default)."""
+    from runner.models import protocol_summaries, summaries
+    from runner.models.protocols import DEFAULT_PROTOCOL
+    lines = []
+    for name, line in summaries().items():
+        lines.append(f"  {name:<16} {line}")
+        lines += [f"  {'':<16}   --protocol {protocol}{' (default)' if protocol == DEFAULT_PROTOCOL else ''}: {text}"
+                  for protocol, text in protocol_summaries(name).items()]
+    return "models (what each sees by default; the HF video-LLMs under each protocol):\n" + "\n".join(lines)
 
 
 def _model_option(text: str) -> tuple[str, Any]:
@@ -98,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device-feature-memory", metavar="SIZE",
                    help="ViLAMP: the part of --feature-memory kept in GPU memory, where the features are "
                         "computed (default on CUDA: 16GB or a quarter of the GPU, whichever is less; 0 on a CPU)")
+    s.add_argument("--protocol", help="HF video-LLMs: lmms-eval (default: what lmms-eval 0.7.3 does for that model "
+                                      "on Video-MME, so numbers compare with lmms-eval's), card (the model card's "
+                                      "video settings) or blind (no video: lmms-eval's videomme_no_visual); "
+                                      "each family's below")
     s.add_argument("--profile", choices=["released", "paper"],
                    help="ViLAMP: released (default: the authors' public inference code) or paper "
                         "(Algorithm 1 as written); see the README's Fidelity table")
@@ -148,6 +158,12 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.engine != "ray" and (args.address or args.actors is not None):
         raise InputError("--address" if args.address else "--actors", "only with --engine ray")
     check_model_name(args.model)
+    if args.protocol is not None:   # before any weights load
+        from runner.models import protocol_summaries
+        known = protocol_summaries(args.model)
+        if args.protocol not in known:
+            raise InputError("--protocol", f"{args.protocol!r} is not a protocol of {args.model} (known: "
+                             f"{', '.join(known) if known else 'none; only the HF video-LLMs have protocols'})")
     if args.max_frames is not None:  # ViLAMP's name for its frame cap (its `frames` option)
         if args.model != "vilamp":
             raise InputError("--max-frames", "only for vilamp (uniform-sampling models take --frames)")
@@ -162,7 +178,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     bench = Benchmark.open(args.data)
     selected = select_cases(bench, case_ids, shard, args.limit)  # check --cases before loading weights
     extra = {k: v for k, v in (("keyframes", args.keyframes), ("tau", args.tau), ("seed", args.seed),
-                                          ("profile", args.profile))
+                                          ("profile", args.profile), ("protocol", args.protocol))
              if v is not None}
     for key, value in args.model_option:
         if key in extra or key in ("dtype", "frames", "feature_memory", "circular"):

@@ -13,9 +13,8 @@ and only its cases count, and the report adds chance level and accuracy by needl
 The numbers come from :mod:`niah.accuracy`, as the leaderboard's do, each with its Wilson
 95 % interval, because a cell of a few cases says little on its own.
 
-Answers are read under one rule (``--answer-rule``, :mod:`niah.answers`): ``official``
-(default; Video-MME's extraction, so figures compare with published Video-MME-style numbers)
-or ``strict`` (the project's parser). Results are read as the leaderboard reads them
+Answers are read under one reading (``--answer-rule``, one of :data:`niah.answers.READINGS`:
+``lmms-eval`` by default, ``videomme``, ``strict``). Results are read as the leaderboard reads them
 (:mod:`niah.run_reading`): with the manifest (``--data``) every letter is taken under the
 rule (re-read from the output where stored under another) and ``correct`` is recomputed
 from the gold letter; without it results keep their stored reading, and the run's
@@ -53,7 +52,7 @@ class Run:
 
     @property
     def answer_rule(self) -> str:
-        """The rule the run's numbers are under, or ``mixed: official 3, strict 2``."""
+        """The rule the run's numbers are under, or ``mixed: lmms-eval 3, strict 2``."""
         if len(self.rules) == 1:
             return next(iter(self.rules))
         return "mixed: " + ", ".join(f"{rule} {n}" for rule, n in sorted(self.rules.items())) if self.rules else "-"
@@ -251,12 +250,25 @@ def _percent(value: float, digits: int = 1) -> str:
     return f"{100 * value:.{digits}f}" if value == value else "-"
 
 
+def _share(correct: int, n: int) -> str:
+    """``correct/n`` as the report writes an accuracy: % [Wilson 95% interval] (n)."""
+    if not n:
+        return "-"
+    low, high = accuracy.wilson_interval(correct, n)
+    return f"{_percent(correct / n)}% [{_percent(float(low), 0)}–{_percent(float(high), 0)}] ({n})"
+
+
 def render(runs: list[Run], notes: list[str], fmt: str = "markdown", bench: Benchmark | None = None,
            rule: str = DEFAULT_RULE) -> str:
+    rule = canonical(rule)
     frame = results_frame(runs, bench)
     t = tables(runs, bench)
     show = (lambda df: markdown(df)) if fmt == "markdown" else (lambda df: df.to_string())
     summary = t["summary"].copy()
+    if READINGS[rule].answered_only:   # the reference's own figure: the cases it found a letter in
+        answered = summary["scored"] - summary["unparsed"] - summary["errors"]
+        summary.insert(summary.columns.get_loc("ci_high") + 1, "accuracy over answered",
+                       [_share(c, n) for c, n in zip(summary["correct"], answered)])
     summary["accuracy"] = [f"{_percent(a)}% [{_percent(lo, 0)}–{_percent(hi, 0)}]" if a == a else "-"
                            for a, lo, hi in zip(summary["accuracy"], summary["ci_low"], summary["ci_high"])]
     if "chance" in summary:
@@ -267,8 +279,11 @@ def render(runs: list[Run], notes: list[str], fmt: str = "markdown", bench: Benc
     out = io.StringIO()
     h = "## " if fmt == "markdown" else ""
     out.write(f"{h}Runs\n\n{show(summary)}\n")
-    out.write(f"\nanswers read under the {rule} rule ({READINGS[canonical(rule)].description}; "
+    out.write(f"\nanswers read under the {rule} rule ({READINGS[rule].description}; "
               f"--answer-rule {' or '.join(rule_names())})\n")
+    if READINGS[rule].answered_only:
+        out.write("accuracy over answered: over the cases the reading found a letter in (the reference's own "
+                  "figure; failed and unparsed cases left out), (answered cases)\n")
     out.write("\naccuracy: % [Wilson 95% interval]; errors and unparsed answers count as wrong; partial runs "
               "are scored/total so far" + ("; chance: mean of 1/options over the scored cases" if bench else
                                            "; chance needs --data (the manifest's options)") + "\n")

@@ -20,8 +20,10 @@ MISSING = "-"  # plain text: the report's figure for a proportion of no cases
 
 
 def summary_table(frame: pd.DataFrame, ceilings: dict[str, tuple[str, float, float, float]],
-                  have_manifest: bool) -> pd.DataFrame:
-    """One row per run: P(needle in view), accuracy in view / not in view, oracle ceiling."""
+                  have_manifest: bool, blinds: dict[str, tuple[str, float, float, float]] | None = None) -> pd.DataFrame:
+    """One row per run: P(needle in view), accuracy in view / not in view, and what it is read
+    against: chance, the same model's blind run (no video) and the oracle ceiling."""
+    blinds = blinds or {}
     decomp = dg.decomposition(frame, ["run"]).set_index("run") if len(frame) else pd.DataFrame()
     rows = []
     for run in sorted(frame["run"].unique()) if len(frame) else []:
@@ -30,6 +32,11 @@ def summary_table(frame: pd.DataFrame, ceilings: dict[str, tuple[str, float, flo
         cells = dg.in_view_cells(d, have_manifest, "needs --data", MISSING)
         rows.append({"run": run, "model": frame.loc[frame["run"] == run, "model"].iloc[0],
                      "P(needle in view)": cells[0], "acc given in view": cells[1], "acc given not in view": cells[2],
+                     "needles seen": dg.needles_seen_cell(d, have_manifest, "needs --data"),
+                     "chance": f"{100 * dg.chance(frame, run):.1f}%" if dg.chance(frame, run) == dg.chance(frame, run)
+                     else "needs --data",
+                     "blind (no video)": (dg.format_share(*blinds[run][1:], missing=MISSING) + f" ({blinds[run][0]})"
+                                          if run in blinds else "no blind run"),
                      "needle-oracle ceiling": (dg.format_share(*ceiling[1:], missing=MISSING) + f" ({ceiling[0]})"
                                                if ceiling else "no oracle run")})
     return pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()
@@ -73,15 +80,20 @@ def render(runs: list[Any], bench: Benchmark | None, show: Callable[[pd.DataFram
     if frame.empty:
         return ""
     out = io.StringIO()
-    ceilings = dg.oracle_ceilings(frame, {run.run_id: run.info for run in runs})
+    infos = {run.run_id: run.info for run in runs}
+    ceilings, blinds = dg.oracle_ceilings(frame, infos), dg.blind_baselines(frame, infos)
     out.write(f"\n{h}Needle in view: did the model find the needle, and did it understand it\n\n"
-              f"{show(summary_table(frame, ceilings, bench is not None))}\n")
+              f"{show(summary_table(frame, ceilings, bench is not None, blinds))}\n")
     out.write("\nP(needle in view): share of cases where at least one frame the model saw at full resolution "
               "lies in the needle; acc given in view / not in view: accuracy over those cases; % [Wilson 95% "
               "interval, scipy.stats.binomtest] (cases). A miss in view is a failure to understand, out of "
               "view a failure to find; the needle-oracle run on the same manifest (the VLM shown only the "
-              f"needle) is the comprehension ceiling. '{dg.NOT_RECORDED}': results written before results "
-              "schema 2 (no view).\n")
+              f"needle) is the comprehension ceiling. Needles seen: mean per case of the needles (distractors "
+              "included) with a frame seen at full resolution, of the mean needles per case; in a case of "
+              "several needles 'in view' means a needle the question is about. Blind (no video): the same "
+              "model's run under --protocol blind on the same manifest, what it answers from the question "
+              "alone (Video-MME questions are partly answerable so). "
+              f"'{dg.NOT_RECORDED}': results written before results schema 2 (no view).\n")
     out.write(f"\n{h}Circular evaluation: correct only if every rotation of the options is\n\n"
               f"{show(circular_table(frame))}\n")
     out.write("\nplain: the question as published (rotation 0 of a circular run); chance 1/n per case; "

@@ -34,6 +34,8 @@ class Entry:
     fixed: dict[str, Any] = field(default_factory=dict)
     summary: str = ""
     default_device: str | None = None
+    #: protocol -> one line, for a model that is not an HF family (whose protocols its family has)
+    protocols: dict[str, str] = field(default_factory=dict)
 
 
 _REGISTRY: dict[str, Entry] = {}
@@ -41,14 +43,14 @@ MODEL_NAMES: tuple[str, ...] = ()
 
 
 def register(name: str, target: str, /, summary: str | None = None, default_device: str | None = None,
-             **fixed: Any) -> None:
+             protocols: dict[str, str] | None = None, **fixed: Any) -> None:
     """Add a model: ``target`` is ``"package.module:callable"`` taking the loader signature.
     For :data:`HF_VIDEO` the model's ``name`` and ``family`` default to ``name``.
     ``summary``: one line for ``--help``; an HF video-LLM's comes from its family."""
     global MODEL_NAMES
     if target == HF_VIDEO:
         fixed = {"name": name, "family": name, **fixed}
-    _REGISTRY[name] = Entry(target, dict(fixed), summary or _family_summary(fixed), default_device)
+    _REGISTRY[name] = Entry(target, dict(fixed), summary or _family_summary(fixed), default_device, dict(protocols or {}))
     MODEL_NAMES = tuple(_REGISTRY)
 
 
@@ -68,12 +70,26 @@ def default_device(name: str) -> str | None:
     return _REGISTRY[name].default_device if name in _REGISTRY else None
 
 
+def protocol_summaries(name: str) -> dict[str, str]:
+    """Protocol -> one line on what the model sees under it: an HF video-LLM's family's, another
+    model's own (vilamp: blind only), ``{}`` for none."""
+    from runner.models.video_families import FAMILIES
+    entry = _REGISTRY.get(name)
+    fam = FAMILIES.get(entry.fixed.get("family", "")) if entry else None
+    if fam is None:
+        return dict(entry.protocols) if entry else {}
+    return {p.name: (fam.under(p).describe() if p.visual else "no video: the question alone")
+            + f"; prompt {p.prompt}" for p in fam.protocols.values()}
+
+
 def summaries() -> dict[str, str]:
     """name -> one line on what the model sees."""
     return {name: entry.summary for name, entry in _REGISTRY.items()}
 
 
 register("vilamp", "runner.vilamp.model:ViLAMP",
+         protocols={"blind": "no video: the question alone to its LLM (lmms-eval's videomme_no_visual prompt); "
+                             "without --protocol it sees every frame as its --profile says"},
          summary="every 1-FPS frame: K=32 differential keyframes with their patch tokens, one merged token "
                  "per other frame (LLaVA-OneVision-Qwen2 inside)")
 for _family in ("llava-onevision", "llava-video", "qwen2-vl", "qwen2.5-vl", "qwen3-vl", "internvl3", "videollama3"):
@@ -104,4 +120,5 @@ def load_model(name: str, model_path: str | None, device: str = "cpu", dtype: st
     return factory(model_path, device=device, dtype=dtype, frames=frames, **fixed, **options)
 
 
-__all__ = ["HF_VIDEO", "MODEL_NAMES", "Model", "default_device", "load_model", "register", "registry", "summaries"]
+__all__ = ["HF_VIDEO", "MODEL_NAMES", "Model", "default_device", "load_model", "protocol_summaries", "register",
+           "registry", "summaries"]

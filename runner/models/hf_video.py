@@ -30,10 +30,9 @@ from niah.view import NEEDLE_ONLY
 from runner.models import hub
 from runner.models import prefix_cache
 from runner.models.base import Answer, Model
-from runner.models.prompt import PROMPT_VERSION, build_prompt, case_prompt
+from runner.models.prompt import PROMPT_VERSION, protocol_prompt
 from runner.models.video_families import Family, family as get_family, linspace_floor
 
-DEFAULT_MAX_NEW_TOKENS = 16      # lmms-eval's Video-MME generation_kwargs
 PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json", "video_preprocessor_config.json")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "tokenizer.model")
 
@@ -51,6 +50,8 @@ def check_checkpoint(folder: Path, model_path: str, fam: Family) -> dict[str, An
     except (OSError, ValueError) as exc:
         raise InputError(f"{model_path}/config.json", f"unreadable ({exc})") from None
     model_type = config.get("model_type")
+    if model_type in fam.convert:
+        raise InputError(model_path, fam.convert[model_type])
     if model_type not in fam.model_types:
         arch = ",".join(config.get("architectures") or []) or "?"
         raise InputError(model_path, f"config.json is a {model_type!r} checkpoint ({arch}), not {fam.name} "
@@ -104,12 +105,16 @@ class HFVideoLLM(Model):
 
     def __init__(self, model_path: str | None, device: str = "cpu", dtype: str = "auto",
                  frames: int | None = None, name: str | None = None, family: str | None = None,
-                 max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, **options: Any) -> None:
+                 max_new_tokens: int | None = None, protocol: str | None = None, **options: Any) -> None:
         if name:
             self.name = name
-        fam = get_family(family or self.default_family or self.name)
-        self.options = fam.resolve(frames, options)          # bad options fail before any load
-        self.max_new_tokens = int(max_new_tokens)
+        base = get_family(family or self.default_family or self.name)
+        self.protocol = base.protocol(protocol)              # bad names and options fail before any load
+        fam = base.under(self.protocol)
+        self.options = fam.resolve(frames, options)
+        self.max_new_tokens = int(max_new_tokens if max_new_tokens is not None else self.protocol.max_new_tokens)
+        if dtype == "auto" and str(device).startswith("cuda"):   # the protocol's dtype (lmms-eval: the wrapper's)
+            dtype = self.protocol.dtype
         self.model_path = model_path
         self.device = device
         self.processor, self.model, self.folder, self.revision, self.dtype = load_hf_vlm(
@@ -126,25 +131,37 @@ class HFVideoLLM(Model):
                 "dtype": hub.dtype_name(self.dtype), "sampling": self.sampling, **self.options,
                 "frame_side": fam.side if type(fam).frame_size is Family.frame_size else "dynamic",
                 "timestamps": fam.timestamps, "max_new_tokens": self.max_new_tokens, "decoding": "greedy",
-                "prompt": PROMPT_VERSION}
+                **self.protocol.settings(),
+                "prompt": PROMPT_VERSION if self.protocol.prompt == "runner" else f"lmms-eval-0.7.3:{self.protocol.prompt}"}
 
     def frame_indices(self, case: Case) -> list[int]:
         return self.family.sample(case.length, self.options)
 
+    def _prompt(self, case: Case, indices: list[int], options: list[str]) -> str:
+        """The protocol's prompt text for the case with ``options`` (the card's time instruction
+        before it where the family has one and the model sees the video)."""
+        head = self.family.prompt_prefix(indices, case.length, case.fps, self.options) if self.protocol.visual else ""
+        return head + protocol_prompt(self.protocol.prompt, case.question, list(options))
+
     def answer(self, case: Case, bench: Benchmark) -> Answer:
+        if not self.protocol.visual:   # blind: the question alone, as lmms-eval's videomme_no_visual
+            text, seen = self.generate_blind(self._prompt(case, [], case.options))
+            return Answer(text, full_frames=[], diagnostics=seen)
         indices = self.frame_indices(case)
         video = bench.frames_at(case, indices)
-        prompt = self.family.prompt_prefix(indices, case.length, case.fps, self.options) + case_prompt(case)
-        text, seen = self._generate(video, prompt, indices=indices, length=case.length, fps=case.fps)
+        text, seen = self._generate(video, self._prompt(case, indices, case.options), indices=indices,
+                                    length=case.length, fps=case.fps)
         return Answer(text, full_frames=indices, diagnostics=seen)
 
     def answer_rotations(self, case: Case, bench: Benchmark, option_lists: list[list[str]]) -> list[Answer]:
         """The frames are read and the video's prefix prefilled once; each option list only
         prefills its own text (:mod:`runner.models.prefix_cache`)."""
+        if not self.protocol.visual:
+            blind = [self.generate_blind(self._prompt(case, [], options)) for options in option_lists]
+            return [Answer(text, full_frames=[], diagnostics=seen) for text, seen in blind]
         indices = self.frame_indices(case)
         video = bench.frames_at(case, indices)
-        head = self.family.prompt_prefix(indices, case.length, case.fps, self.options)
-        prompts = [head + build_prompt(case.question, options) for options in option_lists]
+        prompts = [self._prompt(case, indices, options) for options in option_lists]
         # only families proven to give the same answers (Family.shared_prefix); the others prefill each
         # rotation whole (Qwen's multimodal rotary positions and VideoLLaMA3's token compression are not covered)
         if self.family.shared_prefix:
@@ -157,9 +174,23 @@ class HFVideoLLM(Model):
         return {"llm_prefill_tokens": self.llm_prefill_tokens}
 
     # ----- generation -----------------------------------------------------------------
-    def _chat_text(self, prompt: str) -> str:
-        conversation = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": prompt}]}]
+    def _chat_text(self, prompt: str, video: bool = True) -> str:
+        """The checkpoint's chat template around the protocol's system message (if it sends one),
+        the video (first, as lmms-eval's messages put it) and the prompt."""
+        system = self.protocol.system_prompt
+        conversation = ([{"role": "system", "content": [{"type": "text", "text": system}]}] if system else []) + [
+            {"role": "user", "content": [*([{"type": "video"}] if video else []), {"type": "text", "text": prompt}]}]
         return self.processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
+
+    @torch.no_grad()
+    def generate_blind(self, prompt: str) -> tuple[str, dict[str, Any]]:
+        """Greedy answer to the prompt with no visual input at all, and what reached the model (nothing)."""
+        inputs = self.processor(text=[self._chat_text(prompt, video=False)], return_tensors="pt")
+        inputs = {k: v.to(self.device) for k, v in inputs.items() if isinstance(v, torch.Tensor)}
+        self.llm_prefill_tokens += int(inputs["input_ids"].shape[1])
+        out = self.model.generate(**inputs, do_sample=False, max_new_tokens=self.max_new_tokens)
+        text = self.processor.batch_decode(out[0, inputs["input_ids"].shape[1]:][None], skip_special_tokens=True)[0]
+        return text.strip(), {"frames_in": 0, "visual_tokens": 0}
 
     def _inputs(self, video: np.ndarray, prompt: str, indices: list[int] | None = None,
                 length: int | None = None, fps: float = 1.0) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -270,13 +301,15 @@ def _video_span(ids: list[int], token: int) -> tuple[int, int]:
 
 
 class NeedleOracle(HFVideoLLM):
-    """The same VLM shown only the needle clip (``case.needle.start_frame .. +num_frames``):
-    an upper bound on what retrieval could give. The family's sampler runs within the needle."""
+    """The same VLM shown only the needle clips the question is about (``case.asked_needles``:
+    the one needle, a distractors case's target, every card or marker of an ordering or counting
+    case), played back to back: an upper bound on what retrieval could give. The family's sampler
+    runs within those frames."""
 
     name = "needle-oracle"
     sampling = NEEDLE_ONLY    # what the diagnostics find the oracle by (niah.view.sees_only_the_needle)
     default_family = "llava-onevision"
 
     def frame_indices(self, case: Case) -> list[int]:
-        start = case.needle.start_frame
-        return [start + i for i in self.family.sample(case.needle.num_frames, self.options)]
+        frames = [n.start_frame + i for n in case.asked_needles for i in range(n.num_frames)]
+        return [frames[i] for i in self.family.sample(len(frames), self.options)]

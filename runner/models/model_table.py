@@ -15,6 +15,8 @@ slack, CUDA context (~0.5 GiB) and fragmentation are not in it.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from runner.models.video_families import FAMILIES, view
 
 LENGTHS = (2000, 10000)
@@ -56,3 +58,45 @@ HEADER = ("| model | defaults from | 2K frames: sampled @ size = pixels/frame, v
 
 def table() -> str:
     return "\n".join([HEADER, *rows()])
+
+
+# ----- per family x protocol (docs/protocols.md) -------------------------------------------------
+NEEDLE_SECONDS = (30, 60, 120)
+
+
+def needle_in_view_share(indices: list[int], length: int, needle: int) -> float:
+    """Share of needle positions (every start 0 .. length - needle, equally likely) at which at
+    least one of ``indices`` falls inside a needle of ``needle`` frames."""
+    starts = length - needle + 1
+    if starts <= 0 or not indices:
+        return 0.0
+    seen = np.zeros(starts, dtype=bool)
+    for i in indices:   # a frame i is inside the needle for starts i - needle + 1 .. i
+        seen[max(0, i - needle + 1):min(starts, i + 1)] = True
+    return float(seen.mean())
+
+
+def protocol_rows() -> list[str]:
+    """Markdown rows: family | protocol | per length: frames @ size, visual tokens, needle-in-view share."""
+    out = []
+    for name, fam in FAMILIES.items():
+        for proto in fam.protocols.values():
+            cells = [f"`{name}`", f"`{proto.name}`"]
+            for length in LENGTHS:
+                if not proto.visual:
+                    cells += ["no video, 0 tokens", "0 (blind)"]
+                    continue
+                v = view(fam.under(proto), length, STORE_SIDE, STORE_SIDE)
+                cells.append(f"{v.frames} @ {v.height}x{v.width}, {v.visual_tokens:,} tok")
+                cells.append(" / ".join(f"{100 * needle_in_view_share(v.indices, length, s):.0f}%"
+                                        for s in NEEDLE_SECONDS))
+            out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
+PROTOCOL_HEADER = ("| family | protocol | 2K frames: sampled @ size, visual tokens | needle in view, 30 / 60 / 120 s | "
+                   "10K frames: same | needle in view, 30 / 60 / 120 s |\n|---|---|---|---|---|---|")
+
+
+def protocol_table() -> str:
+    return "\n".join([PROTOCOL_HEADER, *protocol_rows()])

@@ -52,3 +52,34 @@ def build_prompt(question: str, options: list[str]) -> str:
 
 def case_prompt(case: Case) -> str:
     return build_prompt(case.question, case.options)
+
+
+# ----- lmms-eval 0.7.3's Video-MME prompts (tasks/videomme/utils.py with videomme.yaml's kwargs) ---
+#: videomme_doc_to_text's fixed first line
+LMMS_OPTION_PROMPT = ("Select the best answer to the following multiple-choice question based on the video and the "
+                      "subtitles. Respond with only the letter (A, B, C, or D) of the correct option.")
+#: lmms_eval_specific_kwargs of videomme.yaml by style: (pre prompt, post prompt)
+LMMS_KWARGS = {
+    "videomme": ("", "\nAnswer with the option's letter from the given choices directly."),   # default
+    "videomme-llava-vid": ("", "The best answer is:"),                                          # llava_vid
+    "videomme-qwen3vl": ("Question: ", "Answer with the option letter only."),                  # qwen3_vl
+}
+PROMPT_STYLES = ("runner", *LMMS_KWARGS)
+
+
+def _lettered(options: list[str]) -> list[str]:
+    """Options as Video-MME stores them ("A. ..."), untouched; an option without a letter gets one."""
+    return [str(o) if _LETTERED.match(str(o)) else f"{chr(ord('A') + i)}. {o}" for i, o in enumerate(options)]
+
+
+def protocol_prompt(style: str, question: str, options: list[str]) -> str:
+    """The prompt text of a protocol's style: ``runner`` is :func:`build_prompt` (whitespace
+    collapsed); the others are lmms-eval's ``videomme_doc_to_text`` (``videomme-qwen3vl``:
+    ``videomme_doc_to_text_qwen3vl``) with that style's kwargs, the text passed as it is."""
+    if style == "runner":
+        return build_prompt(question, options)
+    pre, post = LMMS_KWARGS[style]
+    listed = "\n".join(_lettered(options))
+    if style == "videomme-qwen3vl":
+        return f"{pre}{question}\nOptions:\n{listed}\n{post}"
+    return LMMS_OPTION_PROMPT + "\n" + question + "\n" + listed + "\n" + post

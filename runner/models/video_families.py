@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 
 from niah.errors import InputError
+from runner.models import protocols as pr
+from runner.models.protocols import Protocol
 from runner.models.shapes import Shapes
 
 
@@ -34,6 +36,30 @@ def linspace_floor(length: int, frames: int) -> list[int]:
     if length <= frames:
         return list(range(length))
     return np.linspace(0, length - 1, frames).astype(int).tolist()
+
+
+def torch_linspace_round(start: int, end: int, steps: int) -> list[int]:
+    """``torch.linspace(start, end, steps).round().long()``, qwen-vl-utils' sampler: torch's own
+    where torch is importable (its float32 kernel may fuse multiply-adds, so near-ties can
+    round either way by platform); else a float32 emulation (the first half counted up from
+    ``start``, the second down from ``end``, as torch's kernel), equal to torch wherever no
+    value lies within a float32 rounding of .5 (every even count up to 32 frames: ``steps - 1``
+    is odd, so no value is within 1/62 of a half)."""
+    try:
+        import torch
+    except ImportError:
+        return _linspace_round_float32(start, end, steps)
+    return torch.linspace(start, end, steps).round().long().tolist()
+
+
+def _linspace_round_float32(start: int, end: int, steps: int) -> list[int]:
+    if steps == 1:
+        return [int(start)]
+    step = np.float32((np.float32(end) - np.float32(start)) / np.float32(steps - 1))
+    i = np.arange(steps)
+    up = np.float32(start) + step * i.astype(np.float32)
+    down = np.float32(end) - step * (steps - 1 - i).astype(np.float32)
+    return np.round(np.where(i < steps // 2, up, down).astype(np.float32)).astype(int).tolist()
 
 
 def smart_resize(height: int, width: int, factor: int, min_pixels: float, max_pixels: float) -> tuple[int, int]:
@@ -66,6 +92,10 @@ class Family:
     #: circular runs prefill the video once and share it across rotations: proven equal to a
     #: full prefill per rotation (tests/runner_models/test_circular_models.py) for this family
     shared_prefix: bool = False
+    #: name -> how the family is run under it (runner.models.protocols)
+    protocols: dict[str, Protocol] = field(default_factory=dict)
+    #: config.json model_type of a released layout this runner does not load -> how to convert it
+    convert: dict[str, str] = field(default_factory=dict)
     side: int = 384                # frame side the processor resizes to
     patch: int = 14
     pool: float = 2.0              # LLaVA: 2x2 bilinear pooling (ceil); InternVL: 1/0.5 pixel shuffle
@@ -95,6 +125,15 @@ class Family:
         return out
 
     frames_key = "frames"
+
+    def protocol(self, name: str | None) -> Protocol:
+        """The protocol ``name`` of this family (default: lmms-eval's); unknown -> one line."""
+        return pr.choose(self.protocols, name, self.name)
+
+    def under(self, protocol: Protocol) -> "Family":
+        """This family as ``protocol`` runs it: its video defaults and changed fields."""
+        return replace(self, defaults=dict(protocol.defaults) if protocol.defaults is not None else self.defaults,
+                       **protocol.fields)
 
     def with_side(self, side: int) -> "Family":
         """This family at a checkpoint's own frame side (its processor's ``size``)."""
@@ -177,10 +216,29 @@ class QwenFamily(Family):
     temporal: int = 2
     #: the processor's pixel budget is for all frames together (Qwen3VLVideoProcessor), not per frame
     budget_per_video: bool = False
-    frames_key = "max_frames"
+    #: "fps": frames at ``fps`` between ``min_frames`` and ``max_frames`` (the card); "count":
+    #: ``frames`` frames, floored to even (lmms-eval's Qwen2.5-VL/Qwen3-VL wrappers: qwen-vl-utils'
+    #: ``nframes``); "fps-then-count": qwen-vl-utils' fps reading, then ``frames`` of those frames
+    #: by ``np.linspace(..., dtype=int)`` (lmms-eval's Qwen2-VL wrapper)
+    frame_rule: str = "fps"
+
+    @property
+    def frames_key(self) -> str:   # type: ignore[override]
+        return "max_frames" if self.frame_rule == "fps" else "frames"
 
     def sample(self, length: int, opts: dict[str, Any]) -> list[int]:
         t = self.temporal
+        if self.frame_rule == "count":
+            # lmms-eval: nframes = min(frames, video frames) floored to even, at least 2; then
+            # qwen-vl-utils reads torch.linspace(0, length - 1, nframes).round()
+            n = max(t, (min(opts["frames"], length) // t) * t)
+            return torch_linspace_round(0, length - 1, n) if n <= length else list(range(length))
+        if self.frame_rule == "fps-then-count":
+            first = min(max(length * opts["fps"], math.ceil(opts["min_frames"] / t) * t),
+                        (min(opts["max_frames"], length) // t) * t, length)
+            first = max(t, int(first // t) * t)
+            read = torch_linspace_round(0, length - 1, first)
+            return [read[i] for i in np.unique(np.linspace(0, first - 1, opts["frames"], dtype=int))]
         max_frames = math.floor(min(opts["max_frames"], length) / t) * t
         min_frames = math.ceil(opts["min_frames"] / t) * t
         n = min(max(length * opts["fps"], min_frames), max_frames, length)
@@ -215,6 +273,11 @@ class QwenFamily(Family):
 
     def describe(self) -> str:
         d = self.defaults
+        pixels = f"{d['min_pixels']:,}-{d['max_pixels']:,} px/frame (sides x{self.patch * self.merge})"
+        if self.frame_rule == "count":
+            return f"{d['frames']} frames (even) uniformly over the case, {pixels}"
+        if self.frame_rule == "fps-then-count":
+            return f"{d['fps']:g} fps up to {d['max_frames']} frames, then {d['frames']} of those uniformly, {pixels}"
         budget = f"<= {d['max_pixels']:,} px/frame" + (f" and {d['total_pixels']:,} px in all" if d.get("total_pixels") else "")
         return (f"{d['fps']:g} fps up to {d['max_frames']} frames (even), {budget} (sides x{self.patch * self.merge}), "
                 f"{self.patch * self.merge}x{self.patch * self.merge} px per token per 2 frames"
@@ -271,37 +334,89 @@ def _as_bool(value: Any) -> bool:
 
 _QWEN25_VIDEO = {"fps": 1.0, "min_frames": 4, "max_frames": 768, "min_pixels": 128 * 28 * 28,
                  "max_pixels": 360 * 420}
+LMMS = "lmms-eval 0.7.3 "
+QWEN_SYSTEM = "You are a helpful assistant."
+#: Qwen2.5-VL / Qwen3-VL under lmms-eval: 32 frames (nframes), min_pixels 256 x 28 x 28, max_pixels as
+#: qwen-vl-utils 0.0.14 caps them (768 tokens per frame at 2 x patch px a side)
+_LMMS_QWEN25 = pr.Protocol("lmms-eval", LMMS + "models/chat/qwen2_5_vl.py (--model qwen2_5_vl): max_num_frames 32 -> "
+                           "nframes (floored to even), min_pixels 200,704, max_pixels 602,112 (qwen-vl-utils' cap), "
+                           "the template's default system message, bf16", defaults={"frames": 32, "min_pixels": 200704,
+                           "max_pixels": 602112}, fields={"frame_rule": "count"}, prompt="videomme",
+                           system_prompt=QWEN_SYSTEM)
+_LMMS_QWEN3 = pr.Protocol("lmms-eval", LMMS + "models/chat/qwen3_vl.py (--model qwen3_vl): nframes 32, min_pixels 200,704, "
+                          "max_pixels 786,432 (qwen-vl-utils' cap at patch 16), system message, the qwen3_vl "
+                          "Video-MME prompt, bf16", defaults={"frames": 32, "min_pixels": 200704, "max_pixels": 786432},
+                          fields={"frame_rule": "count"}, prompt="videomme-qwen3vl", system_prompt=QWEN_SYSTEM)
+_LMMS_QWEN2 = pr.Protocol("lmms-eval", LMMS + "models/simple/qwen2_vl.py (--model qwen2_vl): qwen-vl-utils reads the "
+                          "video at its default 2 fps (up to 768 frames), the wrapper keeps 32 of those "
+                          "(np.linspace, int), min_pixels 3,136, max_pixels 602,112, system message, bf16 (auto)",
+                          defaults={"frames": 32, "fps": 2.0, "min_frames": 4, "max_frames": 768, "min_pixels": 3136,
+                                    "max_pixels": 602112}, fields={"frame_rule": "fps-then-count"}, prompt="videomme",
+                          system_prompt=QWEN_SYSTEM)
 #: name -> family; model-card video defaults (README "Models" says where each value comes from);
-#: shapes from each card's config.json
+#: shapes from each card's config.json; protocols: runner.models.protocols
 FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("llava-onevision", ("llava_onevision", "llava_qwen"), "llava-hf/llava-onevision-qwen2-7b-ov-hf",
            {"frames": 32},   # lmms-eval's llava_onevision default (and this runner's before)
            # Qwen2-7B LLM + SigLIP-so400m (27 x 27 = 729 patches -> 196 pooled tokens)
-           Shapes(8.03, 28, 3584, 18944, 4, 128, 1152, 4304, 729 / 196), shared_prefix=True, side=384),
+           Shapes(8.03, 28, 3584, 18944, 4, 128, 1152, 4304, 729 / 196), shared_prefix=True, side=384,
+           protocols={"lmms-eval": pr.Protocol(
+               "lmms-eval", LMMS + "models/simple/llava_onevision.py (--model llava_onevision): max_frames_num 32 "
+               "(np.linspace, int), bilinear pooling stride 2, conv_template qwen_1_5 (its system message), fp16",
+               defaults={"frames": 32}, prompt="videomme", system_prompt=QWEN_SYSTEM, dtype="float16"),
+               "card": pr.card("llava-hf/llava-onevision-qwen2-7b-ov-hf"), "blind": pr.blind(QWEN_SYSTEM, "float16")}),
     LlavaVideoFamily("llava-video", ("llava_onevision",), "llava-hf/LLaVA-Video-7B-Qwen2-hf",
                      {"frames": 64, "time_instruction": True},
                      Shapes(8.03, 28, 3584, 18944, 4, 128, 1152, 4304, 729 / 196), shared_prefix=True,
-                     side=384, timestamps="time instruction text"),
+                     side=384, timestamps="time instruction text",
+                     protocols={"lmms-eval": pr.Protocol(
+                         "lmms-eval", LMMS + "models/simple/llava_vid.py (--model llava_vid): max_frames_num 20 "
+                         "(np.linspace, int, when the 1-fps frames are more), no time instruction, the llava_vid post "
+                         "prompt 'The best answer is:', fp16 (its vicuna_v1 template and average pooling: not here)",
+                         defaults={"frames": 20, "time_instruction": False}, prompt="videomme-llava-vid",
+                         dtype="float16"),
+                         "card": pr.card("lmms-lab/LLaVA-Video-7B-Qwen2"), "blind": pr.blind(dtype="float16")}),
     # Qwen2-7B + 675M ViT (32 layers, 1280, MLP 5120); 2x2 merge of 2-frame patches
     QwenFamily("qwen2-vl", ("qwen2_vl",), "Qwen/Qwen2-VL-7B-Instruct", dict(_QWEN25_VIDEO),
-               Shapes(8.29, 28, 3584, 18944, 4, 128, 1280, 5120, 4), patch=14),
+               Shapes(8.29, 28, 3584, 18944, 4, 128, 1280, 5120, 4), patch=14,
+               protocols={"lmms-eval": _LMMS_QWEN2, "card": pr.card("Qwen/Qwen2-VL-7B-Instruct"),
+                          "blind": pr.blind(QWEN_SYSTEM)}),
     QwenFamily("qwen2.5-vl", ("qwen2_5_vl",), "Qwen/Qwen2.5-VL-7B-Instruct", dict(_QWEN25_VIDEO),
-               Shapes(8.29, 28, 3584, 18944, 4, 128, 1280, 3420, 4), patch=14, timestamps="absolute time in M-RoPE"),
+               Shapes(8.29, 28, 3584, 18944, 4, 128, 1280, 3420, 4), patch=14, timestamps="absolute time in M-RoPE",
+               protocols={"lmms-eval": _LMMS_QWEN25, "card": pr.card("Qwen/Qwen2.5-VL-7B-Instruct"),
+                          "blind": pr.blind(QWEN_SYSTEM)}),
     # Qwen3-8B (36 layers, 4096, 8 KV heads) + SigLIP2-so400m-style ViT, patch 16
     QwenFamily("qwen3-vl", ("qwen3_vl",), "Qwen/Qwen3-VL-8B-Instruct",
                {"fps": 2.0, "min_frames": 4, "max_frames": 768, "min_pixels": 4096, "max_pixels": 768 * 32 * 32,
                 "total_pixels": 25165824}, Shapes(8.77, 36, 4096, 12288, 8, 128, 1152, 4304, 4), patch=16,
-               timestamps="'<t seconds>' text per 2 frames", budget_per_video=True),
+               timestamps="'<t seconds>' text per 2 frames", budget_per_video=True,
+               protocols={"lmms-eval": _LMMS_QWEN3, "card": pr.card("Qwen/Qwen3-VL-8B-Instruct"),
+                          "blind": pr.blind(QWEN_SYSTEM)}),
     # Qwen2.5-7B + InternViT-300M (1024 patches of 448 px -> 256 tokens by pixel shuffle)
     InternVLFamily("internvl3", ("internvl",), "OpenGVLab/InternVL3-8B-hf", {"frames": 8},
                    Shapes(7.94, 28, 3584, 18944, 4, 128, 1024, 4096, 4), side=448, pool=0.5,
-                   extra_tokens=0, timestamps="'FrameN:' text per frame"),
+                   extra_tokens=0, timestamps="'FrameN:' text per frame",
+                   protocols={"lmms-eval": pr.Protocol(
+                       "lmms-eval", LMMS + "models/simple/internvl3.py (--model internvl3, modality=video): num_frame "
+                       "32 by get_index (segment middles), max_num 64 // 32 = 2 tiles (1 for a square frame), "
+                       "'FrameN: <image>' lines, the internvl2_5 system message, bf16",
+                       defaults={"frames": 32}, prompt="videomme", system_prompt=pr.INTERNVL_SYSTEM),
+                       "card": pr.card("OpenGVLab/InternVL3-8B"), "blind": pr.blind(pr.INTERNVL_SYSTEM)}),
     # Qwen2.5-7B + SigLIP-NaViT (2x2 merge for video)
     VideoLlama3Family("videollama3", ("video_llama_3",), "DAMO-NLP-SG/VideoLLaMA3-7B",
                       {"fps": 1.0, "min_frames": 4, "max_frames": 180, "min_pixels": 128 * 28 * 28,
                        "max_visual_tokens": 16384, "token_compression": True},
                       Shapes(8.04, 28, 3584, 18944, 4, 128, 1152, 4304, 4), patch=14,
-                      timestamps="'Time t.ts:' text per frame"),
+                      timestamps="'Time t.ts:' text per frame",
+                      convert={"videollama3_qwen2": (
+                          "the released remote-code layout (model_type videollama3_qwen2) is not loaded here; use "
+                          "its transformers conversion (VideoLlama3ForConditionalGeneration, model_type video_llama_3: "
+                          "the *-HF checkpoints, e.g. lkhl/VideoLLaMA3-2B-Image-HF, as transformers' docs name them)")},
+                      protocols={"lmms-eval": pr.Protocol(
+                          "lmms-eval", LMMS + "models/simple/videollama3.py (--model videollama3): fps 1, "
+                          "max_num_frames 180, the remote-code processor's defaults, bf16",
+                          prompt="videomme"),
+                          "card": pr.card("DAMO-NLP-SG/VideoLLaMA3-7B"), "blind": pr.blind()}),
 )}
 
 

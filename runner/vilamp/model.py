@@ -74,7 +74,7 @@ from niah.schema import Case
 from runner.models import hub, llava_checkpoint, prefix_cache
 from runner.models.base import Answer, Model, rotated_case
 from runner.models.hf_video import load_hf_vlm, uniform_indices
-from runner.models.prompt import PROMPT_VERSION, case_prompt
+from runner.models.prompt import PROMPT_VERSION, case_prompt, protocol_prompt
 from runner.vilamp import checkpoint_config
 from runner.vilamp import prompt as authors_prompt
 from runner.vilamp.feature_cache import FeatureCache
@@ -130,13 +130,18 @@ class ViLAMP(Model):
                  frames: int | None = None, profile: str = "released", clip_path: str | None = None,
                  cache_dir: str | Path | None = None, vision_tower: str | None = None,
                  feature_memory: str | int | None = None, clip_tokenizer: str | None = None,
-                 device_feature_memory: str | int | None = None, **options: Any) -> None:
+                 device_feature_memory: str | int | None = None, protocol: str | None = None,
+                 **options: Any) -> None:
         """Load in named steps, each refusing bad input in one line before the next loads anything:
         the checkpoint's ViLAMP keys and the options (no weights), the VLM, CLIP, the merger,
         the vision preprocessing and the feature stores. ``options`` are those of
         :func:`runner.vilamp.options.resolve_options` (keyframes, tau, alpha, min_relevance,
-        keyframe_pool, pool_stride, chunk, max_new_tokens)."""
+        keyframe_pool, pool_stride, chunk, max_new_tokens). ``protocol="blind"``: the control
+        with no video (its LLM answers the question alone, lmms-eval's videomme_no_visual)."""
         check_names(options)
+        if protocol not in (None, "blind"):
+            raise InputError("--protocol", f"{protocol!r}: vilamp has only blind (its settings are --profile)")
+        self.blind = protocol == "blind"
         self.profile: Profile = profile_named(str(profile))
         self.model_path = model_path
         self.device = hub.check_device(device)
@@ -297,6 +302,8 @@ class ViLAMP(Model):
             # only for released-format checkpoints
             **({"checkpoint_layout": llava_checkpoint.LAYOUT, "vision_tower": self.released.vision_source}
                if self.released is not None else {}),
+            # only for the blind control (so the run ids of seeing runs stay as they were)
+            **({"protocol": "blind", "visual": False, "prompt": "lmms-eval-0.7.3:videomme"} if self.blind else {}),
         }
 
     def stats(self) -> dict[str, Any]:
@@ -313,7 +320,10 @@ class ViLAMP(Model):
     def answer(self, case: Case, bench: Benchmark) -> Answer:
         """The generated text, the keyframes (case-frame indices) as the frames seen at full
         resolution with relevance diagnostics, and how many LLM input positions the checkpoint's
-        length limit cut."""
+        length limit cut. Blind: the question alone, no frame seen."""
+        if self.blind:
+            nothing = torch.zeros((0, self.vlm.get_input_embeddings().embedding_dim), device=self.device)
+            return Answer(self.generate(nothing, case).text, full_frames=[])
         selection = self.select(case, bench)
         generated = self.generate(self.visual_tokens(case, bench, selection), case)
         answer = self._with_view(case, generated.text, selection)
@@ -444,6 +454,10 @@ class ViLAMP(Model):
     # ----- step 3: generation -------------------------------------------------------------
     def prompt_pieces(self, case: Case) -> tuple[str, str]:
         """The prompt text before and after the visual tokens, by the profile."""
+        if self.blind:   # no video placeholder: the whole chat text comes before the (empty) visual part
+            conversation = [{"role": "user", "content": [
+                {"type": "text", "text": protocol_prompt("videomme", case.question, list(case.options))}]}]
+            return self.processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False), ""
         if self.profile.prompt == "vilamp-authors":
             return authors_prompt.chatml_pieces(case.question, case.options)
         conversation = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": case_prompt(case)}]}]
@@ -483,11 +497,12 @@ class ViLAMP(Model):
         """``text`` with the keyframes (case-frame indices given full tokens) and relevance
         diagnostics: ``needle_rank`` (1 = the most question-relevant used frame) of the best
         needle frame, and the highest relevance inside (``relevance_in``) and outside
-        (``relevance_out``) the needle. A needle ranked high but not kept means suppression or
-        the K budget dropped it; one ranked low means CLIP did not see the question in it."""
+        (``relevance_out``) the needle (the needles the question is about, in a multi-needle case).
+        A needle ranked high but not kept means suppression or the K budget dropped it; one ranked
+        low means CLIP did not see the question in it."""
         keyframes, scores, indices = selection.keyframe_frames, selection.relevance, selection.indices
-        start, end = case.needle.start_frame, case.needle.start_frame + case.needle.num_frames
-        inside = torch.tensor([start <= i < end for i in indices], dtype=torch.bool)
+        spans = [(n.start_frame, n.start_frame + n.num_frames) for n in case.asked_needles]
+        inside = torch.tensor([any(start <= i < end for start, end in spans) for i in indices], dtype=torch.bool)
         diagnostics: dict[str, Any] = {"needle_rank": None, "relevance_in": None, "relevance_out": None}
         if len(scores) == len(indices) and len(indices):
             scores = scores.float()
@@ -502,6 +517,8 @@ class ViLAMP(Model):
     def answer_rotations(self, case: Case, bench: Benchmark, option_lists: list[list[str]]) -> list[Answer]:
         """The visual tokens (keyframes, merging: they depend on the question only) are computed
         once; the prompt up to where the rotations differ is prefilled once."""
+        if self.blind:
+            return [self.answer(rotated_case(case, options, r), bench) for r, options in enumerate(option_lists)]
         selection = self.select(case, bench)
         embeds = self.visual_tokens(case, bench, selection)
         cases = [rotated_case(case, options, r) for r, options in enumerate(option_lists)]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from niah.answers import READINGS, DEFAULT_RULE, official_answer, option_letters, parse_answer
+from niah.answer_references import lmms_eval_answer, videomme_answer
+from niah.answers import DEFAULT_RULE, READINGS, canonical, option_letters, parse_answer
 from niah_testlib import letter_under as prediction_under
 
 OPTIONS = ["A. red", "B. blue", "C. green", "D. the sea"]
@@ -39,7 +40,7 @@ def test_unlettered_options_get_letters_by_position():
     assert parse_answer("y: six", options) == "B"
     assert parse_answer("The answer is C", options) == "C"
     assert parse_answer("D", options) is None
-    assert official_answer("C", options) == "C" and official_answer("D", options) is None
+    assert videomme_answer("C", options) == "C" == lmms_eval_answer("C", options)
 
 
 def test_lower_case_lettered_options_are_options_by_position():
@@ -67,34 +68,41 @@ def test_strict_rule_edges(text, expected):
 
 
 def test_strict_rule_without_options_is_no_answer():
-    assert parse_answer("A", []) is None and official_answer("A", []) is None
+    assert parse_answer("A", []) is None
 
 
 @pytest.mark.parametrize("text,expected", [
     ("The best answer is D", "D"),
     ("The answer", None),
     ("Best answer: B", "B"),
+    ("Best answer: C", "B"),           # the script's missing comma: "Best answer:" is no prefix of its own
+    ("The best option is C", "C"),     # ... nor "The best option is": the first capital A-D is C
+    ("Answer: C", "A"),                # the A of "Answer"
     ("e", None),
-    ("E", None),                       # not an option of a 4-option case
+    ("E", None),                       # A-D only
     ("  (C)  ", "C"),
     (None, None),
 ])
-def test_official_rule_edges(text, expected):
-    assert official_answer(text, OPTIONS) == expected
+def test_videomme_rule_edges(text, expected):
+    assert videomme_answer(text, OPTIONS) == expected
 
 
-def test_official_rule_reads_a_fifth_option():
-    assert official_answer("E", [*OPTIONS, "E. none"]) == "E"
+def test_videomme_rule_reads_only_a_to_d_whatever_the_options():
+    assert videomme_answer("E", [*OPTIONS, "E. none"]) is None
 
 
 def test_rules_by_name():
-    assert set(READINGS) == {"official", "strict"} and DEFAULT_RULE == "official"
-    assert READINGS["official"].extract is official_answer and READINGS["strict"].extract is parse_answer
+    assert list(READINGS) == ["lmms-eval", "videomme", "strict"] and DEFAULT_RULE == "lmms-eval"
+    assert READINGS["videomme"].extract is videomme_answer and READINGS["strict"].extract is parse_answer
+    assert READINGS["lmms-eval"].extract is lmms_eval_answer
+    assert canonical("official") == "videomme" and READINGS["videomme"].answered_only
 
 
 def test_prediction_under_every_kind_of_line():
-    # a version-2 line: official stored, strict stored beside it
+    # a version-2 line: official stored, strict stored beside it; official lines are read again
     assert prediction_under("official", "Based on the video, blue", OPTIONS, "B", "official", "B") == "B"
+    assert prediction_under("videomme", "Best answer: C", OPTIONS, "C", "official", "C") == "B"
+    assert prediction_under("lmms-eval", "Answer: C", OPTIONS, "A", "official", None) == "C"
     assert prediction_under("strict", "the sea", OPTIONS, "A", "official", "D") == "D"
     # strict not stored: extracted again from the raw output
     assert prediction_under("strict", "the sea", OPTIONS, "A", "official", None) == "D"
@@ -120,17 +128,17 @@ def test_strict_rule_letters_and_articles(text, expected):
     assert parse_answer(text, OPTIONS) == expected
 
 
-def test_official_rule_looks_only_for_option_letters():
-    assert official_answer("X-ray: C", OPTIONS) == "C"
+def test_videomme_rule_looks_only_for_capital_a_to_d():
+    assert videomme_answer("X-ray: C", OPTIONS) == "C"
 
 
 def test_a_stored_strict_reading_is_kept_as_stored():
     # a line written by an older strict parser keeps its reading; nothing is re-extracted
     assert prediction_under("strict", "the sea", OPTIONS, "A", "official", "B") == "B"
-    assert prediction_under("official", "the sea", OPTIONS, "A", "official", "B") == "A"
+    assert prediction_under("videomme", "the sea", OPTIONS, "A", "videomme", "B") == "A"
 
 
 def test_unknown_rule_message_lists_the_rules():
     with pytest.raises(ValueError) as info:
         prediction_under("loose", "A", OPTIONS, "A", None, None)
-    assert str(info.value) == "unknown answer rule 'loose'; known: official, strict"
+    assert str(info.value) == "unknown answer rule 'loose'; known: lmms-eval, videomme, strict"

@@ -202,7 +202,8 @@ def test_a_near_copy_says_how_close_and_the_upload_is_the_copy(tmp_path):
     board = board_of(root, manifest).leaderboard.set_index("run")
     up = board.loc["a-up"]
     assert up["near_copy_of"] == "b-own" and up["agreement"] == pytest.approx(98.0)
-    assert up["reason"] == "98.0% the same answers as b-own on 50 common cases"
+    assert up["reason"] == ("98.0% the same answers as an earlier run on 50 common cases; the original, b-own, is "
+                            "the earliest created")
     assert up["marks"] == "near copy of b-own · uploaded" and pd.isna(up["rank"])
     assert board.loc["b-own", "near_copy_of"] == "" and board.loc["b-own", "rank"] == 1
 
@@ -259,7 +260,7 @@ def test_paired_verdicts_margins_and_cells(tmp_path):
     assert by_decile["verdict"].tolist() == ["within noise", "p < 0.05 (uncorrected)"]
     cells = paired.cells
     assert list(cells.columns) == ["length", "depth_decile", "depth_range", "n", "accuracy_a", "accuracy_b",
-                                   "difference", "a_only", "b_only", "p", "p_holm", "verdict", "covered"]
+                                   "difference", "a_only", "b_only", "p", "test", "p_holm", "verdict", "covered"]
     assert len(cells) == 20 and list(cells.index) == list(range(20))
     assert cells["n"].dtype == "int64"
     covered = cells[cells["covered"]]
@@ -285,7 +286,7 @@ def test_each_answer_rule_reads_stored_and_raw_answers(tmp_path):
     loaded = ld.load_results(root)
     official = lb.build_tables(loaded, manifest, "official")
     strict = lb.build_tables(loaded, manifest, "strict")
-    assert official.rule == "official" and strict.rule == "strict"
+    assert official.rule == "videomme" and strict.rule == "strict"      # the old name read as the new
     assert official.results["letter"].tolist() == ["A", "B", "C"]
     assert official.results["correct"].tolist() == [True, True, True]
     assert strict.results["letter"].tolist() == ["B", "B", "D"]
@@ -294,7 +295,7 @@ def test_each_answer_rule_reads_stored_and_raw_answers(tmp_path):
     assert strict.leaderboard["accuracy"].iloc[0] == pytest.approx(100 / 3)
     with pytest.raises(ValueError) as err:
         lb.build_tables(loaded, manifest, "loose")
-    assert str(err.value) == "unknown answer rule 'loose'; known: official, strict"
+    assert str(err.value) == "unknown answer rule 'loose'; known: lmms-eval, videomme, strict"
 
 
 def test_failed_cases_are_errors_not_unparsed(tmp_path):

@@ -39,7 +39,7 @@ def test_unknown_rule_is_refused_naming_the_known_ones():
     rr.check_rule("official")
     with pytest.raises(ValueError) as info:
         rr.check_rule("loose")
-    assert str(info.value) == "unknown answer rule 'loose'; known: official, strict"
+    assert str(info.value) == "unknown answer rule 'loose'; known: lmms-eval, videomme, strict"
 
 
 @pytest.mark.parametrize("error, letter, gold, expected", [
@@ -69,7 +69,12 @@ def test_letters_under_each_kind_of_line():
         ["C", "The answer is C", "strict", "C"],     # stored under strict, read under official again
     ])
     options = [OPTIONS, tuple(OPTIONS), OPTIONS, OPTIONS, OPTIONS]
-    assert rr.letters_under(rows, options, "official").tolist() == ["B", "A", "A", None, "C"]
+    # "official" names the videomme reading now, and lines stored under the old name are read again
+    # (its extractor was not the script's): "the sea" has no capital A-D
+    assert rr.letters_under(rows, options, "official").tolist() == ["B", None, None, None, "C"]
+    rows.loc[:2, "answer_rule"] = "videomme"   # stored under videomme: taken as stored
+    assert rr.letters_under(rows, options, "videomme").tolist() == ["B", "A", "A", None, "C"]
+    rows.loc[:2, "answer_rule"] = "official"
     assert rr.letters_under(rows, options, "strict").tolist() == ["B", "D", "D", "D", "C"]
 
 
@@ -77,7 +82,7 @@ def test_unknown_options_keep_the_stored_letter():
     rows = _frame([["A", "the sea", "official", None], ["D", "the sea", None, None],
                    ["B", "the sea", "official", None]])
     assert rr.letters_under(rows, [None, float("nan"), OPTIONS], "strict").tolist() == ["A", "D", "D"]
-    assert rr.letters_under(rows, [None, None, OPTIONS], "official").tolist() == ["A", "D", "B"]
+    assert rr.letters_under(rows, [None, None, OPTIONS], "official").tolist() == ["A", "D", None]
 
 
 def test_each_distinct_output_and_options_is_extracted_once(monkeypatch):
@@ -133,20 +138,20 @@ def test_every_rotation_must_be_right():
 
 def test_a_rotation_not_stored_under_the_rule_is_read_again_as_shown():
     # strict not stored: each rotation's output is read again with that rotation's options and
-    # mapped back; a wrong stored official letter does not count under strict
+    # mapped back; a wrong stored videomme letter does not count under strict
     records = list(_records("D", {1}, strict=False))
-    right = rr.rotations_right([tuple(records)], [OPTIONS], ["official"], "strict", ["D"])
+    right = rr.rotations_right([tuple(records)], [OPTIONS], ["videomme"], "strict", ["D"])
     assert right.tolist() == [False]
-    # the stored official letter of rotation 2 is wrong, its output says the gold as shown:
-    # right under strict (read again, mapped back), wrong under official (as stored)
+    # the stored videomme letter of rotation 2 is wrong, its output says the gold as shown:
+    # right under strict (read again, mapped back), wrong under videomme (as stored)
     mixed = tuple(("A", None, raw) if r == 2 else (letter, None, raw)
                   for r, (letter, _, raw) in enumerate(_records("D", set(), strict=False)))
-    assert rr.rotations_right([mixed], [OPTIONS], ["official"], "strict", ["D"]).tolist() == [True]
-    assert rr.rotations_right([mixed], [OPTIONS], ["official"], "official", ["D"]).tolist() == [False]
+    assert rr.rotations_right([mixed], [OPTIONS], ["videomme"], "strict", ["D"]).tolist() == [True]
+    assert rr.rotations_right([mixed], [OPTIONS], ["videomme"], "videomme", ["D"]).tolist() == [False]
     all_right = _records("D", set(), strict=False)
-    assert rr.rotations_right([all_right], [OPTIONS], ["official"], "strict", ["D"]).tolist() == [True]
-    # a line stored under strict: its rotations' letters are strict ones, so official reads again
-    assert rr.rotations_right([all_right], [OPTIONS], ["strict"], "official", ["D"]).tolist() == [True]
+    assert rr.rotations_right([all_right], [OPTIONS], ["videomme"], "strict", ["D"]).tolist() == [True]
+    # a line stored under strict: its rotations' letters are strict ones, so videomme reads again
+    assert rr.rotations_right([all_right], [OPTIONS], ["strict"], "videomme", ["D"]).tolist() == [True]
 
 
 def test_correct_needs_every_rotation():

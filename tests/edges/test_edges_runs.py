@@ -87,7 +87,7 @@ def test_score_records_both_rules_the_view_and_failures(bench, tmp_path):
     _, results, problems = read_run(summary.run_dir)
     assert problems == []
     first = results[cases[0].case_id]
-    assert (first.prediction, first.prediction_strict, first.answer_rule) == ("B", "B", "official")
+    assert (first.prediction, first.prediction_strict, first.answer_rule) == ("B", "B", "lmms-eval")
     assert first.view == {"full_frames": [3, 7], "k": 2} and first.input_cut == 5
     assert first.correct == (cases[0].answer == "B")
     assert results[cases[1].case_id].correct == (cases[1].answer == "B")

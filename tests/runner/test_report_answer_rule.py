@@ -1,4 +1,5 @@
-"""``runner report --answer-rule official|strict``: every result read under the asked rule.
+"""``runner report --answer-rule``: every result read under the asked rule (lines stored under
+the old ``official`` name are read again under ``videomme``).
 
 The outputs are those of the fidelity issue's table (a one-token ViLAMP output such as "The",
 "A and B", ...). Case answers and options come from the manifest (``--data``)."""
@@ -28,8 +29,9 @@ OUTPUTS = [
 
 def _line(case, raw: str, version: int) -> str:
     """A result line as version 1 (strict prediction, no rule) or 2 (both readings) wrote it."""
-    from niah.answers import official_answer, parse_answer
-    strict, official = parse_answer(raw, case.options), official_answer(raw, case.options)
+    from niah.answer_references import videomme_answer
+    from niah.answers import parse_answer
+    strict, official = parse_answer(raw, case.options), videomme_answer(raw, case.options)
     line = {"case_id": case.case_id, "model": "vilamp", "raw_output": raw, "length": case.length,
             "depth": case.depth, "task_type": case.task_type, "seconds": 0.1, "error": None}
     if version == 1:
@@ -55,7 +57,7 @@ def runs(tmp_path: Path):
     return root, bench_dir, bench
 
 
-@pytest.mark.parametrize("rule, column", [("official", 1), ("strict", 2)])
+@pytest.mark.parametrize("rule, column", [("videomme", 1), ("strict", 2)])
 def test_every_line_is_read_under_the_asked_rule(runs, rule, column):
     root, _, bench = runs
     loaded, notes = load_runs(root, bench, rule)
@@ -78,26 +80,29 @@ def test_without_the_manifest_other_rule_lines_are_shown_as_stored_and_said(runs
     by_id = {r.run_id: r for r in loaded}
     assert by_id["v2"].answer_rule == "official"
     assert by_id["v1"].answer_rule == "strict"          # all stored by the strict parser
-    assert notes == [f"v1: {len(OUTPUTS)} result(s) stored under another answer rule are shown as stored; "
-                     "pass --data to read them under official"]
+    # "official" is read as "videomme": lines stored under the old name are other-rule lines too
+    assert notes == [f"{run}: {len(OUTPUTS)} result(s) stored under another answer rule are shown as stored; "
+                     "pass --data to read them under videomme" for run in ("v1", "v2")]
     with pytest.raises(InputError):
         load_runs(root, None, "lenient")
 
 
 def test_cli_names_the_rule_on_the_page(runs):
     root, bench_dir, _ = runs
-    official = run_cli("report", "--out", str(root), "--data", str(bench_dir))
+    default = run_cli("report", "--out", str(root), "--data", str(bench_dir))
+    official = run_cli("report", "--out", str(root), "--data", str(bench_dir), "--answer-rule", "official")
     strict = run_cli("report", "--out", str(root), "--data", str(bench_dir), "--answer-rule", "strict")
-    assert official.returncode == strict.returncode == 0, official.stderr + strict.stderr
-    assert "answers read under the official rule (Video-MME's extraction" in official.stdout
+    assert default.returncode == official.returncode == strict.returncode == 0, official.stderr + strict.stderr
+    assert "answers read under the lmms-eval rule (lmms-eval 0.7.3's extract_mcq_answer" in default.stdout
+    assert "answers read under the videomme rule (Video-MME's eval_your_results.py exactly" in official.stdout
     assert "answers read under the strict rule (the project's parser" in strict.stdout
     bad = run_cli("report", "--out", str(root), "--answer-rule", "lenient")
     assert bad.returncode == 2 and "--answer-rule" in bad.stderr
 
 
-def test_report_function_default_is_official(runs):
+def test_report_function_default_is_lmms_evals(runs):
     root, bench_dir, _ = runs
-    assert "official rule" in report(root, data=bench_dir)
+    assert "lmms-eval rule" in report(root, data=bench_dir)
 
 
 def _last_letter(text, options):
@@ -132,3 +137,33 @@ def test_a_third_reading_is_one_registry_entry(runs, third_reading):
     expected = sum(_last_letter(raw, c.options) == c.answer for c, (raw, _, _) in zip(bench.cases, OUTPUTS))
     assert list(tables(loaded, bench)["summary"]["correct"]) == [expected, expected]
     assert all(run.answer_rule == "last-letter" for run in loaded)
+
+
+def test_videomme_reading_also_reports_accuracy_over_answered_cases(runs):
+    """Video-MME's script divides by the questions it extracted a letter from; the report shows
+    that figure beside the all-cases accuracy, under that reading only."""
+    root, bench_dir, bench = runs
+    letters = [row[1] for row in OUTPUTS]
+    answered = sum(letter is not None for letter in letters)
+    correct = sum(letter == c.answer for letter, c in zip(letters, bench.cases))
+    text = report(root, data=bench_dir, rule="videomme")
+    header = next(line for line in text.splitlines() if line.startswith("| run "))
+    assert "accuracy over answered" in header
+    row = next(line for line in text.splitlines() if line.startswith("| v2 "))
+    assert f"| {100 * correct / answered:.1f}% [" in row and f"({answered}) |" in row
+    assert "accuracy over answered" not in report(root, data=bench_dir, rule="lmms-eval")
+
+
+def test_report_sets_each_run_beside_its_blind_run_and_chance(runs):
+    """A run of the same model under --protocol blind on the same manifest is the floor each run's
+    accuracy is read against, beside chance (and the oracle ceiling)."""
+    root, bench_dir, bench = runs
+    info = json.loads((root / "v1" / "run.json").read_text())
+    (root / "v1" / "run.json").write_text(json.dumps({**info, "settings": {"protocol": "blind", "visual": False}}))
+    text = report(root, data=bench_dir)
+    header = next(line for line in text.splitlines() if "blind (no video)" in line)
+    columns = [c.strip() for c in header.split("|")]
+    row = next(line for line in text.splitlines() if line.startswith("| v2 ") and "(v1)" in line)
+    cells = dict(zip(columns, (c.strip() for c in row.split("|"))))
+    assert cells["blind (no video)"].endswith("(v1)") and cells["chance"] == "25.0%"
+    assert "no oracle run" == cells["needle-oracle ceiling"]

@@ -27,14 +27,15 @@ N_CASES = 8
 
 
 def _line(case, raw: str, version: int, correct: bool | None = None) -> dict:
-    from niah.answers import official_answer, parse_answer
-    strict, official = parse_answer(raw, case.options), official_answer(raw, case.options)
+    from niah.answer_references import videomme_answer
+    from niah.answers import parse_answer
+    strict, official = parse_answer(raw, case.options), videomme_answer(raw, case.options)
     line = {"case_id": case.case_id, "model": "m", "raw_output": raw, "length": case.length,
             "depth": case.depth, "task_type": case.task_type, "seconds": 0.5, "error": None}
     if version == 1:
         line.update(prediction=strict, correct=strict == case.answer if correct is None else correct)
     else:
-        line.update(prediction=official, prediction_strict=strict, answer_rule="official",
+        line.update(prediction=official, prediction_strict=strict, answer_rule="videomme",
                     correct=official == case.answer if correct is None else correct)
     return line
 
@@ -112,7 +113,7 @@ def _page_tables(root: Path, bench_dir: Path | None, rule: str) -> tuple[pd.Data
 
 
 @pytest.mark.parametrize("with_manifest", [True, False])
-@pytest.mark.parametrize("rule", ["official", "strict"])
+@pytest.mark.parametrize("rule", ["videomme", "strict", "lmms-eval"])
 def test_report_and_page_read_every_edge_case_folder_alike(folders, with_manifest, rule):
     root, bench_dir = folders
     bench_dir = bench_dir if with_manifest else None
@@ -129,16 +130,16 @@ def test_the_edge_cases_are_read_as_the_rules_say(folders):
     """The shared reading itself: missing and boolean totals are unknown, a stored ``correct``
     that contradicts the gold is recomputed, a version-1 line is read under the strict rule."""
     root, bench_dir = folders
-    table, cases, _ = _report_tables(root, None, "official")
+    table, cases, _ = _report_tables(root, None, "videomme")
     status = dict(zip(table["run"], table["status"]))
     assert status == {"no-total": "unknown total", "bool-total": "unknown total", "contradicts-gold": "complete",
                       "version-1": "complete", "partial": f"partial 5/{N_CASES}", "circular": "complete",
                       "no-fingerprint": "complete"}
-    with_gold, _, _ = _report_tables(root, bench_dir, "official")
+    with_gold, _, _ = _report_tables(root, bench_dir, "videomme")
     correct = dict(zip(with_gold["run"], with_gold["correct"]))
     assert correct["contradicts-gold"] == 4            # the stored flags say 4 too, but not the same 4
     bench = Benchmark.open(bench_dir)
-    gold_cases = _report_tables(root, bench_dir, "official")[1]
+    gold_cases = _report_tables(root, bench_dir, "videomme")[1]
     mine = gold_cases[gold_cases["run"] == "contradicts-gold"]
     assert dict(zip(mine["case_id"], mine["correct"])) == {c.case_id: i < 4 for i, c in enumerate(bench.cases)}
     strict_table = _report_tables(root, bench_dir, "strict")[0]

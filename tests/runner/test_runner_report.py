@@ -14,7 +14,7 @@ from runner.report import length_depth_table, load_runs, markdown, report, resul
 def result(case_id, length, depth, task, correct, prediction="A", error=None):
     return json.dumps({"case_id": case_id, "model": "m", "prediction": prediction, "raw_output": "x",
                        "correct": correct, "length": length, "depth": depth, "task_type": task,
-                       "seconds": 0.1, "error": error, "answer_rule": "official"})
+                       "seconds": 0.1, "error": error, "answer_rule": "lmms-eval"})
 
 
 def write_run(root: Path, run_id: str, model: str, total: int, files: dict[str, list[str]]) -> None:
@@ -88,8 +88,8 @@ def test_length_by_depth(results_root):
 
 def test_rendered_report_and_csv(results_root, tmp_path):
     text = report(results_root, csv_dir=tmp_path / "csv")
-    assert "| m1-aaa | m1 | official | 5/6 | partial 5/6 | 2 | 40.0% [12–77] | 1 | 1 | 0 |" in text
-    assert "| m2-bbb | m2 | official | 2/2 | complete | 2 | 100.0% [34–100] | 0 | 0 | 2 |" in text
+    assert "| m1-aaa | m1 | lmms-eval | 5/6 | partial 5/6 | 2 | 40.0% [12–77] | 1 | 1 | 0 |" in text
+    assert "| m2-bbb | m2 | lmms-eval | 2/2 | complete | 2 | 100.0% [34–100] | 0 | 0 | 2 |" in text
     assert "m1-aaa (m1, partial 5/6: 5 scored)" in text
     assert "| X | 33.3 [6–79] (3) | 100.0 [21–100] (1) |" in text
     assert "chance needs --data" in text

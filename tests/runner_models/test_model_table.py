@@ -53,3 +53,14 @@ def test_default_device_is_a_trait_of_the_registry_entry():
     finally:
         models._REGISTRY.pop("chance-x")
         models.MODEL_NAMES = tuple(models._REGISTRY)
+
+
+def test_protocols_page_holds_the_computed_table():
+    from runner.models.model_table import protocol_table
+    assert protocol_table() in (Path(__file__).resolve().parents[2] / "docs" / "protocols.md").read_text()
+
+
+def test_needle_in_view_share_counts_needle_positions():
+    from runner.models.model_table import needle_in_view_share
+    assert needle_in_view_share([0, 10], 20, 5) == 6 / 16       # starts 0 and 6..10 hold a sampled frame
+    assert needle_in_view_share(list(range(20)), 20, 5) == 1.0 and needle_in_view_share([], 20, 5) == 0.0

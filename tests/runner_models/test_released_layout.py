@@ -234,7 +234,7 @@ def test_released_run_records_official_and_strict_predictions_for_every_case(rel
     import subprocess
     import sys
 
-    from niah.answers import official_answer, parse_answer
+    from niah.answers import DEFAULT_RULE, extract, parse_answer
     from niah.results import read_run
     repo = Path(__file__).resolve().parents[2]
     env = dict(os.environ, NIAH_FEATURE_CACHE="none",
@@ -250,8 +250,8 @@ def test_released_run_records_official_and_strict_predictions_for_every_case(rel
         hashlib.sha256((released / "config.json").read_bytes()).hexdigest()[:16]
     for case in bench.cases:
         r = results[case.case_id]
-        assert r.error is None and r.answer_rule == "official"
-        assert r.prediction == official_answer(r.raw_output, case.options)
+        assert r.error is None and r.answer_rule == DEFAULT_RULE
+        assert r.prediction == extract(DEFAULT_RULE, r.raw_output, case.options)
         assert r.prediction_strict == parse_answer(r.raw_output, case.options)
         assert r.correct == (r.prediction == case.answer) and r.input_cut == 0
         assert len(r.view["full_frames"]) == 4 and all(0 <= f < case.length for f in r.view["full_frames"])

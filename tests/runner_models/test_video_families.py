@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from niah.answers import official_answer
+from niah.answers import DEFAULT_RULE, extract
 from runner.cli import main as cli_main
 from runner.models import HF_VIDEO, MODEL_NAMES, register, registry, summaries
 from runner.models.video_families import FAMILIES, family, smart_resize, view
@@ -45,6 +45,8 @@ def tiny(tmp_path_factory):
 def _score(bench, name, folder, out, *extra, options=None):
     args = ["score", "--data", str(bench.root), "--model", name, "--model-path", str(folder), "--out", str(out),
             "--device", "cpu", "--limit", "2", "--no-progress", *extra]
+    if "--protocol" not in extra:   # these tests hold the card's formulas (protocols: test_protocols.py)
+        args += ["--protocol", "card"]
     for key, value in (SMALL[name] if options is None else options).items():
         args += ["--model-option", f"{key}={value}"] if key != "frames" else ["--frames", str(value)]
     return cli_main(args)
@@ -84,7 +86,7 @@ def test_family_scores_end_to_end_and_resumes(name, tiny, bench, tmp_path, capsy
         else:
             assert seen["visual_tokens"] == expected.visual_tokens         # the README's formula
         assert line["error"] is None and line["raw_output"] is not None
-        assert line["prediction"] == official_answer(line["raw_output"], case.options)  # parsed
+        assert line["prediction"] == extract(DEFAULT_RULE, line["raw_output"], case.options)  # parsed
     # resume: the same command scores nothing more
     assert _score(bench, name, tiny[name], out) == 0
     assert "(0 now, 2 before)" in capsys.readouterr().out
@@ -105,15 +107,15 @@ def test_videollama3_without_compression_matches_formula(tiny, bench, tmp_path, 
 def test_qwen3_timestamps_and_llava_video_time_instruction_reach_the_prompt(tiny, bench):
     from runner.models import load_model
     case = bench.cases[0]
-    q3 = load_model("qwen3-vl", str(tiny["qwen3-vl"]), **SMALL["qwen3-vl"])
+    q3 = load_model("qwen3-vl", str(tiny["qwen3-vl"]), protocol="card", **SMALL["qwen3-vl"])
     idx = q3.frame_indices(case)
     video = bench.frames_at(case, idx)
     q3.generate(video, "which color ?", indices=idx, length=case.length, fps=case.fps)
-    lv = load_model("llava-video", str(tiny["llava-video"]), frames=4)
+    lv = load_model("llava-video", str(tiny["llava-video"]), frames=4, protocol="card")
     prefix = lv.family.prompt_prefix(lv.frame_indices(case), case.length, case.fps, lv.options)
     assert prefix.startswith(f"The video lasts for {case.length:.2f} seconds, and 4 frames")
     assert lv.settings()["time_instruction"] is True
-    off = load_model("llava-video", str(tiny["llava-video"]), frames=4, time_instruction=False)
+    off = load_model("llava-video", str(tiny["llava-video"]), frames=4, time_instruction=False, protocol="card")
     assert off.family.prompt_prefix([0], 10, 1.0, off.options) == ""
     # Qwen3-VL's processor writes "<t seconds>" per temporal patch from the frames' case times
     text = q3.processor.apply_chat_template([{"role": "user", "content": [{"type": "video"}]}], tokenize=False)
