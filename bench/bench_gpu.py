@@ -21,6 +21,8 @@ copy); then the next case of that length with the device tier on. ``--project na
 (X: vision encodes per case frame, from ``bench/bench_reuse.py``) prints the hours for 3,000
 cases (600 per length) at that X: per case, warm time minus the SigLIP share saved,
 ``t_hit + X * (t_warm - t_hit)``, with the host-only and the device-resident all-hits times.
+Every row is printed for each reading of the merger in ``--merge`` (default ``exact,fast``:
+the released code's merger, then ``merge=fast``, docs/vilamp-speed.md).
 """
 from __future__ import annotations
 
@@ -116,9 +118,10 @@ def make_folder(folder: Path, shapes: dict) -> "object":
     return config
 
 
-def load(folder: Path, config: object, device: str, feature_memory: str, device_feature_memory: str = "0"):
+def load(folder: Path, config: object, device: str, feature_memory: str, device_feature_memory: str = "0",
+         merge: str = "exact"):
     """``load_model("vilamp", folder)`` with the VLM built from ``config`` on ``device``
-    (random weights) where the loader would read weight files."""
+    (random weights) where the loader would read weight files; ``merge``: the merger's reading."""
     import torch
     from transformers import AutoProcessor, LlavaOnevisionForConditionalGeneration
     import runner.vilamp.model as vilamp_model
@@ -133,20 +136,30 @@ def load(folder: Path, config: object, device: str, feature_memory: str, device_
 
     vilamp_model.load_hf_vlm = build_on_device
     return load_model("vilamp", str(folder), device=device, cache_dir=str(folder / "clip-cache"),
-                      feature_memory=feature_memory, device_feature_memory=device_feature_memory)
+                      feature_memory=feature_memory, device_feature_memory=device_feature_memory, merge=merge)
 
 
 def run(args: argparse.Namespace) -> None:
+    work = Path(tempfile.mkdtemp(prefix="bench-gpu-"))
+    config = make_folder(work / "vilamp", REAL if args.size == "real" else TINY)
+    for merge in args.merge.split(","):
+        run_reading(args, work, config, merge)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def run_reading(args: argparse.Namespace, work: Path, config: object, merge: str) -> None:
+    """Every row for one reading of the merger (``merge=exact`` or ``fast``)."""
     import torch
     from niah.cases import Benchmark
     from niah.schedule import locality_order
     from runner.vilamp.frame_features import FrameFeatures, parse_bytes
 
     cuda = args.device.startswith("cuda")
-    work = Path(tempfile.mkdtemp(prefix="bench-gpu-"))
     start = time.perf_counter()
-    config = make_folder(work / "vilamp", REAL if args.size == "real" else TINY)
-    model = load(work / "vilamp", config, args.device, args.feature_memory)
+    if cuda:
+        torch.cuda.empty_cache()
+    model = load(work / "vilamp", config, args.device, args.feature_memory, merge=merge)
+    print(f"\n== merge={merge} ==")
     print(f"model built in {time.perf_counter() - start:.1f} s on {torch.cuda.get_device_name() if cuda else 'cpu'}; "
           f"dtype {model.settings()['dtype']}, profile {model.settings()['profile']}; "
           f"weights {torch.cuda.memory_allocated() / 2**30:.1f} GiB" if cuda else "")
@@ -213,7 +226,6 @@ def run(args: argparse.Namespace) -> None:
             total = sum(r[column][0] + float(x) * (r[2][0] - r[column][0]) for r in rows) * per_length
             print(f"projected 3,000 cases, reuse at {float(x):.4f} vision encodes per case frame ({name}), "
                   f"{label}: {total / 3600:.2f} h")
-    shutil.rmtree(work, ignore_errors=True)
 
 
 def main() -> None:
@@ -230,6 +242,8 @@ def main() -> None:
     r.add_argument("--device-feature-memory", default="16GB",
                    help="device-resident part of the feature memory for the device-resident rows")
     r.add_argument("--no-cold", action="store_true", help="skip the cold-CLIP-cache run (saves device time)")
+    r.add_argument("--merge", default="exact,fast",
+                   help="the merger readings to run, comma-separated (exact: the released code's; fast)")
     r.add_argument("--project", action="append", default=[], metavar="NAME=X",
                    help="print projected hours at X vision encodes per case frame")
     args = parser.parse_args()

@@ -111,16 +111,18 @@ class FrameFeatures:
 
     ``encoded`` counts frames whose features had to be computed, ``case_frames`` frames asked
     for (``encoded / case_frames`` is the run's vision encodes per case frame) and
-    ``bytes_to_device`` the feature bytes copied from the host tier to the model's device."""
+    ``bytes_to_device`` the feature bytes copied from the host tier to the model's device.
+    ``host_device``: where the host tier lives ("cpu"; ``meta`` when ``bench/bench_ledger.py``
+    counts a real-size case without its memory)."""
 
     def __init__(self, budget_bytes: int, pin: bool = False, device_budget_bytes: int = 0,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", host_device: str = "cpu") -> None:
         self.budget = int(budget_bytes)
         self.pin = pin
         self.device = device
         on_device = min(max(0, int(device_budget_bytes)), max(0, self.budget))
         self._device = _Tier(on_device, device, False)
-        self._host = _Tier(max(0, self.budget) - on_device, "cpu", pin)
+        self._host = _Tier(max(0, self.budget) - on_device, host_device, pin)
         self.encoded = 0
         self.case_frames = 0
         self.bytes_to_device = 0
@@ -162,25 +164,37 @@ class FrameFeatures:
                 return tier.slots[key]
         return None
 
-    def fetch(self, keys: list[Key], device: str) -> list[torch.Tensor | None]:
-        """The kept features of ``keys`` as fresh tensors on ``device`` (None where not kept),
-        counting ``case_frames`` and the host-to-device bytes. A frame taken from the host tier
-        moves to the device tier if it is needed sooner than something there."""
+    @property
+    def frame_shape(self) -> tuple[tuple[int, ...], torch.dtype] | None:
+        """(shape, dtype) of one frame's features, once any was offered; None before."""
+        return self._shape
+
+    def fetch(self, keys: list[Key], device: str, out: torch.Tensor | None = None) -> list[torch.Tensor | None]:
+        """The kept features of ``keys`` copied to ``device`` (None where not kept), counting
+        ``case_frames`` and the host-to-device bytes: row ``i`` of ``out`` (``len(keys)`` rows,
+        e.g. a chunk buffer the caller reuses; allocated when not given) holds ``keys[i]``'s, so
+        a chunk whose frames are all kept needs no further copy. A frame taken from the host
+        tier moves to the device tier if it is needed sooner than something there."""
         self.case_frames += len(keys)
         kept = [self.get(k) for k in keys]
-        hits = [(k, slot) for k, slot in zip(keys, kept) if slot is not None]
-        if not hits:
+        first = next((slot for slot in kept if slot is not None), None)
+        if first is None:
             return [None] * len(keys)
-        first = hits[0][1]
-        out = torch.empty((len(hits), *first.shape), dtype=first.dtype, device=device)
-        for row, (key, slot) in zip(out, hits):
+        if out is None:
+            out = torch.empty((len(keys), *first.shape), dtype=first.dtype, device=device)
+        rows: list[torch.Tensor | None] = []
+        for row, key, slot in zip(out, keys, kept):
+            if slot is None:
+                rows.append(None)
+                continue
             row.copy_(slot, non_blocking=self.pin)
             if key in self._host.slots:
                 self.bytes_to_device += self._frame_bytes
-        for row, (key, _) in zip(out, hits):
-            self._touch(key, row)
-        rows = iter(out)
-        return [next(rows) if slot is not None else None for slot in kept]
+            rows.append(row)
+        for key, row in zip(keys, rows):
+            if row is not None:
+                self._touch(key, row)
+        return rows
 
     def put(self, key: Key, value: torch.Tensor) -> None:
         """Keep ``value`` (features just computed) unless everything kept is needed sooner."""

@@ -43,11 +43,14 @@ DEFAULT_TAU = 0.85
 @dataclass(frozen=True)
 class KeyframeSelection:
     """``indices``: the keyframes in time order; ``selected``: those chosen by the differential
-    walk, in the order they were chosen; ``filled``: those added to reach ``min(K, N)``."""
+    walk, in the order they were chosen; ``filled``: those added to reach ``min(K, N)``;
+    ``relevance``: each frame's cosine to the question, as the walk ranked them (what the
+    model's view reports: computed once, with the frames normalised once)."""
 
     indices: list[int]
     selected: list[int]
     filled: list[int]
+    relevance: torch.Tensor
 
 
 def _round(value: float, dtype: torch.dtype) -> float:
@@ -87,6 +90,12 @@ def relevance(frame_emb: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
 def differential_select(frame_emb: torch.Tensor, text_emb: torch.Tensor, k: int = DEFAULT_K,
                         tau: float = DEFAULT_TAU, min_relevance: float | None = None,
                         strict: bool = True) -> list[int]:
+    """:func:`walk`'s chosen frames alone."""
+    return walk(frame_emb, text_emb, k, tau, min_relevance, strict)[0]
+
+
+def walk(frame_emb: torch.Tensor, text_emb: torch.Tensor, k: int = DEFAULT_K, tau: float = DEFAULT_TAU,
+         min_relevance: float | None = None, strict: bool = True) -> tuple[list[int], torch.Tensor]:
     """Step 2: the frames chosen by the walk, in the order chosen (most relevant first).
 
     Scores are :func:`cos_sim` in ``frame_emb``'s dtype and the thresholds are compared as that
@@ -97,11 +106,12 @@ def differential_select(frame_emb: torch.Tensor, text_emb: torch.Tensor, k: int 
     """
     if frame_emb.ndim != 2:
         raise ValueError(f"frame embeddings must be (N, D), got {tuple(frame_emb.shape)}")
-    if k <= 0 or frame_emb.shape[0] == 0:
-        return []
     dtype = frame_emb.dtype
-    frames = normalise(frame_emb).double()
-    scores = relevance(frame_emb, text_emb)
+    frames = normalise(frame_emb).double()   # once: the relevance below and the redundancy test share it
+    # = relevance(frame_emb, text_emb), from the frames normalised above
+    scores = (frames @ normalise(text_emb.reshape(1, -1).to(dtype)).double().T).to(dtype)[:, 0]
+    if k <= 0 or frame_emb.shape[0] == 0:
+        return [], scores
     order = torch.sort(scores, descending=True, stable=True).indices.tolist()
     values = scores.double().tolist()
     tau = _round(tau, dtype)
@@ -119,7 +129,7 @@ def differential_select(frame_emb: torch.Tensor, text_emb: torch.Tensor, k: int 
                 continue
         chosen.append(n)
         chosen_emb = torch.cat([chosen_emb, frames[n:n + 1]])
-    return chosen
+    return chosen, scores
 
 
 def _gaps(chosen: list[int], num_frames: int) -> list[tuple[int, int]]:
@@ -220,7 +230,7 @@ def select_keyframes(frame_emb: torch.Tensor, text_emb: torch.Tensor, k: int = D
     spec = profile_named(profile)
     if spec.walk_dtype == "float32":
         frame_emb, text_emb = frame_emb.float(), text_emb.float()
-    chosen = differential_select(frame_emb, text_emb, k, tau, min_relevance, strict=spec.strict_suppression)
+    chosen, scores = walk(frame_emb, text_emb, k, tau, min_relevance, strict=spec.strict_suppression)
     fill = fill_distribute if spec.fill == "distribute" else fill_proportional
     filled = fill(chosen, int(frame_emb.shape[0]), k)
-    return KeyframeSelection(sorted(chosen + filled), chosen, filled)
+    return KeyframeSelection(sorted(chosen + filled), chosen, filled, scores)

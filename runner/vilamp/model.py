@@ -7,7 +7,8 @@ Pipeline for one case (frames at 1 FPS, read from the frame store, never a whole
    source frame, see :mod:`runner.vilamp.feature_cache`) and CLIP text embedding of the
    question; :func:`runner.vilamp.keyframes.select_keyframes` picks K (32) keyframes.
 2. Frames stream through SigLIP (last layer dropped: ``vision_feature_layer`` of the
-   checkpoint) and the 2-layer GELU projector in chunks of ``chunk`` (64) frames, in time order.
+   checkpoint) and the 2-layer GELU projector in chunks of ``chunk`` (64) frames, in time order
+   (:mod:`runner.vilamp.visual`, which the FLOP/byte ledger ``bench/bench_ledger.py`` also runs).
    A keyframe keeps its patch tokens, pooled as the checkpoint says (``bilinear``: 729 -> 196);
    every other frame becomes one token by :class:`runner.vilamp.merging.Merger` against its
    reference frame (:func:`runner.vilamp.merging.reference_frames`).
@@ -20,6 +21,9 @@ paper's text wherever they differ: CLIP input, walk tie, fill, merge reference, 
 the walk's cosines and of the merger, config checks, prompt, new tokens, dtype. The profile is
 part of ``settings()`` and so of the run id. :meth:`ViLAMP.answer` returns the text with the
 keyframes (case-frame indices) as the frames seen at full resolution and the input cut.
+Independently, ``merge=exact`` (default: the merger as the authors' code computes it) or
+``merge=fast`` (the same formula reordered, fewer FLOPs and bytes, not bit-exact;
+:mod:`runner.vilamp.visual`, docs/vilamp-speed.md) names the merger's reading, also in ``settings()``.
 
 Checkpoint layouts:
 
@@ -75,10 +79,11 @@ from runner.vilamp import checkpoint_config
 from runner.vilamp import prompt as authors_prompt
 from runner.vilamp.feature_cache import FeatureCache
 from runner.vilamp.frame_features import FrameFeatures, default_device_budget, parse_bytes
-from runner.vilamp.keyframes import relevance, select_keyframes
-from runner.vilamp.merging import DEFAULT_ALPHA, Merger, pool_keyframe, reference_frames
+from runner.vilamp.keyframes import select_keyframes
+from runner.vilamp.merging import DEFAULT_ALPHA, Merger
 from runner.vilamp.options import check_names, resolve_options
 from runner.vilamp.profiles import Profile, profile_named
+from runner.vilamp.visual import VisualTokens, stream_features
 
 MERGER_NAME = "vilamp_merger.safetensors"
 
@@ -149,6 +154,7 @@ class ViLAMP(Model):
         self._load_vlm(keys, self._auto_dtype(dtype), vision_tower)
         self.clip = self._load_clip(keys, clip_path, clip_tokenizer)
         self.merger = self._load_merger(keys)
+        self.visual = self._visual_tokens()
         self._read_vision_preprocessing()
         self._open_feature_stores(cache_dir, feature_memory, device_feature_memory)
         self.last: dict[str, Any] = {}  # the last case's counts, for stats.json only (no step reads it)
@@ -235,6 +241,15 @@ class ViLAMP(Model):
                 merger.tau.data.fill_(alpha)
         return merger.to(self.device, self.dtype).eval()
 
+    def _visual_tokens(self) -> VisualTokens:
+        """Step 2 under the ``merge`` reading; ``fast`` folds the projector's second layer into
+        the learned merger's maps, so it needs that merger."""
+        if self.options.merge == "fast" and not self.merger.learned:
+            raise InputError("--model-option", "merge=fast needs the learned merger (composer_type sig_pooling "
+                                               "weights); this checkpoint has the parameter-free one")
+        return VisualTokens.for_model(self.vlm, self.merger, self.options.keyframe_pool, self.options.pool_stride,
+                                      self.profile.merge_reference, self.dtype, merge=self.options.merge)
+
     def _read_vision_preprocessing(self) -> None:
         """SigLIP's input size, normalisation and feature layer, from the checkpoint's processor/config."""
         vp = getattr(self.processor, "video_processor", None) or self.processor.image_processor
@@ -275,7 +290,7 @@ class ViLAMP(Model):
             "alpha": round(self.merger.temperature, 8), "keyframe_pool": self.options.keyframe_pool,
             "pool_stride": self.options.pool_stride if self.options.keyframe_pool in ("average", "max") else None,
             "query": "clip-text" if self.merger.learned else "llm-token-mean",
-            "merge_reference": p.merge_reference, "before_first_keyframe": "self",
+            "merge_reference": p.merge_reference, "before_first_keyframe": "self", "merge": self.options.merge,
             "clip": self.clip.spec, "clip_revision": self.clip.revision, "clip_fingerprint": self.clip.fingerprint,
             "clip_input": self.clip.preprocessing, "clip_tokenizer": self.clip.tokenizer_source,
             "walk_dtype": hub.dtype_name(self._walk_dtype), "merge_dtype": p.merge_dtype,
@@ -366,9 +381,9 @@ class ViLAMP(Model):
         text = torch.from_numpy(self.clip.encode_text(case.question))
         walk_text = text.to(self._walk_dtype)
         opts = self.options
-        keys = select_keyframes(image, walk_text, opts.keyframes, opts.tau, opts.min_relevance,
-                                profile=self.profile.name).indices
-        return Selection(list(indices), keys, text, relevance(image, walk_text))
+        chosen = select_keyframes(image, walk_text, opts.keyframes, opts.tau, opts.min_relevance,
+                                  profile=self.profile.name)
+        return Selection(list(indices), chosen.indices, text, chosen.relevance)
 
     def keyframes(self, case: Case, bench: Benchmark, indices: list[int]) -> list[int]:
         """Positions (into ``indices``) of the keyframes, time order."""
@@ -396,69 +411,32 @@ class ViLAMP(Model):
         return feats[:, 1:] if self.select_strategy == "default" else feats
 
     def _frame_chunks(self, case: Case, bench: Benchmark, indices: list[int]) -> Iterator[tuple[list[int], torch.Tensor]]:
-        """(positions, projected patch features (c, P, D)) in time order, ``chunk`` frames at a time.
+        """(positions, SigLIP features (c, P, Dv)) in time order, ``chunk`` frames at a time.
 
         SigLIP runs only on frames not in :attr:`frame_features` (once per frame per chunk);
-        the others are taken from there."""
+        the others are taken from there (:func:`runner.vilamp.visual.stream_features`)."""
         refs = bench.frame_refs(case)
         store_fp = bench.store.fingerprint
-        memory = self.frame_features
-        memory.begin(case, bench)  # when each frame is needed next: eviction by next use
-        for start in range(0, len(indices), self.options.chunk):
-            positions = list(range(start, min(start + self.options.chunk, len(indices))))
-            keys = [(store_fp, refs[indices[p]].video_id, refs[indices[p]].frame) for p in positions]
-            found = memory.fetch(keys, self.device)  # kept features, copied to the device; None if not kept
-            moved = [f for f in found if f is not None]
-            missing = list(dict.fromkeys(k for k, f in zip(keys, found) if f is None))
-            fresh: dict[tuple[str, str, int], torch.Tensor] = {}
-            if missing:
-                computed = self.vision_features(bench.frames_of([FrameRef(v, f) for _, v, f in missing]))
-                memory.encoded += len(missing)
-                fresh = dict(zip(missing, computed))
-                for key, value in fresh.items():
-                    memory.put(key, value)
-            moved.reverse()
-            feats = torch.stack([fresh[k] if f is None else moved.pop() for k, f in zip(keys, found)])
-            with torch.no_grad():
-                yield positions, self.vlm.model.multi_modal_projector(feats.to(self.dtype))
+        self.frame_features.begin(case, bench)  # when each frame is needed next: eviction by next use
+        keys = [(store_fp, refs[i].video_id, refs[i].frame) for i in indices]
+
+        def encode(missing: list[tuple[str, str, int]]) -> torch.Tensor:
+            return self.vision_features(bench.frames_of([FrameRef(v, f) for _, v, f in missing]))
+
+        return stream_features(self.frame_features, keys, self.options.chunk, self.device, encode)
 
     @torch.no_grad()
     def visual_tokens(self, case: Case, bench: Benchmark, selection: Selection | None = None) -> torch.Tensor:
         """The case's visual token sequence (T, D): time order, keyframes pooled, one merged token
-        per other frame, then ``image_newline``. ``selection``: step 1's result for this case
-        (computed here when not given)."""
+        per other frame, then ``image_newline`` (:class:`runner.vilamp.visual.VisualTokens`).
+        ``selection``: step 1's result for this case (computed here when not given)."""
         selection = self.select(case, bench) if selection is None else selection
         indices, keys = selection.indices, selection.keys
-        key_set = set(keys)
-        refs = reference_frames(keys, len(indices), self.profile.merge_reference)
-        # reference frames other than the frame itself: at most K, their keys computed once
-        needed = {r for p, r in enumerate(refs) if r != p and p not in key_set}
-        ref_keys: dict[int, torch.Tensor] = {}
-        query = self._merge_query(case, selection.clip_text)
-        tokens: list[torch.Tensor] = []
-        merged = 0
-        for positions, feats in self._frame_chunks(case, bench, indices):
-            for j, p in enumerate(positions):
-                if p in needed:
-                    ref_keys[p] = self.merger.key(feats[j])
-            plain = [j for j, p in enumerate(positions) if p not in key_set]
-            if plain:
-                own = [j for j in plain if refs[positions[j]] == positions[j]]  # before the first keyframe
-                own_keys = dict(zip(own, self.merger.key(feats[own]))) if own else {}
-                stacked = torch.stack([own_keys[j] if j in own_keys else ref_keys[refs[positions[j]]]
-                                       for j in plain])
-                merged_rows = iter(self.merger(feats[plain], query, ref_keys=stacked))
-                merged += len(plain)
-            for j, p in enumerate(positions):
-                if p in key_set:
-                    tokens.append(pool_keyframe(feats[j:j + 1], self.options.keyframe_pool, self.options.pool_stride)[0])
-                else:
-                    tokens.append(next(merged_rows)[None])
-        tokens.append(self.vlm.model.image_newline[None].to(self.dtype))
-        out = torch.cat(tokens)
+        out, merged = self.visual.build(keys, len(indices), self._merge_query(case, selection.clip_text),
+                                        self._frame_chunks(case, bench, indices))
         self.last = {"case_id": case.case_id, "frames": len(indices), "keyframes": len(keys),
                      "merged_frames": merged, "visual_tokens": int(out.shape[0]),
-                     "keyframe_frames": [indices[p] for p in keys]}
+                     "keyframe_frames": selection.keyframe_frames}
         return out
 
     def _merge_query(self, case: Case, clip_text: torch.Tensor | None = None) -> torch.Tensor:

@@ -15,10 +15,13 @@ from runner.vilamp.profiles import Profile
 
 DEFAULT_CHUNK = 64
 KEYFRAME_POOLS = ("bilinear", "average", "max", "none")
+#: the merger's readings (runner.vilamp.visual): ``exact`` as the authors' code computes it,
+#: ``fast`` the same formula reordered (fewer FLOPs and bytes, not bit-exact; learned merger only)
+MERGE_READINGS = ("exact", "fast")
 #: option name -> config key it falls back to (None: no config key)
 _CONFIG_KEYS = {"keyframes": "max_frame_num", "tau": "f2f_thrd", "min_relevance": "f2t_thrd",
                 "alpha": None, "keyframe_pool": "mm_spatial_pool_mode", "pool_stride": "mm_spatial_pool_stride",
-                "chunk": None, "max_new_tokens": None}
+                "chunk": None, "max_new_tokens": None, "merge": None}
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Options:
     chunk: int
     max_new_tokens: int
     query_dim: int | None
+    merge: str
 
 
 def check_names(explicit: Mapping[str, Any]) -> None:
@@ -75,7 +79,8 @@ def resolve_options(explicit: Mapping[str, Any], config: Mapping[str, Any], prof
             alpha=None if explicit.get("alpha") is None else float(explicit["alpha"]),
             keyframe_pool=str(pick("keyframe_pool", "bilinear")), pool_stride=int(pick("pool_stride", 2)),
             chunk=int(pick("chunk", DEFAULT_CHUNK)), max_new_tokens=int(pick("max_new_tokens", profile.max_new_tokens)),
-            query_dim=None if config.get("composer_proj_dim") is None else int(config["composer_proj_dim"]))
+            query_dim=None if config.get("composer_proj_dim") is None else int(config["composer_proj_dim"]),
+            merge=str(pick("merge", "exact")))
     except (TypeError, ValueError) as exc:
         raise InputError("--model-option", f"vilamp options must be numbers where numbers are expected ({exc})") from None
     if opts.keyframes <= 0 or not 0 < opts.tau <= 1 or opts.chunk <= 0 or opts.max_new_tokens <= 0:
@@ -84,4 +89,6 @@ def resolve_options(explicit: Mapping[str, Any], config: Mapping[str, Any], prof
     if opts.keyframe_pool not in KEYFRAME_POOLS:
         raise InputError("--model-option", f"unknown keyframe pooling {opts.keyframe_pool!r} "
                                            f"({', '.join(KEYFRAME_POOLS)})")
+    if opts.merge not in MERGE_READINGS:
+        raise InputError("--model-option", f"unknown merge reading {opts.merge!r} ({', '.join(MERGE_READINGS)})")
     return opts

@@ -2,7 +2,9 @@
 keeps one case's question, keyframes or view for a later step, so steps called out of order
 (or for another case in between) cannot mix two cases."""
 import pytest
-import torch
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.models
 
 from runner.models import load_model
 

@@ -1,6 +1,9 @@
 """ViLAMP's options resolved without weights: explicit > the checkpoint's ViLAMP keys > profile."""
 import pytest
 
+pytest.importorskip("torch")   # runner.vilamp imports it
+pytestmark = pytest.mark.models
+
 from niah.errors import InputError
 from runner.vilamp.options import resolve_options
 from runner.vilamp.profiles import PAPER, RELEASED
@@ -50,3 +53,10 @@ def test_bad_options_are_one_line_errors(explicit, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")) as err:
         resolve_options(explicit, {}, RELEASED)
     assert "\n" not in str(err.value)
+
+
+def test_merge_reading_defaults_to_exact_and_names_fast():
+    assert resolve_options({}, {}, RELEASED).merge == "exact"
+    assert resolve_options({"merge": "fast"}, {}, PAPER).merge == "fast"
+    with pytest.raises(InputError, match=r"unknown merge reading 'quick' \(exact, fast\)"):
+        resolve_options({"merge": "quick"}, {}, RELEASED)
