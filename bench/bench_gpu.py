@@ -137,8 +137,13 @@ def load(folder: Path, config: object, device: str, feature_memory: str, device_
 
 
 def run(args: argparse.Namespace) -> None:
-    import torch
     from niah.cases import Benchmark
+    from runner.models.hub import check_device
+
+    check_device(args.device)  # before any weights are made: no CUDA is one line at once
+    bench = Benchmark.open(args.data)
+
+    import torch
     from niah.schedule import locality_order
     from runner.vilamp.frame_features import FrameFeatures, parse_bytes
 
@@ -150,7 +155,6 @@ def run(args: argparse.Namespace) -> None:
     print(f"model built in {time.perf_counter() - start:.1f} s on {torch.cuda.get_device_name() if cuda else 'cpu'}; "
           f"dtype {model.settings()['dtype']}, profile {model.settings()['profile']}; "
           f"weights {torch.cuda.memory_allocated() / 2**30:.1f} GiB" if cuda else "")
-    bench = Benchmark.open(args.data)
     by_length: dict[int, list] = {}
     for case in locality_order(bench.cases):
         by_length.setdefault(case.length, []).append(case)
@@ -240,4 +244,12 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from niah.errors import InputError
+    try:
+        main()
+    except InputError as exc:  # no CUDA, missing weights or data: one line, as the CLIs say it
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
+    except ModuleNotFoundError as exc:  # the core install has no torch
+        print(f"error: {exc.name} is not installed: this benchmark needs `make install`", file=sys.stderr)
+        raise SystemExit(2) from None
