@@ -159,9 +159,17 @@ def env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
+def takes_options(script: str) -> bool:
+    path = ROOT / script
+    return path.is_file() and "argparse" in path.read_text(encoding="utf-8")
+
+
 @cache
 def help_text(kind: str, name: str, sub: str | None) -> tuple[int, str]:
-    """(exit status, output) of the command's ``--help``."""
+    """(exit status, output) of the command's ``--help``. A script that reads no options is
+    never run: ``--help`` would not stop it (``tests/edges/check_breaks.py`` rewrites sources)."""
+    if kind == "script" and not takes_options(name):
+        raise ValueError(f"{name} reads no options: not run for its --help")
     if kind == "module":
         argv = [sys.executable, "-m", name, *([sub] if sub else []), "--help"]
     elif kind == "script":
@@ -178,10 +186,9 @@ def problems_of(cmd: Command) -> list[str]:
         targets = re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), re.M)
         return [] if cmd.name in targets else [f"{label}: no such make target"]
     if cmd.kind == "script":
-        script = ROOT / cmd.name
-        if not script.is_file():
+        if not (ROOT / cmd.name).is_file():
             return [f"{label}: no such script"]
-        if "argparse" not in script.read_text(encoding="utf-8"):
+        if not takes_options(cmd.name):
             return [f"{label}: documented with options it cannot read"] if flags(cmd.args) else []
     if cmd.kind == "ray" and not Path(sys.executable).with_name("ray").exists():
         return []  # ray not installed here: nothing to check against
@@ -206,10 +213,11 @@ def test_command_blocks_hold_no_synopses_or_placeholders() -> None:
 
 def test_every_documented_command_knows_every_documented_option() -> None:
     commands = all_commands()
-    keys = {(c.kind, c.name, c.sub) for c in commands if c.kind in ("module", "script", "ray")}
-    with ThreadPoolExecutor(2) as pool:  # warm the cache: each --help once
-        list(pool.map(lambda key: ROOT.joinpath(key[1]).is_file() or key[0] != "script"
-                      and help_text(*key), sorted(keys, key=str)))
+    keys = {(c.kind, c.name, c.sub) for c in commands
+            if c.kind == "module" or (c.kind == "script" and takes_options(c.name))
+            or (c.kind == "ray" and Path(sys.executable).with_name("ray").exists())}
+    with ThreadPoolExecutor(2) as pool:  # warm the cache: each --help once, two at a time
+        list(pool.map(lambda key: help_text(*key), sorted(keys, key=str)))
     found = [problem for cmd in commands for problem in problems_of(cmd)]
     assert not found, "\n".join(found)
 
@@ -220,6 +228,35 @@ def test_a_renamed_flag_is_caught() -> None:
     assert problems_of(good) == []
     [problem] = problems_of(Command("module", "generator", "build", ("--outdir", "data/x"), "here"))
     assert "--outdir is not an option" in problem
+
+
+#: (module, subcommand) -> the options that name where it writes
+WRITES = {("generator", "build"): ("--out",), ("generator", "export"): ("-o", "--output"),
+          ("runner", "score"): ("--out",), ("runner", "report"): ("--csv",), ("leaderboard", "export"): ("--out",)}
+
+
+def written_paths(cmd: Command) -> list[str]:
+    options = WRITES.get((cmd.name, cmd.sub), ())
+    args = list(cmd.args)
+    found = [args[i + 1] for i, a in enumerate(args[:-1]) if a in options]
+    return found + [a.split("=", 1)[1] for a in args if a.split("=", 1)[0] in options and "=" in a]
+
+
+def test_documented_outputs_inside_the_checkout_are_ignored_by_git() -> None:
+    """What a pasted command writes into the checkout (``case.mp4``, ``site/``, CSV folders)
+    must not show up as untracked files: it goes under ``data/`` or ``results/``, or is ignored."""
+    if subprocess.run(["git", "rev-parse"], cwd=ROOT, capture_output=True).returncode != 0:
+        pytest.skip("not a git checkout")
+    paths = {(path, cmd.where) for cmd in all_commands() if cmd.kind == "module"
+             for path in written_paths(cmd) if not Path(path).is_absolute()}
+    assert len(paths) >= 5, paths
+
+    def ignored(path: str) -> bool:  # as a file, or as a folder (``/results/`` matches folders only)
+        return any(subprocess.run(["git", "check-ignore", "-q", "--no-index", candidate], cwd=ROOT).returncode == 0
+                   for candidate in (path, path.rstrip("/") + "/file"))
+
+    shown = [f"{where}: {path}" for path, where in sorted(paths) if not ignored(path)]
+    assert not shown, "written into the checkout and not ignored by git:\n" + "\n".join(shown)
 
 
 def test_python_blocks_compile() -> None:
