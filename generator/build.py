@@ -88,14 +88,19 @@ def refuse_another_benchmark(config: BuildConfig) -> None:
     path = Path(config.out) / DATASET_NAME
     try:
         recorded = json.loads(path.read_text(encoding="utf-8"))["config"]
+        if not isinstance(recorded, dict):
+            raise TypeError("config is not an object")
     except FileNotFoundError:
         return
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(path, f"not a readable benchmark's dataset.json ({type(exc).__name__}); pass --replace "
                                "to build over it, or choose another --out") from None
     wanted = config.recorded()
-    recorded.setdefault("haystacks", "independent")  # builds from before the tape recorded no layout
-    differ = [key for key in wanted if recorded.get(key) != wanted[key]]
+    # A key a finished build did not record predates its option: that build had the option's
+    # default behaviour, except the layout, whose default changed to the tape when it came.
+    defaults = BuildConfig(source=None, out="", lengths=()).recorded() | {"haystacks": "independent"}
+    recorded = {key: recorded.get(key, defaults.get(key)) for key in wanted}
+    differ = [key for key in wanted if recorded[key] != wanted[key]]
     if not differ:
         return
     lengths = ",".join(str(n) for n in recorded.get("lengths") or [])

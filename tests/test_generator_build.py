@@ -182,3 +182,24 @@ def test_a_replacement_killed_before_its_end_resumes_without_replace(release: Pa
                     "--cases", "6", "--frame-size", "32")
     assert other.returncode == 0, other.stderr
     assert len(Benchmark.open(out).cases) == 6
+
+
+def test_a_setting_an_older_build_did_not_record_reads_as_its_behaviour_then(small_bench: Path, tmp_path: Path) -> None:
+    """A ``dataset.json`` from before an option holds no key for it: that build had the
+    option's default, except the layout (benchmarks before the tape were ``independent``)."""
+    from generator.build import BuildConfig, refuse_another_benchmark
+    from niah.errors import InputError
+
+    dataset = json.loads((small_bench / "dataset.json").read_text())
+    config = dataset["config"]
+    same = BuildConfig(source=config["source"], out=str(tmp_path), lengths=(100, 200), cases=12, seed=0,
+                       frame_size=32)
+    for key in ("needle_duration", "haystacks"):
+        del config[key]
+    (tmp_path / "dataset.json").write_text(json.dumps(dataset))
+    with pytest.raises(InputError, match="haystacks tape instead of independent; pass --replace"):
+        refuse_another_benchmark(same)  # the default layout is the tape now
+    refuse_another_benchmark(BuildConfig(**{**same.__dict__, "haystacks": "independent"}))  # the same benchmark
+    (tmp_path / "dataset.json").write_text(json.dumps({**dataset, "config": [1, 2]}))
+    with pytest.raises(InputError, match="not a readable benchmark's dataset.json"):
+        refuse_another_benchmark(same)
