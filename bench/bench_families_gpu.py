@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "tests" / "runner_models"))  # tiny_models: proces
 QWEN25_TEXT = dict(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28,
                    num_key_value_heads=4, vocab_size=152064,
                    rope_parameters={"rope_type": "default", "mrope_section": [16, 24, 24], "rope_theta": 1000000.0})
-#: the released checkpoints' shapes (vision tower, LLM) that change memory; see model_table.SHAPES
+#: the released checkpoints' shapes (vision tower, LLM) that change memory; see each family's shapes (video_families.FAMILIES)
 REAL = {
     "llava-onevision": ({"hidden_size": 1152, "intermediate_size": 4304, "num_hidden_layers": 26,
                          "num_attention_heads": 16, "image_size": 384, "patch_size": 14},
@@ -109,7 +109,8 @@ def build(name: str, size: str, device: str, folder: Path):
 
 def main() -> None:
     from niah.cases import Benchmark
-    from runner.models.model_table import SHAPES, peak_gib
+    from runner.models.model_table import peak_gib
+    from runner.models.video_families import FAMILIES
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="benchmark folder (bench_gpu.py prepare, or make demo's); not with --device meta")
     parser.add_argument("--families", default="qwen2.5-vl,videollama3", help="comma-separated registered names")
@@ -137,7 +138,7 @@ def main() -> None:
             if args.device == "meta":   # shapes only: the parameter count the estimate assumes
                 params = sum(p.numel() for p in model.model.parameters()) / 1e9
                 print(f"| {name} | {type(model.model).__name__}: {params:.2f}B parameters at the REAL shapes "
-                      f"(model_table: {SHAPES[name].params_b}B) |", flush=True)
+                      f"(model_table: {FAMILIES[name].shapes.params_b}B) |", flush=True)
                 continue
             for length, case in cases.items():
                 if case is None:

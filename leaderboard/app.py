@@ -63,9 +63,8 @@ def main() -> None:
     st.set_page_config(page_title="Video NIAH leaderboard", layout="wide")
     args = parse_args(sys.argv[1:])
     st.title("Video NIAH leaderboard")
-    rule = st.segmented_control("Answer rule", sorted(answers.ANSWER_RULES, key=lambda r: r != answers.DEFAULT_RULE),
-                                default=answers.DEFAULT_RULE, required=True, key="rule", bind="query-params",
-                                help="official: Video-MME's extraction (the default); strict: the project's parser")
+    rule = st.segmented_control("Answer rule", answers.rule_names(), default=answers.DEFAULT_RULE, required=True,
+                                key="rule", bind="query-params", help=answers.rules_help())
     signature = ld.folder_signature(args.results, args.data, args.uploads)
     tables, manifest = load_tables(args.results, args.data, args.uploads, rule, signature)
     page = Page(tables, manifest, args.results, args.data, args.uploads, args.read_only, args.max_uploads,

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from leaderboard.cases import hmm
+from leaderboard.columns import C
 
 BELOW, AT, ABOVE = "#c2410c", "#f7f7f7", "#1d4ed8"  # below chance, chance, above chance
 EMPTY = "#bdbdbd"  # a cell with no scored case: visibly grey, never "at chance"
@@ -212,10 +213,10 @@ def by_length(frame: pd.DataFrame, lengths: list[int], chance: float, fps: float
     whiskers = _whiskers(data, x, whisker_offset)
     layers = whiskers + line + _chance_rule(chance)
     if holds is not None and len(holds):
-        marks = holds.assign(length_label=[length_label(int(n), fps) for n in holds["holds_up_to"]])
+        marks = holds.assign(length_label=[length_label(int(n), fps) for n in holds[C.holds_up_to.name]])
         held = alt.Chart(marks).mark_point(shape="triangle-down", size=120, filled=True, yOffset=-14).encode(
             x=x, xOffset=offset, y=y, color=colour,
-            tooltip=["run_label", alt.Tooltip("holds_up_to:Q", title="holds up to (frames)")])
+            tooltip=["run_label", alt.Tooltip(f"{C.holds_up_to.name}:Q", title=f"{C.holds_up_to.header} (frames)")])
         layers = layers + held
     return layers.resolve_scale(xOffset="independent").properties(height=PLOT, width=WIDTH, usermeta=SVG)
 

@@ -6,10 +6,10 @@ in every table are percentages (0-100) over the cases a run has scored, each wit
 Wilson 95 % interval (``ci_low``, ``ci_high``) and chance level, computed by
 :mod:`niah.accuracy`, the aggregation ``runner report`` uses too.
 
-Correctness is read under an answer rule (:data:`niah.answers.ANSWER_RULES`, default
-:data:`niah.answers.DEFAULT_RULE`): the letter is :func:`niah.answers.prediction_under` of
-the line, correct when the case did not fail and the letter is the manifest's gold answer.
-Without a manifest there is no gold answer and the results files' ``correct`` is used.
+Correctness is read under an answer rule (:data:`niah.answers.READINGS`, default
+:data:`niah.answers.DEFAULT_RULE`) as :mod:`niah.run_reading` says, the reading ``runner
+report`` uses too: correct when the case did not fail and the letter is the manifest's gold
+answer; without a manifest there is no gold answer and the results files' ``correct`` is used.
 """
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ import numpy as np
 import pandas as pd
 
 from leaderboard import copies, ranking
+from leaderboard.columns import C
+from leaderboard import columns as cols
 from leaderboard.loading import Loaded, Manifest
-from niah import accuracy, answers
+from niah import accuracy, answers, run_reading
 
 #: Options per question assumed for chance when no manifest is open (Video-MME has four).
 ASSUMED_OPTIONS = 4
@@ -33,11 +35,14 @@ ALPHA = ranking.ALPHA
 #: A run with more unparsed answers than this (%) is warned about: its accuracy measures its answer format too.
 HIGH_UNPARSED_PCT = 10.0
 _PCT = ["accuracy", "ci_low", "ci_high", "chance"]
+#: The board's columns taken from a run's :func:`niah.accuracy.summarise` row.
+_SUMMARY = [(C.accuracy, "accuracy"), (C.ci_low, "ci_low"), (C.ci_high, "ci_high"), (C.chance, "chance")]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Tables:
-    """Everything the page shows, as plain frames (each also downloadable as CSV).
+    """Everything the page shows, as plain frames (each also downloadable as CSV); built by
+    keyword only, so no two frames of the same type can be swapped by position.
 
     Accuracies, interval bounds and chance are percentages. ``chance`` is the benchmark's
     (mean of 1/options over its cases), the centre of every colour scale; without a
@@ -61,12 +66,12 @@ class Tables:
 
     @property
     def run_ids(self) -> list[str]:
-        return list(self.leaderboard["run"])
+        return list(self.leaderboard[C.run.name])
 
     def label(self, run_id: str) -> str:
         """The run as every picker, legend and title names it, with its marks."""
-        row = self.leaderboard.loc[self.leaderboard["run"] == run_id]
-        return str(row["label"].iloc[0]) if len(row) else run_id
+        row = self.leaderboard.loc[self.leaderboard[C.run.name] == run_id]
+        return str(row[C.label.name].iloc[0]) if len(row) else run_id
 
 
 def run_label(run_id: str, model: str, marks: list[str]) -> str:
@@ -84,74 +89,15 @@ def _percent(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-# ----- answers under a rule ----------------------------------------------------------------
-def letters_under(results: pd.DataFrame, options: pd.Series, rule: str) -> pd.Series:
-    """Per row, :func:`niah.answers.prediction_under` ``(rule, raw_output, options, prediction,
-    answer_rule, prediction_strict)``; ``options``: per row, the case's options. What a line
-    already stores under ``rule`` is taken as it is (vectorised); only the rest is extracted
-    again, once per distinct (output, options) pair."""
-    codes, values = pd.factorize(options.map(tuple))
-    return _letters(results, codes, list(values), rule)
-
-
-def _letters(results: pd.DataFrame, option_codes: np.ndarray, option_values: list[tuple], rule: str) -> pd.Series:
-    """:func:`letters_under` with the options given as a code per row into ``option_values``."""
-    if rule not in answers.ANSWER_RULES:
-        raise ValueError(f"unknown answer rule {rule!r}; known: {', '.join(answers.ANSWER_RULES)}")
-    stored_rule = results["answer_rule"].where(results["answer_rule"].notna(), "strict")
-    out = pd.Series(None, index=results.index, dtype=object)
-    same = (stored_rule == rule).to_numpy()
-    out[same] = results.loc[same, "prediction"]
-    strict = (~same) & (rule == "strict") & results["prediction_strict"].notna().to_numpy()
-    out[strict] = results.loc[strict, "prediction_strict"]
-    rest = ~(same | strict)
-    # a case whose options are unknown (no manifest, or not in it) cannot be read again: the
-    # line's own letter is all there is (else every old-format line would read "unparsed")
-    blind = rest & (np.asarray(option_codes) < 0)
-    out[blind] = results.loc[blind, "prediction"]
-    rest &= ~blind
-    if rest.any():
-        # one extraction per distinct (output, options) pair: outputs repeat a lot
-        raw_codes, raws = pd.factorize(results.loc[rest, "raw_output"])
-        width = len(option_values) + 1
-        pair = raw_codes.astype("int64") * width + (np.asarray(option_codes)[rest] + 1)
-        unique_pairs, inverse = np.unique(pair, return_inverse=True)
-        extractor = answers.ANSWER_RULES[rule]
-        choices = [(), *option_values]
-        letters = np.array([extractor(raws[p // width], list(choices[p % width])) for p in unique_pairs],
-                           dtype=object)
-        out[rest] = letters[inverse]
-    return out.where(out.notna(), None)
-
-
 def _status(run, scored: int, covered: int, have_manifest: bool, manifest: Manifest | None) -> tuple[str, str, bool, int]:
     """``(status, manifest check, complete on this benchmark, cases expected)`` of one run."""
-    fp = run.manifest_fingerprint
-    if not have_manifest:
-        fp_status = "no benchmark" if fp else "not recorded"
-    elif fp is None:
-        fp_status = "not recorded"
-    else:
-        fp_status = "match" if fp == manifest.fingerprint else "DIFFERS"
-    if have_manifest and fp_status != "DIFFERS":
+    fp_status = run_reading.manifest_check(run.manifest_fingerprint, manifest.fingerprint if have_manifest else None)
+    if have_manifest and fp_status != run_reading.DIFFERS:
         expected = len(manifest.cases)
     else:
         expected, covered = run.cases_total, scored
-    complete = expected is not None and expected > 0 and covered >= expected
-    if expected is None:
-        status = "unknown total"
-    elif complete:
-        status = "complete"
-    else:
-        status = f"partial {covered}/{expected}"
-    return status, fp_status, complete and fp_status != "DIFFERS", expected
-
-
-BOARD_COLUMNS = ["rank", "section", "run", "label", "marks", "reason", "rankable", "model", "status", "accuracy", "ci_low",
-                 "ci_high", "chance", "holds_up_to", *ranking.RANK_COLUMNS[1:]]
-TAIL_COLUMNS = ["scored", "cases", "unparsed", "unparsed %", "errors", "problems", "s/case", "manifest",
-                "uploaded", "near_copy_of", "agreement", "seed", "seed_group", "frames", "K", "τ", "settings",
-                "model_path", "revision", "code_version"]
+    complete = run_reading.is_complete(covered, expected)
+    return run_reading.run_status(covered, expected), fp_status, complete and fp_status != run_reading.DIFFERS, expected
 
 
 def _take(values: np.ndarray, row: np.ndarray, fill: Any) -> np.ndarray:
@@ -187,13 +133,19 @@ def prepare_results(loaded: Loaded, manifest: Manifest | None, rule: str) -> tup
         chance = 1 / ASSUMED_OPTIONS
         results["chance"] = chance
         gold = None
-    default = _letters(results, option_codes, option_values, answers.DEFAULT_RULE)
-    letter = default if rule == answers.DEFAULT_RULE else _letters(results, option_codes, option_values, rule)
+    default = run_reading.letters_coded(results, option_codes, option_values, answers.DEFAULT_RULE)
+    letter = default if rule == answers.DEFAULT_RULE else run_reading.letters_coded(results, option_codes,
+                                                                                     option_values, rule)
     results["letter"] = letter
     results["code"] = copies.answer_codes(default, results["failed"])
     if gold is not None:
-        # a case outside the manifest has no gold letter: never correct (None == None is not a match)
-        results["correct"] = results["in_manifest"].to_numpy() & (~results["failed"]).to_numpy() & (letter.to_numpy() == gold)
+        # a case outside the manifest has no gold letter (None): never correct
+        rotations_ok = True
+        if results["rotations"].notna().any():
+            options = [option_values[c] if c >= 0 else None for c in option_codes]
+            rotations_ok = run_reading.rotations_right(results["rotations"].tolist(), options,
+                                                       results["answer_rule"].tolist(), rule, list(gold))
+        results["correct"] = run_reading.correct(results["failed"], letter, gold, rotations_ok)
     results["correct"] = results["correct"].astype(bool)
     results["unparsed"] = results["letter"].isna() & ~results["failed"]
     model_of = np.asarray(runs["model"], dtype=object)  # run.json's model names every row of its run
@@ -228,40 +180,41 @@ def build_tables(loaded: Loaded, manifest: Manifest | None = None, rule: str = a
         status, fp_status, complete, expected = _status(run, scored, covered, have_manifest, manifest)
         match = near.get(run.run_id)
         marks, reason = _marks_and_reason(status, fp_status, run.uploaded, match, scored)
-        row = {"run": run.run_id, "model": run.model, "status": status, "marks": " · ".join(marks),
-               "reason": reason, "rankable": complete and match is None and scored > 0,
-               "section": "uploaded" if run.uploaded else "project",
-               "label": run_label(run.run_id, run.model, marks),
-               "holds_up_to": held.get(run.run_id) if complete else None,
-               **{k: stats[k] if stats else np.nan for k in _PCT}}
+        row = {C.run.name: run.run_id, C.model.name: run.model, C.status.name: status,
+               C.marks.name: " · ".join(marks), C.reason.name: reason,
+               C.rankable.name: complete and match is None and scored > 0,
+               C.section.name: "uploaded" if run.uploaded else "project",
+               C.label.name: run_label(run.run_id, run.model, marks),
+               C.holds_up_to.name: held.get(run.run_id) if complete else None,
+               **{c.name: stats[stat] if stats else np.nan for c, stat in _SUMMARY}}
         for length in lengths:
-            for col, prefix in (("accuracy", "acc"), ("ci_low", "lo"), ("ci_high", "hi"), ("n", "n")):
-                row[f"{prefix}@{length}"] = per_length.get((run.run_id, length, col), np.nan)
+            for column, stat in ((C.acc, "accuracy"), (C.lo, "ci_low"), (C.hi, "ci_high"), (C.n, "n")):
+                row[column.at(length)] = per_length.get((run.run_id, length, stat), np.nan)
         unparsed = int(stats["unparsed"]) if stats else 0
         row.update({
-            "frames": run.frames, "K": run.K, "τ": run.τ, "scored": scored, "cases": expected,
-            "manifest": fp_status, "unparsed": unparsed, "unparsed %": 100.0 * unparsed / scored if scored else np.nan,
-            "errors": int(stats["failed"]) if stats else 0,
-            "problems": len(loaded.problems.get(run.run_id, [])),
-            "s/case": float(extra.loc[run.run_id, "mean_seconds"]) if stats else np.nan,
-            "uploaded": run.uploaded, "near_copy_of": match.original if match else "",
-            "agreement": 100.0 * match.agreement if match else np.nan,
-            "seed": run.seed, "seed_group": run.seed_group, "settings": run.settings,
-            "model_path": run.model_path, "revision": run.revision, "code_version": run.code_version,
+            **{name: getattr(run, name) for _, name in cols.SETTING_COLUMNS},
+            C.scored.name: scored, C.cases.name: expected, C.manifest.name: fp_status, C.unparsed.name: unparsed,
+            C.unparsed_pct.name: 100.0 * unparsed / scored if scored else np.nan,
+            C.errors.name: int(stats["failed"]) if stats else 0,
+            C.problems.name: len(loaded.problems.get(run.run_id, [])),
+            C.seconds_per_case.name: float(extra.loc[run.run_id, "mean_seconds"]) if stats else np.nan,
+            C.uploaded.name: run.uploaded, C.near_copy_of.name: match.original if match else "",
+            C.agreement.name: 100.0 * match.agreement if match else np.nan,
+            **{c.name: getattr(run, c.name) for c in (C.seed, C.seed_group, C.settings, C.model_path, C.revision,
+                                                      C.code_version)},
         })
         rows.append(row)
-    length_columns = [f"{prefix}@{n}" for n in lengths for prefix in ("acc", "lo", "hi", "n")]
-    columns = [*BOARD_COLUMNS, *length_columns, *TAIL_COLUMNS]
+    columns = cols.names(lengths)
     if not rows:
         board = pd.DataFrame(columns=columns)
     else:
         board = pd.DataFrame(rows)
-        board["seed"] = pd.Series([r["seed"] for r in rows], dtype=object)  # not 1.0 for seed 1
+        board[C.seed.name] = pd.Series([r[C.seed.name] for r in rows], dtype=object)  # not 1.0 for seed 1
         board = ranking.rank(board, _case_matrix(results, board))
-        board = _partial_seeds(board)[columns]
-        for col in ("frames", "K", "τ", "seed", "holds_up_to"):
-            if board[col].isna().all():
-                board[col] = board[col].astype(object)
+        board = cols.select(_partial_seeds(board), lengths)
+        for col in (C.frames, C.keyframes, C.tau, C.seed, C.holds_up_to):  # all missing: blank, not NaN
+            if board[col.name].isna().all():
+                board[col.name] = board[col.name].astype(object)
 
     heat = _full_grid(results, ["length", "depth_decile"], {"length": lengths, "depth_decile": list(range(10))},
                       runs["run_id"].tolist())
@@ -285,9 +238,10 @@ def build_tables(loaded: Loaded, manifest: Manifest | None = None, rule: str = a
     # categorical run ids speed up the groupbys; plain strings are friendlier to show and export
     by_len_pct, by_task, by_duration, results = (
         f.assign(run_id=f["run_id"].astype(object)) for f in (by_len_pct, by_task, by_duration, results))
-    return Tables(board, by_len_pct, heat, by_task, by_duration, by_task_length, by_duration_length, results,
-                  lengths, dict(loaded.problems), 100.0 * chance, not have_manifest, rule,
-                  dict(zip(runs["run_id"], runs["info"])))
+    return Tables(leaderboard=board, by_length=by_len_pct, heatmap=heat, by_task=by_task, by_duration=by_duration,
+                  by_task_length=by_task_length, by_duration_length=by_duration_length, results=results,
+                  lengths=lengths, problems=dict(loaded.problems), chance=100.0 * chance,
+                  chance_assumed=not have_manifest, rule=rule, runs_info=dict(zip(runs["run_id"], runs["info"])))
 
 
 def _holds_up_to(by_length: pd.DataFrame) -> int | None:
@@ -321,17 +275,17 @@ def _marks_and_reason(status: str, fp_status: str, uploaded: bool, match: copies
 
 def _partial_seeds(board: pd.DataFrame) -> pd.DataFrame:
     """A partial member of a seed group says that the group's mean leaves it out."""
-    groups = board[board["rankable"] & board["seed_group"].notna()]["seed_group"]
-    counts = groups.value_counts()
-    apart = (~board["rankable"]) & board["seed_group"].isin(counts.index)
-    for index, group in board.loc[apart, "seed_group"].items():
-        board.at[index, "reason"] += f"; not in its seed group's mean (over its {counts[group]} complete seed(s))"
+    rankable, group_of = board[C.rankable.name], board[C.seed_group.name]
+    counts = group_of[rankable & group_of.notna()].value_counts()
+    apart = (~rankable) & group_of.isin(counts.index)
+    for index, group in group_of[apart].items():
+        board.at[index, C.reason.name] += f"; not in its seed group's mean (over its {counts[group]} complete seed(s))"
     return board
 
 
 def _case_matrix(results: pd.DataFrame, board: pd.DataFrame) -> pd.DataFrame:
     """Ranked runs x cases: 1.0 correct, 0.0 wrong, NaN not answered (the paired tests' input)."""
-    ranked = results[results["run_id"].isin(set(board.loc[board["rankable"], "run"]))]
+    ranked = results[results["run_id"].isin(set(board.loc[board[C.rankable.name], C.run.name]))]
     if ranked.empty:
         return pd.DataFrame()
     return ranked.assign(run_id=ranked["run_id"].astype(object)).pivot(

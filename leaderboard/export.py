@@ -22,6 +22,7 @@ from leaderboard import board as bd
 from leaderboard import charts
 from leaderboard import data as lb
 from leaderboard import loading as ld
+from leaderboard.columns import C
 from leaderboard.page import export_name, file_part, run_colours
 from niah import accuracy, answers
 from niah.errors import InputError
@@ -46,17 +47,17 @@ def latex_table(tables: lb.Tables) -> str:
              + r" \\", r"\midrule"]
     for i, section in enumerate(bd.sections(tables)):
         table = bd.compact(tables, combine_seeds=True, section=section)
-        ranked = table[table["rank"] != "—"]
+        ranked = table[table[C.rank.header] != "—"]
         if i:
             lines.append(r"\midrule")
             lines.append(rf"\multicolumn{{{4 + len(lengths)}}}{{l}}{{\emph{{Uploaded runs}}}} \\")
         for _, row in ranked.iterrows():
-            rank = row["rank"].strip().replace(" ≈#1", r" ($\approx$1)")
-            ci = row["95% CI"].replace("–", "--")
-            acc = f"{row['accuracy %'].strip()} ({ci})"
-            cells = [rank, latex_escape(row["run"]), acc,
-                     *[latex_escape(row[f"@{n}"].strip()).replace("–", "--") for n in lengths],
-                     latex_escape(row["holds up to"])]
+            rank = row[C.rank.header].strip().replace(" ≈#1", r" ($\approx$1)")
+            ci = row[C.ci_low.header].replace("–", "--")
+            acc = f"{row[C.accuracy.header].strip()} ({ci})"
+            cells = [rank, latex_escape(row[C.run.header]), acc,
+                     *[latex_escape(row[C.acc.header_at(n)].strip()).replace("–", "--") for n in lengths],
+                     latex_escape(row[C.holds_up_to.header])]
             lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", ""]
     return "\n".join(lines)
@@ -77,7 +78,7 @@ def _table_html(frame: pd.DataFrame, table_id: str) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     body = []
     for _, row in frame.iterrows():
-        cells = "".join(f'<td{" class=reason" if c == "why not ranked" else ""}>{html.escape(str(v))}</td>'
+        cells = "".join(f'<td{" class=reason" if c == C.reason.header else ""}>{html.escape(str(v))}</td>'
                         for c, v in row.items())
         body.append(f"<tr>{cells}</tr>")
     return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
@@ -102,16 +103,17 @@ def build_site(tables: lb.Tables, manifest: ld.Manifest, out: Path) -> Path:
         parts.append(_table_html(bd.compact(tables, combine_seeds=True, section=section), f"board-{section}"))
     parts.append(f"<p class=caption>{html.escape(bd.significance_note(tables))}</p>")
     parts.append("<p class=caption>Columns: " + " ".join(
-        f"<b>{html.escape(c.header)}</b>: {html.escape(c.help)}" for c in bd.COLUMNS) + "</p>")
+        f"<b>{html.escape(c.header)}</b>: {html.escape(c.help)}" for c in bd.columns(tables)
+        if not c.column.per_length) + "</p>")
     board = tables.leaderboard
     (out / f"leaderboard-{tables.rule}.tex").write_text(latex_table(tables), encoding="utf-8")
-    (out / f"{export_name('leaderboard-' + tables.rule, list(board['run']))}.csv").write_bytes(lb.to_csv_bytes(board))
+    runs = list(board[C.run.name])
+    (out / f"{export_name('leaderboard-' + tables.rule, runs)}.csv").write_bytes(lb.to_csv_bytes(board))
 
-    runs = list(board["run"])
     labelled = tables.by_length.assign(run_label=tables.by_length["run_id"].map(tables.label))
-    holds = board[board["holds_up_to"].notna()].assign(run_label=lambda b: b["run"].map(tables.label))
-    holds = holds[["run_label", "holds_up_to"]].merge(
-        labelled.rename(columns={"length": "holds_up_to"}), on=["run_label", "holds_up_to"])
+    held = C.holds_up_to.name
+    holds = board[board[held].notna()].assign(run_label=lambda b: b[C.run.name].map(tables.label))
+    holds = holds[["run_label", held]].merge(labelled.rename(columns={"length": held}), on=["run_label", held])
     figures = [("accuracy-by-length", "Accuracy against haystack length (▼: holds up to)",
                 charts.by_length(labelled, tables.lengths, tables.chance, fps, colours, holds))]
     by_task = tables.by_task.assign(run_label=tables.by_task["run_id"].map(tables.label))
@@ -156,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default="data/niah", help="benchmark folder (default: data/niah)")
     parser.add_argument("--uploads", default=None, help="uploads folder (default: <results>/uploads)")
     parser.add_argument("--out", required=True, help="folder to write index.html and its files into")
-    parser.add_argument("--rule", default=answers.DEFAULT_RULE, choices=sorted(answers.ANSWER_RULES))
+    parser.add_argument("--rule", default=answers.DEFAULT_RULE, choices=answers.rule_names(aliases=True),
+                        help=f"how an answer's letter is read: {answers.rules_help()}")
     args = parser.parse_args(argv)
     try:
         if not Path(args.results).is_dir():

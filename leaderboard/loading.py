@@ -19,18 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from niah import accuracy
+from leaderboard.columns import SETTING_COLUMNS
+from niah import accuracy, run_reading
 from niah.errors import InputError
+from niah import results as niah_results
 from niah.results import RESULTS_GLOB, RUN_INFO_NAME, list_runs, read_run
 from niah.schema import DATASET_NAME, MANIFEST_NAME, Case
-
-#: Columns of the long results frame, one row per (run, case).
-RESULT_COLUMNS = ["run_id", "case_id", "model", "prediction", "raw_output", "correct", "length",
-                  "depth", "task_type", "seconds", "error", "answer_rule", "prediction_strict"]
-#: Optional fields of a schema-2 line the page does not read; allowed, then dropped.
-_UNREAD_FIELDS = {"view": ("struct", "null"), "rotations": ("list", "null"), "input_cut": ("int64", "null")}
-#: The settings shown as their own leaderboard columns: (run.json key, column name).
-SETTING_COLUMNS = [("frames", "frames"), ("keyframes_k", "K"), ("tau", "τ")]
 
 
 # ----- manifest ---------------------------------------------------------------------
@@ -123,8 +117,23 @@ def load_manifest(data_dir: str | Path) -> Manifest:
 
 
 # ----- results ----------------------------------------------------------------------
-_STRING = ("case_id", "model", "raw_output", "task_type")
-_OPTIONAL_STRING = ("prediction", "error", "answer_rule", "prediction_strict")
+#: pyarrow type and pandas dtype of each kind of column (:attr:`niah.results.Field.arrow`)
+_ARROW_TYPES = {"string": "string", "bool": "bool_", "int64": "int64", "float64": "float64"}
+_PANDAS_DTYPES = {"string": object, "bool": bool, "int64": "int64", "float64": "float64"}
+#: the derived column of a circular line's rotations (:func:`niah.run_reading.rotation_records`)
+ROTATIONS = "rotations"
+
+
+def _columns() -> list[niah_results.Field]:
+    """The fields of :data:`niah.results.FIELDS` the results frame keeps, in their order."""
+    return [f for f in niah_results.FIELDS if f.column]
+
+
+def result_columns() -> list[str]:
+    """Columns of the long results frame, one row per (run, case): the kept fields, then
+    ``rotations`` as :func:`niah.run_reading.rotation_records` (a circular line's correctness
+    needs every rotation's letters)."""
+    return ["run_id", *(f.name for f in _columns()), ROTATIONS]
 
 
 def _fast_read_file(path: Path) -> pd.DataFrame | None:
@@ -133,60 +142,59 @@ def _fast_read_file(path: Path) -> pd.DataFrame | None:
     import pyarrow as pa
     from pyarrow import json as pa_json
 
-    schema = pa.schema([("case_id", pa.string()), ("model", pa.string()), ("prediction", pa.string()),
-                        ("raw_output", pa.string()), ("correct", pa.bool_()), ("length", pa.int64()),
-                        ("depth", pa.float64()), ("task_type", pa.string()), ("seconds", pa.float64()),
-                        ("error", pa.string()), ("answer_rule", pa.string()),
-                        ("prediction_strict", pa.string())])
+    arrow_schema = pa.schema([(f.name, getattr(pa, _ARROW_TYPES[f.arrow])()) for f in _columns()])
     size = path.stat().st_size
     try:
         table = pa_json.read_json(
             path,
             read_options=pa_json.ReadOptions(use_threads=True, block_size=max(1 << 20, min(size + 1, 64 << 20))),
-            parse_options=pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer",
+            parse_options=pa_json.ParseOptions(explicit_schema=arrow_schema, unexpected_field_behavior="infer",
                                                newlines_in_values=False))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, UnicodeDecodeError):
         return None
-    # schema-2 diagnostics (view, rotations, input_cut) are allowed with their types; any
-    # other field, or one of these with another type, goes to the line-by-line reader
-    for name in set(table.column_names) - set(schema.names):
-        kinds = _UNREAD_FIELDS.get(name)
-        if kinds is None or not any(str(table.schema.field(name).type).startswith(k) for k in kinds):
+    # fields the frame does not keep (the diagnostics) are allowed with their declared arrow
+    # type; any other field, or one of these with another type, goes to the line-by-line reader
+    dropped = {f.name: f.arrow for f in niah_results.FIELDS if not f.column}
+    records = [None] * table.num_rows
+    for name in set(table.column_names) - set(arrow_schema.names):
+        kind = dropped.get(name)
+        if kind is None or not any(str(table.schema.field(name).type).startswith(k) for k in (kind, "null")):
             return None
+        if name == ROTATIONS:
+            records = [run_reading.rotation_records(v) for v in table.column(name).to_pylist()]
         table = table.drop_columns([name])
     if table.num_rows == 0:
         return None if size and path.read_bytes().strip() else _empty_results()
-    required = [n for n in schema.names if n not in _OPTIONAL_STRING]
+    required = [f.name for f in _columns() if not f.nullable]
     if any(table.column(n).null_count for n in required):
         return None  # a missing field or an explicit null where a value is required
     # pyarrow converts some JSON types silently (e.g. 1 -> 1.0 is fine, as Result accepts int
     # or float); the ones Result refuses are refused by the explicit schema. Guard against
     # non-finite numbers, which json.loads accepts but the JSON reader would not produce.
     frame = table.to_pandas()
-    if not np.isfinite(frame["depth"].to_numpy()).all() or not np.isfinite(frame["seconds"].to_numpy()).all():
+    if any(not np.isfinite(frame[f.name].to_numpy()).all() for f in _columns() if f.arrow == "float64"):
         return None
     if frame["case_id"].duplicated().any():
         return None
+    frame[ROTATIONS] = pd.Series(records, index=frame.index, dtype=object)
     return frame
 
 
 def _empty_results() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
-                         [("case_id", object), ("model", object), ("prediction", object),
-                          ("raw_output", object), ("correct", bool), ("length", "int64"),
-                          ("depth", "float64"), ("task_type", object), ("seconds", "float64"),
-                          ("error", object), ("answer_rule", object), ("prediction_strict", object)]})
+    return pd.DataFrame({**{f.name: pd.Series(dtype=_PANDAS_DTYPES[f.arrow]) for f in _columns()},
+                         ROTATIONS: pd.Series(dtype=object)})
 
 
 def _slow_read_run(run_dir: Path) -> tuple[pd.DataFrame, list[str]]:
     _, results, problems = read_run(run_dir)
     if not results:
         return _empty_results(), problems
-    frame = pd.DataFrame([r.__dict__ for r in results.values()])[_empty_results().columns]
-    frame["depth"] = frame["depth"].astype("float64")
-    frame["seconds"] = frame["seconds"].astype("float64")
-    frame["correct"] = frame["correct"].astype(bool)
-    frame["length"] = frame["length"].astype("int64")
+    columns = _columns()
+    frame = pd.DataFrame([[getattr(r, f.name) for f in columns] + [run_reading.rotation_records(r.rotations)]
+                          for r in results.values()], columns=[f.name for f in columns] + [ROTATIONS])
+    for f in columns:
+        if _PANDAS_DTYPES[f.arrow] is not object:
+            frame[f.name] = frame[f.name].astype(_PANDAS_DTYPES[f.arrow])
     return frame, problems
 
 
@@ -280,7 +288,6 @@ def load_results(results_root: str | Path, fast: bool = True, uploads_root: str 
         model = info.get("model")
         if not isinstance(model, str) or not model:
             model = str(frame["model"].iloc[0]) if len(frame) else run_id
-        cases_total = info.get("cases_total")
         seed, seed_group = _seed_group(info, settings)
         rows.append({
             "run_id": run_id, "model": model,
@@ -289,8 +296,7 @@ def load_results(results_root: str | Path, fast: bool = True, uploads_root: str 
             "code_version": _fmt_setting(info.get("code_version")),
             "manifest_fingerprint": info.get("manifest_fingerprint")
             if isinstance(info.get("manifest_fingerprint"), str) else None,
-            "cases_total": cases_total if isinstance(cases_total, int) and not isinstance(cases_total, bool)
-            else None,
+            "cases_total": run_reading.total_of(info),
             "uploaded": from_uploads or info.get("uploaded", False) is True,
             "settings": json.dumps(settings, sort_keys=True) if settings else "",
             **{col: _fmt_setting(settings.get(key)) for key, col in SETTING_COLUMNS},
@@ -307,10 +313,9 @@ def load_results(results_root: str | Path, fast: bool = True, uploads_root: str 
     else:
         results = _empty_results()
         results.insert(0, "run_id", pd.Series(dtype=object))
-    results = results[RESULT_COLUMNS].copy()
+    results = results[result_columns()].copy()
     # one representation whichever reader produced a file: str columns as objects, None for missing
-    for col in ("run_id", "case_id", "model", "prediction", "raw_output", "task_type", "error", "answer_rule",
-                "prediction_strict"):
+    for col in ("run_id", *(f.name for f in _columns() if f.arrow == "string")):
         values = results[col].astype(object)
         results[col] = values.where(values.notna(), None)
     return Loaded(runs, results, problems)

@@ -18,6 +18,7 @@ import streamlit as st
 from leaderboard import charts
 from leaderboard import data as lb
 from leaderboard import loading as ld
+from leaderboard.columns import C
 
 
 @dataclass
@@ -48,7 +49,7 @@ def run_colours(tables: lb.Tables) -> dict[str, str]:
     """Each run's label -> its fixed colour (:func:`leaderboard.charts.run_colour`)."""
     board = tables.leaderboard
     return {label: charts.run_colour(model, seed)
-            for label, model, seed in zip(board["label"], board["model"], board["seed"])}
+            for label, model, seed in zip(board[C.label.name], board[C.model.name], board[C.seed.name])}
 
 
 def file_part(text: str) -> str:

@@ -19,19 +19,19 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from leaderboard.columns import C, RANK_COLUMNS
 from niah import accuracy
 
 ALPHA = 0.05
 SECTIONS = ("project", "uploaded")
-#: Columns this module adds to the per-run board.
-RANK_COLUMNS = ["rank", "entry", "entry_accuracy", "entry_members", "d_above", "p_above", "p_above_holm",
-                "n_above", "d_first", "p_first", "p_first_holm", "n_first", "tied_first"]
+#: Columns this module adds to the per-run board (declared in :mod:`leaderboard.columns`).
+__all__ = ["ALPHA", "RANK_COLUMNS", "SECTIONS", "entry_key", "rank"]
 
 
 def entry_key(board: pd.DataFrame) -> pd.Series:
     """The entry each run belongs to: its section and its seed group (or itself)."""
-    own = board["seed_group"].where(board["seed_group"].notna(), "run:" + board["run"].astype(str))
-    return board["section"] + "|" + own.astype(str)
+    own = board[C.seed_group.name].where(board[C.seed_group.name].notna(), "run:" + board[C.run.name].astype(str))
+    return board[C.section.name] + "|" + own.astype(str)
 
 
 def _entry_vectors(members: dict[str, list[str]], case_correct: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -61,12 +61,13 @@ def rank(board: pd.DataFrame, case_correct: pd.DataFrame) -> pd.DataFrame:
     by rank, then its unranked runs by accuracy. ``case_correct``: runs x cases, 1.0/0.0,
     NaN where a run has no answer."""
     board = board.copy()
-    board["entry"] = entry_key(board)
-    ranked = board[board["rankable"]]
-    members = ranked.groupby("entry", sort=False)["run"].apply(list).to_dict()
-    entry_acc = ranked.groupby("entry", sort=False)["accuracy"].mean()
-    board["entry_accuracy"] = board["entry"].map(entry_acc).where(board["rankable"])
-    board["entry_members"] = board["entry"].map({e: len(r) for e, r in members.items()}).where(board["rankable"])
+    board[C.entry.name] = entry_key(board)
+    rankable, entry_of = board[C.rankable.name], board[C.entry.name]
+    ranked = board[rankable]
+    members = ranked.groupby(C.entry.name, sort=False)[C.run.name].apply(list).to_dict()
+    entry_acc = ranked.groupby(C.entry.name, sort=False)[C.accuracy.name].mean()
+    board[C.entry_accuracy.name] = entry_of.map(entry_acc).where(rankable)
+    board[C.entry_members.name] = entry_of.map({e: len(r) for e, r in members.items()}).where(rankable)
     vectors = _entry_vectors(members, case_correct)
     stats: dict[str, dict[str, float]] = {}
     tests: list[tuple[str, tuple[str, ...], float]] = []  # each distinct comparison once
@@ -81,27 +82,30 @@ def rank(board: pd.DataFrame, case_correct: pd.DataFrame) -> pd.DataFrame:
             row = stats.setdefault(entry, {})
             if position > 0:
                 above = order.index[position - 1]
-                row["d_above"], row["p_above"], row["n_above"] = _paired(vectors[entry], vectors[above])
-                row["d_first"], row["p_first"], row["n_first"] = _paired(vectors[entry], vectors[first])
+                above_stats = _paired(vectors[entry], vectors[above])
+                first_stats = _paired(vectors[entry], vectors[first])
+                row.update(zip((C.d_above.name, C.p_above.name, C.n_above.name), above_stats))
+                row.update(zip((C.d_first.name, C.p_first.name, C.n_first.name), first_stats))
                 if above == first:  # #2: the same comparison, one test in the Holm family
-                    tests.append((entry, ("p_above", "p_first"), row["p_above"]))
+                    tests.append((entry, (C.p_above_holm.name, C.p_first_holm.name), above_stats[1]))
                 else:
-                    tests += [(entry, ("p_above",), row["p_above"]), (entry, ("p_first",), row["p_first"])]
+                    tests += [(entry, (C.p_above_holm.name,), above_stats[1]),
+                              (entry, (C.p_first_holm.name,), first_stats[1])]
     adjusted = accuracy.holm([p for _, _, p in tests]) if tests else []
     for (entry, columns, _), p in zip(tests, adjusted):
         for column in columns:
-            stats[entry][column + "_holm"] = p
-    board["rank"] = pd.array([ranks.get(e) if r else pd.NA for e, r in zip(board["entry"], board["rankable"])],
-                             dtype="Int64")
-    for column in ("d_above", "p_above", "p_above_holm", "n_above", "d_first", "p_first", "p_first_holm", "n_first"):
+            stats[entry][column] = p
+    board[C.rank.name] = pd.array([ranks.get(e) if r else pd.NA for e, r in zip(entry_of, rankable)], dtype="Int64")
+    for column in (c.name for c in (C.d_above, C.p_above, C.p_above_holm, C.n_above, C.d_first, C.p_first,
+                                     C.p_first_holm, C.n_first)):
         board[column] = [stats.get(e, {}).get(column, np.nan) if r else np.nan
-                         for e, r in zip(board["entry"], board["rankable"])]
+                         for e, r in zip(entry_of, rankable)]
     # tied with #1: not significantly below it after Holm (and #1's own entry)
-    board["tied_first"] = board["rankable"] & ((board["rank"] == 1).fillna(False)
-                                               | (board["p_first_holm"] >= ALPHA).fillna(False))
-    section_order = board["section"].map({s: i for i, s in enumerate(SECTIONS)})
-    board = board.assign(_section=section_order, _unranked=board["rank"].isna(),
-                         _acc=board["entry_accuracy"].fillna(board["accuracy"]))
-    board = board.sort_values(["_section", "_unranked", "rank", "_acc", "entry", "run"],
+    board[C.tied_first.name] = rankable & ((board[C.rank.name] == 1).fillna(False)
+                                           | (board[C.p_first_holm.name] >= ALPHA).fillna(False))
+    section_order = board[C.section.name].map({s: i for i, s in enumerate(SECTIONS)})
+    board = board.assign(_section=section_order, _unranked=board[C.rank.name].isna(),
+                         _acc=board[C.entry_accuracy.name].fillna(board[C.accuracy.name]))
+    board = board.sort_values(["_section", "_unranked", C.rank.name, "_acc", C.entry.name, C.run.name],
                               ascending=[True, True, True, False, True, True], na_position="last", kind="stable")
     return board.drop(columns=["_section", "_unranked", "_acc"]).reset_index(drop=True)

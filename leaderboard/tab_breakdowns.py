@@ -7,6 +7,7 @@ import streamlit as st
 
 from leaderboard import charts
 from leaderboard import data as lb
+from leaderboard.columns import C
 from leaderboard.page import Page, csv_button, svg_button
 from niah import accuracy
 
@@ -17,17 +18,18 @@ DEFAULT_RUNS = 8
 def series(tables: lb.Tables, runs: list[str], combine: bool) -> pd.DataFrame:
     """The picked runs' results with ``series`` (what a line or bar is) and ``run_label``:
     each run, or with ``combine`` each seed group's picked complete seeds pooled into one."""
-    board = tables.leaderboard.set_index("run")
+    board = tables.leaderboard.set_index(C.run.name)
     res = tables.results[tables.results["run_id"].isin(runs)]
     label = {r: tables.label(r) for r in runs}
     if combine:
-        groups = board.loc[runs].loc[lambda b: b["rankable"] & b["seed_group"].notna()]
-        sizes = groups["seed_group"].value_counts()
+        groups = board.loc[runs].loc[lambda b: b[C.rankable.name] & b[C.seed_group.name].notna()]
+        group_of = groups[C.seed_group.name]
+        sizes = group_of.value_counts()
         for run, row in groups.iterrows():
-            if sizes[row["seed_group"]] > 1:
-                members = groups.index[groups["seed_group"] == row["seed_group"]]
-                seeds = ", ".join(str(s) for s in sorted(groups.loc[members, "seed"], key=str))
-                label[run] = f"{row['model']} · seeds {seeds} pooled"
+            if sizes[group_of[run]] > 1:
+                members = groups.index[group_of == group_of[run]]
+                seeds = ", ".join(str(s) for s in sorted(groups.loc[members, C.seed.name], key=str))
+                label[run] = f"{row[C.model.name]} · seeds {seeds} pooled"
     return res.assign(run_label=res["run_id"].map(label))
 
 
@@ -36,7 +38,8 @@ def render(page: Page) -> None:
     default = tables.run_ids[:DEFAULT_RUNS]
     runs = st.multiselect("Runs", tables.run_ids, default=default, format_func=tables.label, key="runs",
                           bind="query-params")
-    has_seeds = tables.leaderboard.loc[tables.leaderboard["run"].isin(runs), "seed_group"].duplicated().any()
+    board = tables.leaderboard
+    has_seeds = board.loc[board[C.run.name].isin(runs), C.seed_group.name].duplicated().any()
     combine = st.checkbox("Pool the seeds of a model into one series", value=False, key="bd_combine",
                           disabled=not has_seeds)
     picked = series(tables, runs, combine)
@@ -50,9 +53,10 @@ def render(page: Page) -> None:
     st.subheader("Accuracy against haystack length")
     by_length = _summary(picked, "length")
     if len(by_length):
-        holds = tables.leaderboard[tables.leaderboard["run"].isin(runs) & tables.leaderboard["holds_up_to"].notna()]
-        holds = holds.assign(run_label=holds["run"].map(tables.label))[["run_label", "holds_up_to"]]
-        holds = holds.merge(by_length.rename(columns={"length": "holds_up_to"}), on=["run_label", "holds_up_to"])
+        held = C.holds_up_to.name
+        holds = board[board[C.run.name].isin(runs) & board[held].notna()]
+        holds = holds.assign(run_label=holds[C.run.name].map(tables.label))[["run_label", held]]
+        holds = holds.merge(by_length.rename(columns={"length": held}), on=["run_label", held])
         chart = charts.by_length(by_length, tables.lengths, tables.chance, page.fps, colours, holds)
         st.altair_chart(chart, width="stretch", height=charts.CHART_FRAME)
         svg_button(chart, "accuracy-by-length", runs, "svg_len")

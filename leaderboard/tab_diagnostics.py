@@ -24,6 +24,7 @@ from leaderboard import loading as ld
 from leaderboard.page import Page
 from niah import diagnostics as dg
 from niah.results import list_runs, read_run
+from niah.view import sees_only_the_needle
 
 TITLE = "Diagnostics"
 @st.cache_data(show_spinner="Reading what the models saw…", max_entries=4)
@@ -136,8 +137,7 @@ def section(results_root: str, signature: tuple, cases: pd.DataFrame | None, run
                f"ceiling. '{dg.NOT_RECORDED}': results written before results schema 2.")
     seen_runs = [r for r in run_ids if (frame.loc[frame["run"] == r, "frames_seen"] > 0).any()]
     if have_manifest and seen_runs:
-        models = frame.groupby("run")["model"].first()
-        first = next((i for i, r in enumerate(seen_runs) if models.get(r) != "needle-oracle"), 0)
+        first = next((i for i, r in enumerate(seen_runs) if not sees_only_the_needle(infos.get(r, {}))), 0)
         run = st.selectbox("Run (needle in view)", seen_runs, index=first, format_func=label, key="dg_run")
         mine = frame[frame["run"] == run]
         left, right = st.columns(2)

@@ -7,6 +7,7 @@ import streamlit as st
 
 from leaderboard import charts
 from leaderboard import data as lb
+from leaderboard.columns import C
 from leaderboard.page import Page, csv_button, svg_button
 from niah import accuracy
 
@@ -76,7 +77,7 @@ def render_difference(page: Page, run_a: str, run_b: str) -> None:
     diff = lb.paired_difference(tables, run_a, run_b)
     overall = diff.overall.iloc[0] if len(diff.overall) else None
     partial = [tables.label(r) for r in (run_a, run_b)
-               if not tables.leaderboard.set_index("run").at[r, "status"] == "complete"]
+               if not tables.leaderboard.set_index(C.run.name).at[r, C.status.name] == "complete"]
     if overall is None:
         st.warning("The two runs have no case in common: nothing to compare.")
         return
@@ -125,9 +126,9 @@ def _grid(page: Page, run: str, frame, y_field: str, y_title: str, order: list[s
 def _warn_unparsed(tables: lb.Tables, runs: dict[str, str]) -> None:
     """Say so where a run's low accuracy is (partly) answers that could not be parsed
     (``runs``: how the page refers to each run -> run id)."""
-    board = tables.leaderboard.set_index("run")
+    board = tables.leaderboard.set_index(C.run.name)
     for role, run in runs.items():
-        share = board.at[run, "unparsed %"]
+        share = board.at[run, C.unparsed_pct.name]
         if share > lb.HIGH_UNPARSED_PCT:
             st.warning(f"{role}: {share:.0f}% of the answers could not be parsed (counted wrong); its cells measure "
                        "the answer format as much as the model.")

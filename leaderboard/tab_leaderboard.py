@@ -8,6 +8,7 @@ import streamlit as st
 from leaderboard import board as bd
 from leaderboard import data as lb
 from leaderboard import export
+from leaderboard.columns import C
 from leaderboard.page import Page, csv_button
 
 TITLE = "Leaderboard"
@@ -16,7 +17,7 @@ TITLE = "Leaderboard"
 def render(page: Page) -> None:
     tables = page.tables
     board = tables.leaderboard
-    has_seeds = bool((board.loc[board["rankable"], "seed_group"].value_counts() > 1).any())
+    has_seeds = bool((board.loc[board[C.rankable.name], C.seed_group.name].value_counts() > 1).any())
     combine = st.checkbox("Combine runs that differ only by seed", value=True, key="combine_seeds",
                           disabled=not has_seeds)
     help_of = {c.header: c.help for c in bd.columns(tables)}
@@ -30,17 +31,17 @@ def render(page: Page) -> None:
     if has_seeds and combine:
         with st.expander("Seeds behind the combined rows"):
             st.dataframe(bd.seed_runs(tables), hide_index=True, key="board_seeds")
-    high = board[board["unparsed %"] > lb.HIGH_UNPARSED_PCT]
+    high = board[board[C.unparsed_pct.name] > lb.HIGH_UNPARSED_PCT]
     if len(high):
         st.warning(f"{len(high)} run(s) have more than {lb.HIGH_UNPARSED_PCT:.0f}% unparsed answers, counted as wrong: "
                    "their accuracy measures the answer format as much as the model.")
-        st.text(", ".join(high["run"]))
+        st.text(", ".join(high[C.run.name]))
     with st.expander("Run card: provenance from run.json"):
         run = st.selectbox("Run", tables.run_ids, format_func=tables.label, key="card_run")
         st.dataframe(bd.run_card(tables, run), hide_index=True, key="card")
     with st.expander("Run details: settings, model paths, provenance"):
         st.dataframe(bd.details(tables), hide_index=True, key="board_details")
-    runs = list(board["run"])
+    runs = list(board[C.run.name])
     c1, c2 = st.columns(2)
     with c1:
         csv_button(board, f"leaderboard-{tables.rule}", runs, "dl_board")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from leaderboard import copies
-from leaderboard import data as lb
 from leaderboard import upload as up
 from leaderboard.page import Page
-from niah import answers
+from niah import answers, run_reading
 
 TITLE = "Upload"
 
@@ -21,7 +20,7 @@ def copy_problem(page: Page, check: up.UploadCheck) -> str | None:
         return None
     frame = up.results_frame(check)
     options = frame["case_id"].map(page.manifest.cases.set_index("case_id")["options"])
-    letters = lb.letters_under(frame, options, answers.DEFAULT_RULE)
+    letters = run_reading.letters_under(frame, options, answers.DEFAULT_RULE)
     frame["code"] = copies.answer_codes(letters, frame["error"].notna())
     match = copies.copy_of(frame, tables.results[["run_id", "case_id", "code"]])
     if match is not None and match.exact:

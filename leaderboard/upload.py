@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from niah import atomic
+from niah import atomic, run_reading
 from niah.results import RUN_INFO_NAME, Result
 
 #: The upload limit, in Streamlit's megabytes (2**20 bytes): the page text, the widget's
@@ -195,11 +195,14 @@ def _check_against_manifest(result: Result, manifest: dict[str, dict[str, Any]])
         letters = {str(o).split(".", 1)[0].strip() for o in case["options"]} if len(case["options"]) else set()
         if not _LETTER.match(result.prediction) or (letters and result.prediction not in letters):
             return "prediction is not an option letter", f"prediction {result.prediction!r} is not an option letter"
-    expected = result.error is None and result.prediction == case["answer"]
+    rotations_ok = run_reading.rotations_right([run_reading.rotation_records(result.rotations)],
+                                               [tuple(case["options"])], [result.answer_rule],
+                                               run_reading.stored_rule(result.answer_rule), [case["answer"]])
+    expected = run_reading.is_correct(result.error, result.prediction, case["answer"], bool(rotations_ok[0]))
     if result.correct != expected:
         return ("correct disagrees with prediction and gold",
                 f"correct is {result.correct}, but prediction {result.prediction!r} against gold "
-                f"{case['answer']!r} scores {expected}")
+                f"{case['answer']!r} scores {expected}" + ("" if rotations_ok[0] else " (not every rotation is right)"))
     return None
 
 

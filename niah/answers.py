@@ -1,9 +1,12 @@
-"""Read the chosen option letter out of a model's free-text answer, under two named rules.
+"""Read the chosen option letter out of a model's free-text answer, under named readings.
+
+Every reading is one entry of :data:`READINGS` (name, extractor, description, older names);
+the CLIs' choices and help, the report and the leaderboard are derived from it:
 
 * ``official`` (the default everywhere): Video-MME's own extraction, the rule behind its
   published numbers and lmms-eval's Video-MME task (:func:`official_answer`).
 * ``strict``: this project's parser (:func:`parse_answer`), which also reads option text and
-  refuses ambiguous outputs; kept as a second reading and stored beside the official one.
+  refuses ambiguous outputs; kept as a second reading and stored beside the default one.
 
     parse_answer("The answer is (B).", case.options)  -> "B"
     parse_answer("I am not sure.", case.options)       -> None   (wrong, counted as unparsed)
@@ -28,7 +31,8 @@ marked as one (``(A)``, ``A.``, ``A)``, ``A:``). Anything else is unparsable -> 
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Callable, Sequence
 
 _OPTION = re.compile(r"^\s*[\(\[]?([A-Za-z])\s*[\.\):\]]\s*(.*)$", re.S)
 _CHAT_JUNK = re.compile(r"<\|[^|>]*\|>|</?s>|<\|endoftext\|>")
@@ -212,26 +216,67 @@ def official_answer(text: str | None, options: Sequence[str]) -> str | None:
     return found.group(0) if found else None
 
 
-#: answer rules by name; ``official`` is the default reading of every run
-ANSWER_RULES = {"official": official_answer, "strict": parse_answer}
+# ----- the registry of readings -------------------------------------------------------------
+@dataclass(frozen=True)
+class Reading:
+    """One named way to read the letter out of an output. Everything that names, offers or
+    describes readings (``runner report --answer-rule``, the report's header, the leaderboard's
+    control, the export's ``--rule``) is derived from :data:`READINGS`, so a new reading is one
+    :func:`register_reading` call."""
+
+    name: str
+    extract: Callable[[str | None, Sequence[str]], str | None]
+    description: str                  # one clause: what the reading is, for help texts and reports
+    aliases: tuple[str, ...] = ()     # older names still accepted (and found in stored lines)
+
+
+#: name -> reading, in the order offered (the default first)
+READINGS: dict[str, Reading] = {}
+#: the reading every run stores as ``prediction`` and every table shows unless asked otherwise
 DEFAULT_RULE = "official"
+#: the reading a version-1 line (no ``answer_rule``) stored as its ``prediction``
+LEGACY_RULE = "strict"
+#: the reading stored beside the default one in a line's ``prediction_strict``
+SECOND_RULE = "strict"
 
 
-def prediction_under(rule: str, raw_output: str, options: Sequence[str], stored: str | None,
-                     stored_rule: str | None, stored_strict: str | None) -> str | None:
-    """The letter a result's output gives under ``rule``, whatever rule wrote the line.
+def register_reading(reading: Reading) -> Reading:
+    """Add a reading (its name and aliases must be new)."""
+    taken = set(READINGS) | {alias for r in READINGS.values() for alias in r.aliases}
+    clash = sorted({reading.name, *reading.aliases} & taken)
+    if clash:
+        raise ValueError(f"answer reading name(s) already taken: {', '.join(clash)}")
+    READINGS[reading.name] = reading
+    return reading
 
-    A line records its ``prediction`` under its ``answer_rule`` and the strict reading as
-    ``prediction_strict``; a version-1 line has no rule and its ``prediction`` is the strict
-    parser's. Anything not stored is extracted again from ``raw_output``, so results written
-    before the official rule existed are read under it with nothing lost.
-    """
-    if rule not in ANSWER_RULES:
-        raise ValueError(f"unknown answer rule {rule!r}; known: {', '.join(ANSWER_RULES)}")
-    if stored_rule is None:  # version 1: prediction is the strict reading
-        stored_rule, stored_strict = "strict", stored
-    if rule == stored_rule:
-        return stored
-    if rule == "strict" and stored_strict is not None:
-        return stored_strict
-    return ANSWER_RULES[rule](raw_output, options)
+
+def rule_names(aliases: bool = False) -> list[str]:
+    """The readings' names, the default first (with ``aliases``: their older names after them)."""
+    names = sorted(READINGS, key=lambda name: name != DEFAULT_RULE)
+    return names + [a for name in names for a in READINGS[name].aliases] if aliases else names
+
+
+def canonical(rule: str) -> str:
+    """The reading's name for ``rule`` (a name or an alias); unknown -> ``ValueError``."""
+    for reading in READINGS.values():
+        if rule == reading.name or rule in reading.aliases:
+            return reading.name
+    raise ValueError(f"unknown answer rule {rule!r}; known: {', '.join(rule_names())}")
+
+
+def extract(rule: str, text: str | None, options: Sequence[str]) -> str | None:
+    """The letter ``text`` chooses under the reading ``rule``."""
+    return READINGS[canonical(rule)].extract(text, options)
+
+
+def rules_help() -> str:
+    """One line per reading for help texts: ``name (default): description``."""
+    return "; ".join(f"{name}{' (default)' if name == DEFAULT_RULE else ''}: {READINGS[name].description}"
+                     + (f" (also accepted as {', '.join(READINGS[name].aliases)})" if READINGS[name].aliases else "")
+                     for name in rule_names())
+
+
+register_reading(Reading("official", official_answer, "Video-MME's extraction, as its published numbers"))
+register_reading(Reading("strict", parse_answer, "the project's parser, which also reads option text and "
+                                                 "refuses ambiguous outputs"))
+

@@ -30,7 +30,7 @@ from niah.accuracy import depth_decile
 from niah.circular import circular_chance
 from niah.results import Result
 from niah.schema import Case
-from niah.view import count_in_span
+from niah.view import count_in_span, sees_only_the_needle
 
 #: Case facts the diagnostics need from the manifest, one row per case.
 FACT_COLUMNS = ["case_id", "needle_start", "needle_frames", "answer", "n_options"]
@@ -183,10 +183,12 @@ def letter_table(letters: pd.DataFrame, run: str) -> pd.DataFrame:
 
 def oracle_ceilings(frame: pd.DataFrame, infos: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[str, float, float, float]]:
     """For each run, the needle-oracle run on the same manifest (the one with most cases):
-    ``{run: (oracle run, plain accuracy, low, high)}``; runs without one are left out."""
+    ``{run: (oracle run, plain accuracy, low, high)}``; runs without one are left out. An
+    oracle is a run whose settings declare it saw only the needle
+    (:func:`niah.view.sees_only_the_needle`), whatever its model is called."""
     oracles: dict[Any, tuple[str, int]] = {}
     for run, info in infos.items():
-        if info.get("model") == "needle-oracle":
+        if sees_only_the_needle(info):
             n = int((frame["run"] == run).sum())
             fp = info.get("manifest_fingerprint")
             if n and (fp not in oracles or n > oracles[fp][1]):

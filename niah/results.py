@@ -13,20 +13,97 @@ processes append to one file); readers merge them by ``case_id``.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields, make_dataclass
+from functools import reduce
+from operator import or_
 from pathlib import Path
 from typing import Any, Iterator
 
 RESULTS_SCHEMA_VERSION = 2
-#: fields a version-1 line lacks; a reader fills them with ``None`` ("not recorded")
-OPTIONAL_FIELDS = ("error", "answer_rule", "prediction_strict", "view", "rotations", "input_cut")
 RUN_INFO_NAME = "run.json"
 RESULTS_GLOB = "results*.jsonl"
+_NONE = type(None)
 
 
 @dataclass(frozen=True)
-class Result:
-    """The outcome of one model on one case.
+class Field:
+    """One field of a results line: the single declaration every reader and writer derives from.
+
+    ``types`` are the JSON values accepted (``NoneType`` where null is; a boolean only where
+    ``bool`` is listed, since ``True`` is also an ``int``); ``optional`` fields may be missing
+    from a line (a version-1 line lacks them) and then read as their default, ``None``;
+    ``arrow`` is the type pyarrow's JSON reader gives the field (the leaderboard's fast path);
+    ``column`` says whether the results frame keeps it (the diagnostics are read from the
+    lines by :mod:`niah.diagnostics`, so the frame only checks and drops them).
+    """
+
+    name: str
+    types: tuple[type, ...]
+    arrow: str
+    optional: bool = False
+    column: bool = True
+
+    @property
+    def nullable(self) -> bool:
+        return _NONE in self.types
+
+    @property
+    def default(self) -> Any:
+        """What a missing optional field reads as (required fields have none)."""
+        return None
+
+
+#: The results schema, in the order of the dataclass (required fields first).
+FIELDS: tuple[Field, ...] = (
+    Field("case_id", (str,), "string"),
+    Field("model", (str,), "string"),
+    Field("prediction", (str, _NONE), "string"),
+    Field("raw_output", (str,), "string"),
+    Field("correct", (bool,), "bool"),
+    Field("length", (int,), "int64"),
+    Field("depth", (int, float), "float64"),
+    Field("task_type", (str,), "string"),
+    Field("seconds", (int, float), "float64"),
+    Field("error", (str, _NONE), "string", optional=True),
+    Field("answer_rule", (str, _NONE), "string", optional=True),
+    Field("prediction_strict", (str, _NONE), "string", optional=True),
+    Field("view", (dict, _NONE), "struct", optional=True, column=False),
+    Field("rotations", (list, _NONE), "list", optional=True, column=False),
+    Field("input_cut", (int, _NONE), "int64", optional=True, column=False),
+)
+
+
+#: fields a line may lack (a version-1 line does); a reader fills them with ``None``
+OPTIONAL_FIELDS = tuple(f.name for f in FIELDS if f.optional)
+
+
+def _to_json(self: Any) -> str:
+    return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _from_dict(cls: Any, raw: Any) -> Any:
+    """Validate one parsed line against the class's field table; raises ``ValueError``
+    saying which field is wrong."""
+    if not isinstance(raw, dict):
+        raise ValueError("not a JSON object")
+    declared = {f.name: f for f in cls.schema}
+    for f in declared.values():
+        if f.name not in raw:
+            if f.optional:
+                continue
+            raise ValueError(f"missing field {f.name!r}")
+        value = raw[f.name]
+        if isinstance(value, bool) and bool not in f.types:
+            raise ValueError(f"field {f.name!r} has type bool")
+        if not isinstance(value, f.types):
+            raise ValueError(f"field {f.name!r} has type {type(value).__name__}")
+    extra = set(raw) - set(declared)
+    if extra:
+        raise ValueError(f"unknown field(s) {sorted(extra)}")
+    return cls(**raw)
+
+
+_RESULT_DOC = """The outcome of one model on one case (fields: :data:`FIELDS`).
 
     ``prediction`` is the option letter under ``answer_rule`` (``"official"``: Video-MME's
     extraction, :mod:`niah.answers`), or ``None`` when the output gives none (counted as
@@ -42,52 +119,20 @@ class Result:
     ``input_cut`` the number of LLM input tokens cut at the model's maximum length.
     """
 
-    case_id: str
-    model: str
-    prediction: str | None
-    raw_output: str
-    correct: bool
-    length: int
-    depth: float
-    task_type: str
-    seconds: float
-    error: str | None = None
-    answer_rule: str | None = None
-    prediction_strict: str | None = None
-    view: dict[str, Any] | None = None
-    rotations: list[dict[str, Any]] | None = None
-    input_cut: int | None = None
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def result_class(table: tuple[Field, ...]) -> type:
+    """The frozen dataclass of a field table, so that a field is declared in one place;
+    ``to_json`` writes a line, ``from_dict`` validates one, ``schema`` is the table."""
+    spec = [(f.name, reduce(or_, f.types), field(default=f.default) if f.optional else field())
+            for f in table]
+    cls = make_dataclass("Result", spec, frozen=True,
+                         namespace={"__doc__": _RESULT_DOC, "schema": table, "to_json": _to_json,
+                                    "from_dict": classmethod(_from_dict)})
+    cls.__module__ = __name__  # pickled by name (Ray sends results between processes)
+    return cls
 
-    @classmethod
-    def from_dict(cls, raw: Any) -> "Result":
-        """Validate one parsed line; raises ``ValueError`` saying which field is wrong."""
-        if not isinstance(raw, dict):
-            raise ValueError("not a JSON object")
-        types: dict[str, tuple[type, ...]] = {
-            "case_id": (str,), "model": (str,), "prediction": (str, type(None)),
-            "raw_output": (str,), "correct": (bool,), "length": (int,),
-            "depth": (int, float), "task_type": (str,), "seconds": (int, float),
-            "error": (str, type(None)), "answer_rule": (str, type(None)),
-            "prediction_strict": (str, type(None)), "view": (dict, type(None)),
-            "rotations": (list, type(None)), "input_cut": (int, type(None)),
-        }
-        for f in fields(cls):
-            if f.name not in raw:
-                if f.name in OPTIONAL_FIELDS:
-                    continue
-                raise ValueError(f"missing field {f.name!r}")
-            value = raw[f.name]
-            if isinstance(value, bool) and f.name != "correct":
-                raise ValueError(f"field {f.name!r} has type bool")
-            if not isinstance(value, types[f.name]):
-                raise ValueError(f"field {f.name!r} has type {type(value).__name__}")
-        extra = set(raw) - {f.name for f in fields(cls)}
-        if extra:
-            raise ValueError(f"unknown field(s) {sorted(extra)}")
-        return cls(**raw)
+
+Result = result_class(FIELDS)
 
 
 def iter_result_lines(path: Path) -> Iterator[tuple[int, Result | None, str | None]]:

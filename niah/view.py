@@ -13,6 +13,16 @@ from typing import Any, Iterable
 
 from niah.schema import Case
 
+#: the ``sampling`` a model declares in its settings when it is shown only the needle's frames
+#: (the needle-oracle): the comprehension ceiling the diagnostics set other runs against
+NEEDLE_ONLY = "needle-only"
+
+
+def sees_only_the_needle(info: dict[str, Any]) -> bool:
+    """Whether a run (its run.json) declares it saw only the needle, whatever its model is called."""
+    settings = info.get("settings")
+    return isinstance(settings, dict) and settings.get("sampling") == NEEDLE_ONLY
+
 
 def count_in_span(full_frames: Iterable[int], start: int, frames: int) -> int:
     """How many distinct indices of ``full_frames`` lie in ``[start, start + frames)``."""

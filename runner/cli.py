@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from niah import atomic
+from niah import answers, atomic
 from niah.errors import InputError
 
 
@@ -121,9 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--data", help="only runs on this benchmark's manifest, totals from it")
     r.add_argument("--csv", help="also write summary/by_task_type/by_length_depth CSVs here")
     r.add_argument("--format", choices=["markdown", "text"], default="markdown")
-    r.add_argument("--answer-rule", choices=["official", "strict"], default="official",
-                   help="how an answer's letter is read: official (default; Video-MME's extraction, as its "
-                        "published numbers) or strict (the project's parser); results stored under the other "
+    r.add_argument("--answer-rule", choices=answers.rule_names(aliases=True), default=answers.DEFAULT_RULE,
+                   help=f"how an answer's letter is read: {answers.rules_help()}; results stored under another "
                         "rule are re-read from their output with --data's options and answers")
     return parser
 

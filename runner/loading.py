@@ -24,10 +24,11 @@ def check_model_name(name: str) -> None:
 
 def check_device(device: str | None, model_name: str) -> str:
     """The device to load on: ``--device`` if this machine has it (``cpu``, ``cuda``, ``cuda:N``),
-    else a one-line error; without ``--device``, CUDA where available (``random`` always CPU)."""
-    from runner.models import hub
+    else a one-line error; without ``--device``, the registry entry's default device (``random``:
+    CPU), else CUDA where available."""
+    from runner.models import default_device, hub
     if device is None:
-        return "cpu" if model_name == "random" else _default_device()
+        return default_device(model_name) or _default_device()
     return hub.check_device(device)
 
 

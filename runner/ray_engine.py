@@ -16,6 +16,13 @@ engine filled it, and ``--engine local`` resumes a Ray run (and the other way ro
   ``max_case_attempts`` workers is recorded as an error result (like any other case that
   fails) so that one poison case cannot stop the run. When no actor is left the driver
   stops with one ``error:`` line (exit 2); what was scored is kept and a rerun resumes.
+* One run folder holds one model configuration, whatever the nodes. The variables a model
+  reads from its environment (:data:`WORKER_ENVIRONMENT`) are resolved once, on the driver, and
+  passed to every actor as explicit arguments that replace the worker's own. The first actor
+  to load sets the run's identity (settings and revision, as with the local engine); every
+  later actor, first wave or replacement, is compared with it, and one that loaded anything
+  else (another hub snapshot in its node's cache, other files at the same path) is retired
+  with one ``warning:`` line and gets no case.
 
 Ray is imported lazily (:mod:`niah.ray_cluster`, shared with ``generator build --engine ray``):
 nothing else in the project needs it installed. Models load through
@@ -37,6 +44,34 @@ from niah.ray_cluster import RayClusterError, init_ray
 from niah.results import Result
 from niah.schema import Case
 
+#: Variables the models read where they load (runner.models.llava_checkpoint, runner.vilamp.model):
+#: the SigLIP tower and the CLIP tokenizer of released checkpoints, ViLAMP's feature cache.
+WORKER_ENVIRONMENT = ("NIAH_VISION_TOWER", "NIAH_CLIP_TOKENIZER", "NIAH_FEATURE_CACHE")
+
+
+def resolve_environment(environ: Any = None) -> dict[str, str | None]:
+    """The driver's values of :data:`WORKER_ENVIRONMENT` (``None``: unset, so unset on every
+    worker too), with a path that exists here made absolute (``~`` and the driver's working
+    directory mean something else on a worker); a hub id or a path absent here is kept as given."""
+    environ = os.environ if environ is None else environ
+    out: dict[str, str | None] = {}
+    for name in WORKER_ENVIRONMENT:
+        value = environ.get(name) or None
+        if value is not None and Path(value).expanduser().exists():
+            value = str(Path(value).expanduser().resolve())
+        out[name] = value
+    return out
+
+
+def _apply_environment(environment: dict[str, str | None]) -> None:
+    """Make this worker's process see the driver's resolved values (an actor owns its process)."""
+    for name, value in environment.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 # ----- the actor -----------------------------------------------------------------------
 class ModelActor:
     """One model replica on a Ray worker. Wrapped with ``ray.remote`` by :class:`RayEngine`.
@@ -46,11 +81,12 @@ class ModelActor:
     """
 
     def __init__(self, data: str, fingerprint: str, model_name: str, load_args: dict[str, Any],
-                 registry: dict[str, tuple[str, dict[str, Any]]]) -> None:
+                 registry: dict[str, tuple[str, dict[str, Any]]], environment: dict[str, str | None]) -> None:
         self.model_name = model_name
         self.error: tuple[str, str] | None = None
         self.model: Any = None
         try:
+            _apply_environment(environment)
             _register(registry)
             from runner.loading import load_model
             self.bench = Benchmark.open(data)
@@ -171,6 +207,8 @@ class RayEngine:
             self._data = str(Path(bench.root).resolve())
             self._fingerprint = bench.fingerprint
             self._registry = _registry_snapshot()
+            self._environment = resolve_environment()
+            self._retired_other = 0  # actors that loaded other settings or another revision than the run's
             self._actor_cls = self.ray.remote(num_cpus=1, num_gpus=1 if want_gpu else 0,
                                               max_restarts=0)(ModelActor)
             self._slots = [_Slot(self._new_actor()) for _ in range(n)]
@@ -182,7 +220,7 @@ class RayEngine:
     # -- lifecycle --
     def _new_actor(self) -> Any:
         return self._actor_cls.remote(self._data, self._fingerprint, self.model_name, self._load_args,
-                                      self._registry)
+                                      self._registry, self._environment)
 
     def _first_ready(self) -> dict[str, Any]:
         """Wait for the first actor to load its model; its ``info`` is the run's identity."""
@@ -202,6 +240,22 @@ class RayEngine:
         if info is None:
             raise RayClusterError("--engine ray", f"no model actor could start ({errors[-1] if errors else '?'})")
         return info
+
+    def _differs(self, info: dict[str, Any]) -> str | None:
+        """What an actor loaded that the run did not (``None``: the same name, settings and
+        revision as the run's identity, taken from the first actor)."""
+        run = self.model
+        if info.get("revision") != run.revision:
+            return f"revision {info.get('revision')!r}, the run has {run.revision!r}"
+        if info.get("name") and info["name"] != getattr(run, "name", info["name"]):
+            return f"model {info['name']!r}, the run has {run.name!r}"
+        ours, theirs = run.settings(), info.get("settings")
+        if theirs == ours:
+            return None
+        if isinstance(ours, dict) and isinstance(theirs, dict):
+            key = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))[0]
+            return f"settings[{key!r}] = {theirs.get(key)!r}, the run has {ours.get(key)!r}"
+        return f"settings {theirs!r}, the run has {ours!r}"
 
     def _get_probe(self, ref: Any) -> dict[str, Any] | str:
         """An actor's ``info``: raises the model's loading error as :class:`InputError`
@@ -276,10 +330,14 @@ class RayEngine:
                     inflight[slot.handle.score.remote(slot.case.case_id, self.circular)] = slot
             live = [s for s in self._slots if s.handle is not None]
             if not live:
-                raise RayClusterError("--engine ray", f"every model actor died ({self._replacements} replaced); "
+                retired = f", {self._retired_other} retired for other settings" if self._retired_other else ""
+                raise RayClusterError("--engine ray", f"every model actor died ({self._replacements} replaced"
+                                     f"{retired}); "
                                      f"{len(pending) + len(inflight)} cases left unscored; last error: "
                                      f"{next(reversed(errors.values()), '?')}; rerun to resume")
-            waiting = list(inflight) + list(self._probes)
+            # probes first: ray.wait returns the first finished ref in this order, so an actor that
+            # has loaded is checked (and joins, or is retired) before the next result is taken
+            waiting = list(self._probes) + list(inflight)
             if not waiting:  # live actors, none ready, no probe: cannot happen, but never spin
                 raise RayClusterError("--engine ray", "no model actor is ready")
             ready, _ = ray.wait(waiting, num_returns=1)
@@ -288,7 +346,15 @@ class RayEngine:
                 slot = self._probes.pop(ref)
                 got = self._get_probe(ref)
                 if isinstance(got, dict):
-                    slot.ready = True
+                    other = self._differs(got)
+                    if other is None:
+                        slot.ready = True
+                    else:
+                        self._retire(slot)
+                        self._retired_other += 1
+                        self.warn(f"warning: --engine ray: retired the model actor on {got.get('host', '?')} "
+                                  f"(pid {got.get('pid', '?')}): it loaded {other}; one run folder holds one "
+                                  f"configuration ({sum(s.handle is not None for s in self._slots)} actor(s) left)")
                 else:
                     self.warn(f"warning: --engine ray: a replacement model actor did not start ({got})")
                     if not self._replace(slot):
@@ -365,4 +431,4 @@ def _brief(resources: dict[str, Any]) -> str:
     return ", ".join(parts) or "none"
 
 
-__all__ = ["RayEngine", "RayClusterError", "RemoteModel", "ModelActor"]
+__all__ = ["RayEngine", "RayClusterError", "RemoteModel", "ModelActor", "WORKER_ENVIRONMENT", "resolve_environment"]

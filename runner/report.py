@@ -5,18 +5,20 @@
 Every number is over the cases a run has scored so far (a case that errored or whose
 answer could not be parsed counts as wrong, and is also counted in ``errors`` /
 ``unparsed``). A run that has scored fewer cases than its manifest holds is marked
-``partial`` with ``scored/total``. With ``--data``, only runs scored on that benchmark's
-manifest are reported (others are listed as skipped) and only its cases count, and the
-report adds chance level and accuracy by needle duration (both need the manifest).
+``partial k/n`` (``unknown total`` without a usable ``cases_total``). With ``--data``, runs
+scored on another manifest are listed as skipped (one that records none is read against it)
+and only its cases count, and the report adds chance level and accuracy by needle duration
+(both need the manifest).
 
 The numbers come from :mod:`niah.accuracy`, as the leaderboard's do, each with its Wilson
 95 % interval, because a cell of a few cases says little on its own.
 
 Answers are read under one rule (``--answer-rule``, :mod:`niah.answers`): ``official``
 (default; Video-MME's extraction, so figures compare with published Video-MME-style numbers)
-or ``strict`` (the project's parser). A result stored under the other rule is re-read with
-:func:`niah.answers.prediction_under`, which needs the case's options and answer, i.e. the
-manifest (``--data``); without it such results keep their stored reading, and the run's
+or ``strict`` (the project's parser). Results are read as the leaderboard reads them
+(:mod:`niah.run_reading`): with the manifest (``--data``) every letter is taken under the
+rule (re-read from the output where stored under another) and ``correct`` is recomputed
+from the gold letter; without it results keep their stored reading, and the run's
 ``answer_rule`` column and a note say how many.
 """
 from __future__ import annotations
@@ -29,8 +31,8 @@ from typing import Any
 
 import pandas as pd
 
-from niah import accuracy, atomic
-from niah.answers import ANSWER_RULES, DEFAULT_RULE, prediction_under
+from niah import accuracy, atomic, run_reading
+from niah.answers import DEFAULT_RULE, READINGS, canonical, rule_names
 from niah.cases import Benchmark
 from niah.errors import InputError
 from niah.results import Result, list_runs, read_run
@@ -61,27 +63,40 @@ class Run:
         return str(self.info.get("model", "?"))
 
     @property
+    def status(self) -> str:
+        """:func:`niah.run_reading.run_status`: ``complete``, ``partial k/n`` or ``unknown total``."""
+        return run_reading.run_status(len(self.results), self.total)
+
+    @property
     def partial(self) -> bool:
-        return self.total is None or len(self.results) < self.total
+        return self.status != run_reading.COMPLETE
 
 
 def read_under(rule: str, results: dict[str, Result], bench: Benchmark | None) -> tuple[dict[str, Result], Counter]:
-    """``results`` with ``prediction`` / ``correct`` under ``rule`` and how many are read under
-    each rule. A failed case stays wrong; a result stored under another rule is re-read from
-    its output with the manifest's options and answer, or, without ``bench``, kept as stored."""
+    """``results`` with ``prediction`` / ``correct`` under ``rule`` (:mod:`niah.run_reading`)
+    and how many are read under each rule. With the case in ``bench`` the letter is taken
+    under ``rule`` and ``correct`` recomputed from its gold letter (every rotation of a circular
+    line); otherwise the letter is
+    what the line stores under the rule, or its own, and ``correct`` is kept as stored."""
     cases = {c.case_id: c for c in bench.cases} if bench is not None else {}
+    known = [cases.get(case_id) for case_id in results]
+    frame = pd.DataFrame([[getattr(r, k) for k in run_reading.LETTER_INPUTS] for r in results.values()],
+                         columns=list(run_reading.LETTER_INPUTS), dtype=object)
+    options = [c.options if c else None for c in known]
+    letters = run_reading.letters_under(frame, options, rule).tolist()
+    rotations_ok = run_reading.rotations_right([run_reading.rotation_records(r.rotations) for r in results.values()],
+                                               options, [r.answer_rule for r in results.values()], rule,
+                                               [c.answer if c else None for c in known])
     out: dict[str, Result] = {}
     rules: Counter = Counter()
-    for case_id, r in results.items():
-        stored = r.answer_rule or "strict"       # version-1 lines: the strict parser's reading
-        case = cases.get(case_id)
-        if r.error is None and stored != rule and case is not None:
-            prediction = prediction_under(rule, r.raw_output, case.options, r.prediction, r.answer_rule,
-                                          r.prediction_strict)
-            r = replace(r, prediction=prediction, correct=prediction == case.answer, answer_rule=rule)
-            stored = rule
-        out[case_id] = r
-        rules[rule if r.error is not None else stored] += 1
+    for (case_id, r), case, letter, ok in zip(results.items(), known, letters, rotations_ok):
+        if case is None:
+            rules[rule if r.error is not None else run_reading.stored_rule(r.answer_rule)] += 1
+            out[case_id] = replace(r, prediction=letter)
+        else:
+            rules[rule] += 1
+            out[case_id] = replace(r, prediction=letter, answer_rule=rule,
+                                   correct=run_reading.is_correct(r.error, letter, case.answer, bool(ok)))
     return out, rules
 
 
@@ -89,8 +104,10 @@ def load_runs(out_root: str | Path, bench: Benchmark | None = None,
               rule: str = DEFAULT_RULE) -> tuple[list[Run], list[str]]:
     """The runs under ``out_root``, read under answer ``rule``, and notes about runs left out
     or read partly under another rule."""
-    if rule not in ANSWER_RULES:
-        raise InputError("--answer-rule", f"unknown rule {rule!r} (known: {', '.join(ANSWER_RULES)})")
+    try:
+        rule = canonical(rule)
+    except ValueError:
+        raise InputError("--answer-rule", f"unknown rule {rule!r} (known: {', '.join(rule_names())})") from None
     root = Path(out_root)
     if not root.is_dir():
         raise InputError(root, "no such results folder")
@@ -102,9 +119,9 @@ def load_runs(out_root: str | Path, bench: Benchmark | None = None,
         except (OSError, ValueError) as exc:
             notes.append(f"skipped {run_dir.name}: unreadable run.json ({exc})")
             continue
-        total = info.get("cases_total")
+        total = run_reading.total_of(info)
         if bench is not None:
-            if info.get("manifest_fingerprint") != bench.fingerprint:
+            if run_reading.manifest_check(info.get("manifest_fingerprint"), bench.fingerprint) == run_reading.DIFFERS:
                 notes.append(f"skipped {run_dir.name}: scored on another manifest than {bench.root}")
                 continue
             ids = {c.case_id for c in bench.cases}
@@ -114,7 +131,7 @@ def load_runs(out_root: str | Path, bench: Benchmark | None = None,
         if set(rules) - {rule}:
             notes.append(f"{run_dir.name}: {sum(n for r, n in rules.items() if r != rule)} result(s) stored under "
                          f"another answer rule are shown as stored; pass --data to read them under {rule}")
-        runs.append(Run(run_dir.name, info, results, total if isinstance(total, int) else None, problems, rules))
+        runs.append(Run(run_dir.name, info, results, total, problems, rules))
     if not runs and not notes:
         raise InputError(root, "no runs here (no <run_id>/run.json); run `python -m runner score` first")
     return runs, notes
@@ -151,7 +168,7 @@ def tables(runs: list[Run], bench: Benchmark | None = None) -> dict[str, pd.Data
         summary.append({
             "run": run.run_id, "model": run.model, "answer_rule": run.answer_rule, "scored": len(run.results),
             "total": run.total if run.total is not None else pd.NA,
-            "status": "partial" if run.partial else "complete",
+            "status": run.status,
             "correct": int(stats["correct"]) if stats is not None else 0,
             **{k: float(stats[k]) if stats is not None else float("nan")
                for k in ("accuracy", "ci_low", "ci_high", *(["chance"] if bench is not None else []))},
@@ -249,9 +266,9 @@ def render(runs: list[Run], notes: list[str], fmt: str = "markdown", bench: Benc
     summary = summary.drop(columns=["total", "ci_low", "ci_high"]).set_index("run")
     out = io.StringIO()
     h = "## " if fmt == "markdown" else ""
-    named = {"official": "Video-MME's official extraction", "strict": "the project's strict parser"}[rule]
     out.write(f"{h}Runs\n\n{show(summary)}\n")
-    out.write(f"\nanswers read under the {rule} rule ({named}; --answer-rule official or strict)\n")
+    out.write(f"\nanswers read under the {rule} rule ({READINGS[canonical(rule)].description}; "
+              f"--answer-rule {' or '.join(rule_names())})\n")
     out.write("\naccuracy: % [Wilson 95% interval]; errors and unparsed answers count as wrong; partial runs "
               "are scored/total so far" + ("; chance: mean of 1/options over the scored cases" if bench else
                                            "; chance needs --data (the manifest's options)") + "\n")
@@ -264,8 +281,7 @@ def render(runs: list[Run], notes: list[str], fmt: str = "markdown", bench: Benc
                                      durations, durations).iloc[:1] for run in runs])
         out.write(f"\n{h}Accuracy by needle duration (seconds), {cell}\n\n{show(table)}\n")
     for run in runs:
-        status = f"partial: {len(run.results)}/{run.total if run.total is not None else '?'} scored" \
-            if run.partial else f"complete: {len(run.results)} cases"
+        status = f"{run.status}: {len(run.results)} scored" if run.partial else f"complete: {len(run.results)} cases"
         out.write(f"\n{h}{run.run_id} ({run.model}, {status}): accuracy by length x needle depth decile, "
                   f"{cell}\n\n{show(length_depth_table(frame, run.run_id))}\n")
     out.write("\nd<k>: needle depth in [k/10, (k+1)/10); depth 1.0 is in d9\n")

@@ -38,8 +38,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from niah import atomic
-from niah.answers import DEFAULT_RULE, official_answer, parse_answer
+from niah import atomic, run_reading
+from niah.answers import DEFAULT_RULE, SECOND_RULE, extract
 from niah.cases import Benchmark
 from niah.circular import all_rotations, shown_letter, to_original
 from niah.errors import InputError
@@ -360,10 +360,10 @@ def score_case(model: Any, case: Case, bench: Benchmark, model_name: str, circul
         else:
             first = model.answer(case, bench)
         raw, view, cut = _unpack(first)
-        prediction = official_answer(raw, case.options)
-        strict = parse_answer(raw, case.options)
+        prediction = extract(DEFAULT_RULE, raw, case.options)
+        strict = extract(SECOND_RULE, raw, case.options)
         if not circular:
-            correct = prediction == case.answer
+            correct = run_reading.is_correct(None, prediction, case.answer)
     except Exception as exc:  # noqa: BLE001 - one bad case must not stop the run
         message = " ".join(f"{type(exc).__name__}: {exc}".split())
         error = message[:_MAX_ERROR]
@@ -391,12 +391,12 @@ def _rotation_record(out: Any, case: Case, options: list[str], rotation: int) ->
     """One rotation of a circular case: the raw output, the letter as answered (``shown``), the
     predictions mapped back to the original options, and whether it was right."""
     raw = _unpack(out)[0]
-    shown = official_answer(raw, options)
+    shown = extract(DEFAULT_RULE, raw, options)
     prediction = to_original(shown, case.options, rotation)
     return {"rotation": rotation, "raw_output": raw, "shown": shown, "prediction": prediction,
-            "prediction_strict": to_original(parse_answer(raw, options), case.options, rotation),
+            "prediction_strict": to_original(extract(SECOND_RULE, raw, options), case.options, rotation),
             "gold_shown": shown_letter(case.answer, case.options, rotation),
-            "correct": prediction == case.answer}
+            "correct": run_reading.is_correct(None, prediction, case.answer)}
 
 
 def _free_accelerator_memory() -> None:

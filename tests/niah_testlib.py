@@ -43,3 +43,14 @@ def sigint_default() -> None:
     import signal
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
+
+
+def letter_under(rule: str, raw_output: str, options: list[str], prediction: str | None,
+                 answer_rule: str | None, prediction_strict: str | None) -> str | None:
+    """One line's letter under ``rule`` by :func:`niah.run_reading.letters_under` (a one-row frame)."""
+    import pandas as pd
+
+    from niah import run_reading
+    row = pd.DataFrame([[prediction, raw_output, answer_rule, prediction_strict]],
+                       columns=list(run_reading.LETTER_INPUTS), dtype=object)
+    return run_reading.letters_under(row, [options], rule).iloc[0]

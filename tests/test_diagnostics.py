@@ -244,15 +244,16 @@ def test_oracle_ceiling_is_the_largest_oracle_run_on_the_same_manifest():
     model = {f"c{i}": result(f"c{i}", False) for i in range(5)}
     frame = dg.case_frame([("big", "needle-oracle", big), ("small", "needle-oracle", small), ("r", "m", model)], facts)
     info = {"manifest_fingerprint": "M"}
-    infos = {"small": {**info, "model": "needle-oracle"}, "big": {**info, "model": "needle-oracle"},
-             "r": {**info, "model": "m"}, "other": {"manifest_fingerprint": "N", "model": "m"}}
+    oracle = {**info, "model": "any-name", "settings": {"sampling": "needle-only"}}   # found by what it declares
+    infos = {"small": oracle, "big": oracle, "r": {**info, "model": "needle-oracle", "settings": {"sampling": "uniform"}},
+             "other": {"manifest_fingerprint": "N", "model": "m"}}
     ceilings = dg.oracle_ceilings(frame, infos)
     assert set(ceilings) == {"small", "big", "r"}
     run, value, low, high = ceilings["r"]
     assert (run, value) == ("big", 0.8) and (low, high) == pytest.approx(wilson(4, 5))
     assert ceilings["small"][0] == "big"
     # an oracle without scored cases is no ceiling
-    assert dg.oracle_ceilings(frame, {"ghost": {**info, "model": "needle-oracle"}, "r": {**info, "model": "m"}}) == {}
+    assert dg.oracle_ceilings(frame, {"ghost": oracle, "r": {**info, "model": "m"}}) == {}
     assert np.isnan(dg.proportion(0, 0)[0])
 
 

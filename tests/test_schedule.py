@@ -7,12 +7,10 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import torch
 
 from generator.plan import NeedleCandidate, parse_lengths, plan_cases
 from niah.schedule import NEVER, NextUse, frame_sharing, locality_order, simulate_reuse, tape_order
 from niah.videomme import QA
-from runner.vilamp.frame_features import FrameFeatures
 
 TASKS = ["Counting Problem", "OCR Problems", "Object Recognition", "Temporal Reasoning"]
 
@@ -121,6 +119,7 @@ def test_tape_layout_reuses_and_shares_frames_evenly():
 def drive(memory: FrameFeatures, cases, bench, chunk: int = 64) -> None:
     """What ViLAMP does with its feature memory, without a model: fetch per chunk, encode and
     keep the misses."""
+    import torch
     fp = bench.store.fingerprint
     for case in cases:
         memory.begin(case, bench)
@@ -136,8 +135,11 @@ def drive(memory: FrameFeatures, cases, bench, chunk: int = 64) -> None:
                     assert float(value[0]) == float(hash(key) % 1000)  # the frame's own features
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("device_frames", [0, 100, 10 ** 6])
 def test_feature_memory_evicts_by_next_use_as_the_replay_predicts(device_frames):
+    pytest.importorskip("torch")
+    from runner.vilamp.frame_features import FrameFeatures
     needles, haystacks = corpus(videos=30)
     cases = plan_cases(needles, haystacks, parse_lengths("1k..3k:1k"), 60, seed=3, layout="tape").cases
     bench = SimpleNamespace(cases=cases, store=SimpleNamespace(fingerprint="fp"))

@@ -26,6 +26,7 @@ import torch
 from niah.cases import Benchmark
 from niah.errors import InputError
 from niah.schema import Case
+from niah.view import NEEDLE_ONLY
 from runner.models import hub
 from runner.models import prefix_cache
 from runner.models.base import Answer, Model
@@ -33,10 +34,6 @@ from runner.models.prompt import PROMPT_VERSION, build_prompt, case_prompt
 from runner.models.video_families import Family, family as get_family, linspace_floor
 
 DEFAULT_MAX_NEW_TOKENS = 16      # lmms-eval's Video-MME generation_kwargs
-#: families whose shared-prefix generation is proven equal to a full prefill per rotation
-#: (tests/runner_models/test_circular_models.py); the others prefill each rotation whole
-#: (Qwen's multimodal rotary positions and VideoLLaMA3's token compression are not covered)
-SHARED_PREFIX_FAMILIES = ("llava-onevision", "llava-video")
 PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json", "video_preprocessor_config.json")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "tokenizer.model")
 
@@ -102,13 +99,15 @@ class HFVideoLLM(Model):
 
     name = "llava-onevision"
     sampling = "uniform"
+    #: the family when the registry entry names none: the one called like the model
+    default_family: str | None = None
 
     def __init__(self, model_path: str | None, device: str = "cpu", dtype: str = "auto",
                  frames: int | None = None, name: str | None = None, family: str | None = None,
                  max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, **options: Any) -> None:
         if name:
             self.name = name
-        fam = get_family(family or ("llava-onevision" if self.name == "needle-oracle" else self.name))
+        fam = get_family(family or self.default_family or self.name)
         self.options = fam.resolve(frames, options)          # bad options fail before any load
         self.max_new_tokens = int(max_new_tokens)
         self.model_path = model_path
@@ -117,7 +116,6 @@ class HFVideoLLM(Model):
             model_path, self.name, device, dtype, fam)
         side = _processor_side(self.processor)
         self.family = fam.with_side(side) if side else fam
-        self.last_view: dict[str, Any] = {}     # what reached the model in the last generate()
         self.llm_prefill_tokens = 0  # LLM positions prefilled (stats.json): circular runs share the video's
 
     # ----- Model interface ----------------------------------------------------------
@@ -137,8 +135,8 @@ class HFVideoLLM(Model):
         indices = self.frame_indices(case)
         video = bench.frames_at(case, indices)
         prompt = self.family.prompt_prefix(indices, case.length, case.fps, self.options) + case_prompt(case)
-        text = self.generate(video, prompt, indices=indices, length=case.length, fps=case.fps)
-        return Answer(text, full_frames=indices, diagnostics=dict(self.last_view))
+        text, seen = self._generate(video, prompt, indices=indices, length=case.length, fps=case.fps)
+        return Answer(text, full_frames=indices, diagnostics=seen)
 
     def answer_rotations(self, case: Case, bench: Benchmark, option_lists: list[list[str]]) -> list[Answer]:
         """The frames are read and the video's prefix prefilled once; each option list only
@@ -147,11 +145,13 @@ class HFVideoLLM(Model):
         video = bench.frames_at(case, indices)
         head = self.family.prompt_prefix(indices, case.length, case.fps, self.options)
         prompts = [head + build_prompt(case.question, options) for options in option_lists]
-        if self.family.name in SHARED_PREFIX_FAMILIES:
-            texts = self.generate_shared(video, prompts, indices=indices, length=case.length, fps=case.fps)
+        # only families proven to give the same answers (Family.shared_prefix); the others prefill each
+        # rotation whole (Qwen's multimodal rotary positions and VideoLLaMA3's token compression are not covered)
+        if self.family.shared_prefix:
+            answered = self.generate_shared(video, prompts, indices=indices, length=case.length, fps=case.fps)
         else:
-            texts = [self.generate(video, p, indices, case.length, case.fps) for p in prompts]
-        return [Answer(text, full_frames=indices, diagnostics=dict(self.last_view)) for text in texts]
+            answered = [self._generate(video, p, indices, case.length, case.fps) for p in prompts]
+        return [Answer(text, full_frames=indices, diagnostics=seen) for text, seen in answered]
 
     def stats(self) -> dict[str, Any]:
         return {"llm_prefill_tokens": self.llm_prefill_tokens}
@@ -162,9 +162,9 @@ class HFVideoLLM(Model):
         return self.processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
 
     def _inputs(self, video: np.ndarray, prompt: str, indices: list[int] | None = None,
-                length: int | None = None, fps: float = 1.0) -> dict[str, torch.Tensor]:
-        """The processor's tensors for one prompt and the video, on the device; records what
-        reached the model in ``last_view``."""
+                length: int | None = None, fps: float = 1.0) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The processor's tensors for one prompt and the video, on the device, and what reached
+        the model (:meth:`_seen`), returned with them rather than kept for a later step to read."""
         from transformers.video_utils import VideoMetadata
         indices = list(range(len(video))) if indices is None else [int(i) for i in indices]
         length = len(video) if length is None else int(length)
@@ -174,39 +174,44 @@ class HFVideoLLM(Model):
         kwargs = self.family.processor_kwargs(indices, length, fps, height, width, self.options)
         inputs = self.processor(text=[self._chat_text(prompt)], videos=[list(video)], video_metadata=[metadata],
                                 return_tensors="pt", **kwargs)
-        self.last_view = self._seen(inputs)
-        return {k: (v.to(self.device, self.dtype) if torch.is_floating_point(v) else v.to(self.device))
-                for k, v in inputs.items() if isinstance(v, torch.Tensor)}
+        return ({k: (v.to(self.device, self.dtype) if torch.is_floating_point(v) else v.to(self.device))
+                 for k, v in inputs.items() if isinstance(v, torch.Tensor)}, self._seen(inputs))
 
-    @torch.no_grad()
     def generate(self, video: np.ndarray, prompt: str, indices: list[int] | None = None,
                  length: int | None = None, fps: float = 1.0) -> str:
         """Greedy answer for a (N, H, W, 3) uint8 video and a prompt. ``indices`` (the frames'
         positions in a video of ``length`` frames at ``fps``) give the timestamps; default:
         the video is the whole clip."""
-        inputs = self._inputs(video, prompt, indices, length, fps)
+        return self._generate(video, prompt, indices, length, fps)[0]
+
+    @torch.no_grad()
+    def _generate(self, video: np.ndarray, prompt: str, indices: list[int] | None = None,
+                  length: int | None = None, fps: float = 1.0) -> tuple[str, dict[str, Any]]:
+        """:meth:`generate`'s answer with what reached the model."""
+        inputs, seen = self._inputs(video, prompt, indices, length, fps)
         self.llm_prefill_tokens += int(inputs["input_ids"].shape[1])
         out = self.model.generate(**inputs, do_sample=False, max_new_tokens=self.max_new_tokens)
         new_tokens = out[0, inputs["input_ids"].shape[1]:]
-        return self.processor.batch_decode(new_tokens[None], skip_special_tokens=True)[0].strip()
+        return self.processor.batch_decode(new_tokens[None], skip_special_tokens=True)[0].strip(), seen
 
     @torch.no_grad()
     def generate_shared(self, video: np.ndarray, prompts: list[str], indices: list[int] | None = None,
-                        length: int | None = None, fps: float = 1.0) -> list[str]:
+                        length: int | None = None, fps: float = 1.0) -> list[tuple[str, dict[str, Any]]]:
         """Greedy answers for one video and several prompts, the visual prefix prefilled once.
 
         The processor runs with the video for the first prompt only; the others are tokenized
         as text and get the first prompt's expanded video tokens spliced in where their one
         placeholder is. If that does not reproduce the processor's own ids for the first prompt,
-        or the prompts differ before the video's tokens end, every prompt is prefilled whole."""
-        first = self._inputs(video, prompts[0], indices, length, fps)
+        or the prompts differ before the video's tokens end, every prompt is prefilled whole.
+        Each answer comes with what reached the model."""
+        first, seen = self._inputs(video, prompts[0], indices, length, fps)
         ids = [first["input_ids"][0].tolist()]
         spliced = [self._spliced_ids(ids[0], self.processor.tokenizer([self._chat_text(p)])["input_ids"][0])
                    for p in prompts]
         video_end = _video_span(ids[0], self._video_token_id())[1]
         prefix_len = prefix_cache.shareable_prefix_length(spliced) if None not in spliced else 0
         if len(prompts) == 1 or spliced[0] != ids[0] or prefix_len < video_end:
-            return [self.generate(video, p, indices, length, fps) for p in prompts]
+            return [self._generate(video, p, indices, length, fps) for p in prompts]
         extra = {k: v for k, v in first.items() if k not in ("input_ids", "attention_mask")}
         prefix = torch.tensor([spliced[0][:prefix_len]], device=self.device)
         result = prefix_cache.generate_shared(
@@ -214,7 +219,8 @@ class HFVideoLLM(Model):
             {"input_ids": prefix, "attention_mask": torch.ones_like(prefix), **extra},
             max_new_tokens=self.max_new_tokens)
         self.llm_prefill_tokens += result.prefill_tokens
-        return [self.processor.batch_decode(t[None], skip_special_tokens=True)[0].strip() for t in result.new_tokens]
+        return [(self.processor.batch_decode(t[None], skip_special_tokens=True)[0].strip(), dict(seen))
+                for t in result.new_tokens]
 
     def _video_token_id(self) -> int:
         token_id = getattr(self.processor, "video_token_id", None)
@@ -268,7 +274,8 @@ class NeedleOracle(HFVideoLLM):
     an upper bound on what retrieval could give. The family's sampler runs within the needle."""
 
     name = "needle-oracle"
-    sampling = "needle-only"
+    sampling = NEEDLE_ONLY    # what the diagnostics find the oracle by (niah.view.sees_only_the_needle)
+    default_family = "llava-onevision"
 
     def frame_indices(self, case: Case) -> list[int]:
         start = case.needle.start_frame

@@ -73,6 +73,7 @@ import json
 import os
 import re
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -400,22 +401,54 @@ def _pinpoints(raw: Any, size: int) -> list[list[int]]:
 
 def load_released(model_path: str | None, what: str, device: str = "cpu", dtype: str = "auto",
                   vision_tower: str | None = None) -> Released:
-    """Build the HF LLaVA-OneVision model + processor from a released-format folder / hub snapshot."""
-    from transformers import (AutoTokenizer, LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration,
-                              LlavaOnevisionImageProcessor, LlavaOnevisionProcessor,
-                              LlavaOnevisionVideoProcessor, Qwen2Config, SiglipVisionConfig)
+    """Build the HF LLaVA-OneVision model + processor from a released-format folder / hub snapshot.
+
+    Named steps, each refusing bad input in one line: the config's projector, the tensors routed
+    by part, the tokenizer, the vision tower, the HF config, the HF state dict (complete, or an
+    error: never random weights), the model, the processor."""
     folder, revision = hub.resolve(model_path, what)
     device = hub.check_device(device)
     torch_dtype = hub.torch_dtype(dtype, device)
     raw = read_config(folder)
     where = model_path or str(folder)
+    _check_supported(raw, where)
+    parts, notes = _route_tensors(folder, torch_dtype, where)
+    tokenizer, image_id, video_id = _load_tokenizer(folder, where)
+    tower = _vision_tower(parts["vision"], raw.get("mm_vision_tower"), vision_tower, torch_dtype, where)
+    config = _hf_config(raw, tower.config, image_id, video_id)
+    state = _hf_state(config, parts["llava"], tower.state, max(image_id, video_id), where, notes)
+    model = _build_model(config, state, torch_dtype, device, tokenizer)
+    processor = _processor(tower, config, tokenizer)
+    vilamp = {k: raw[k] for k in VILAMP_KEYS if k in raw}
+    return Released(processor, model, folder, revision, torch_dtype, raw, vilamp, parts["merger"] or None,
+                    parts["clip"] or None, tower.source, notes)
+
+
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """transformers' logging at error level inside (its "model of type llava_qwen" warnings are
+    expected for this layout), restored after."""
+    from transformers.utils import logging as hf_logging
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+
+
+def _check_supported(raw: dict, where: str) -> None:
+    """Refuse, before any tensor is read, layouts this mapping does not reproduce."""
     proj = raw.get("mm_projector_type", "linear")
     if proj != "mlp2x_gelu":
         raise InputError(where, f"mm_projector_type {proj!r} is not supported (only mlp2x_gelu, LLaVA-OneVision's)")
     if raw.get("activate_pre_fusion"):
         raise InputError(where, "activate_pre_fusion checkpoints are not supported")
 
-    # 1. read and route every tensor
+
+def _route_tensors(folder: Path, torch_dtype: torch.dtype, where: str) -> tuple[dict[str, dict], list[str]]:
+    """Every tensor by part (``llava``/``vision`` in the model dtype, ``merger``/``clip`` in
+    float32 until their modules cast them); weights no HF module takes are named in a note."""
     parts: dict[str, dict[str, torch.Tensor]] = {"llava": {}, "vision": {}, "merger": {}, "clip": {}, "unknown": {}}
     for key, load in iter_tensors(weight_files(folder)):
         routed = map_key(key)
@@ -432,27 +465,41 @@ def load_released(model_path: str | None, what: str, device: str = "cpu", dtype:
         # weights of modules this pipeline never runs (e.g. a training-only head): ignored, but said
         names = sorted(parts["unknown"])
         notes.append(f"ignored {len(names)} weight(s) no HF module takes, e.g. {names[0]}")
-        warnings.warn(f"{where}: {notes[-1]}", stacklevel=2)
+        warnings.warn(f"{where}: {notes[-1]}", stacklevel=3)
+    return parts, notes
 
-    # 2. tokenizer and placeholder tokens
-    from transformers.utils import logging as hf_logging
-    level = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()    # "model of type llava_qwen" warnings: expected here
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(folder)
-    except (OSError, ValueError) as exc:
-        raise InputError(where, f"cannot load the tokenizer ({str(exc).splitlines()[0]})") from None
-    finally:
-        hf_logging.set_verbosity(level)
+
+def _load_tokenizer(folder: Path, where: str) -> tuple[Any, int, int]:
+    """The checkpoint's tokenizer with ``<image>``/``<video>`` added when it lacks them, and their ids."""
+    from transformers import AutoTokenizer
+    with _quiet_transformers():
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(folder)
+        except (OSError, ValueError) as exc:
+            raise InputError(where, f"cannot load the tokenizer ({str(exc).splitlines()[0]})") from None
     new = [t for t in ("<image>", "<video>") if tokenizer.convert_tokens_to_ids(t) in (None, tokenizer.unk_token_id)]
     if new:
         tokenizer.add_tokens(new, special_tokens=True)
     image_id, video_id = (tokenizer.convert_tokens_to_ids(t) for t in ("<image>", "<video>"))
+    return tokenizer, image_id, video_id
 
-    # 3. vision tower: checkpoint weights, else a local SigLIP folder
-    tower_name = raw.get("mm_vision_tower")
+
+@dataclass
+class _Tower:
+    """The vision tower as the HF model takes it: config, weights (last layer dropped), where
+    they came from, and the local SigLIP folder if one was used (its preprocessor config)."""
+
+    config: Any
+    state: dict[str, torch.Tensor]
+    source: str
+    siglip: Path | None
+
+
+def _vision_tower(vision: dict[str, torch.Tensor], tower_name: str | None, vision_tower: str | None,
+                  torch_dtype: torch.dtype, where: str) -> _Tower:
+    """Checkpoint weights, else a local SigLIP folder (``vision_tower=`` or the environment)."""
+    from transformers import SiglipVisionConfig
     siglip, how = _siglip_folder(vision_tower, tower_name)
-    vision = parts["vision"]
     vision = {k: v for k, v in vision.items() if not k.startswith("head.") and not k.endswith("position_ids")}
     if vision:
         vcfg = _siglip_config_dict(siglip) if siglip is not None else _infer_siglip(vision, tower_name)
@@ -471,29 +518,36 @@ def load_released(model_path: str | None, what: str, device: str = "cpu", dtype:
     vcfg = {**vcfg, "num_hidden_layers": kept, "vision_use_head": False}
     vision = {k: v for k, v in vision.items()
               if not (m := re.match(r"encoder\.layers\.(\d+)\.", k)) or int(m.group(1)) < kept}
-    vision_config = SiglipVisionConfig(**vcfg)
-    size = int(vision_config.image_size)
+    return _Tower(SiglipVisionConfig(**vcfg), vision, source, siglip)
 
-    # 4. model config
-    text_kwargs = {k: raw[k] for k in _TEXT_KEYS if k in raw}
-    text_config = Qwen2Config(**text_kwargs)
+
+def _hf_config(raw: dict, vision_config: Any, image_id: int, video_id: int) -> Any:
+    """The ``LlavaOnevisionConfig`` equivalent of the original LLaVA config."""
+    from transformers import LlavaOnevisionConfig, Qwen2Config
+    text_config = Qwen2Config(**{k: raw[k] for k in _TEXT_KEYS if k in raw})
     config = LlavaOnevisionConfig(
         text_config=text_config.to_dict(), vision_config=vision_config.to_dict(),
         image_token_index=image_id, video_token_index=video_id, vision_feature_layer=-1,
         vision_feature_select_strategy="full", projector_hidden_act="gelu", multimodal_projector_bias=True,
         vision_aspect_ratio=raw.get("image_aspect_ratio", "anyres_max_9"),
-        image_grid_pinpoints=_pinpoints(raw.get("image_grid_pinpoints"), size),
+        image_grid_pinpoints=_pinpoints(raw.get("image_grid_pinpoints"), int(vision_config.image_size)),
         tie_word_embeddings=bool(raw.get("tie_word_embeddings", False)))
     config.text_config.tie_word_embeddings = bool(raw.get("tie_word_embeddings", False))
+    return config
 
-    # 5. state dict in HF names; anything the model needs and we lack is an error, never random weights
+
+def _hf_state(config: Any, llava: dict[str, torch.Tensor], vision: dict[str, torch.Tensor], top_token_id: int,
+              where: str, notes: list[str]) -> dict[str, torch.Tensor]:
+    """The state dict in HF names, exactly the keys the model has: a missing one is an error
+    naming the part (never random weights), an extra one too. Appends to ``notes``."""
+    from transformers import LlavaOnevisionForConditionalGeneration
     with torch.device("meta"):
         skeleton = LlavaOnevisionForConditionalGeneration(config)
     expected = set(skeleton.state_dict())
     del skeleton
     vprefix = "model.vision_tower.vision_model." if any(k.startswith("model.vision_tower.vision_model.")
                                                        for k in expected) else "model.vision_tower."
-    state = dict(parts["llava"])
+    state = dict(llava)
     state.update({vprefix + k: v for k, v in vision.items()})
     if "lm_head.weight" not in state and "model.language_model.embed_tokens.weight" in state:
         if not config.text_config.tie_word_embeddings:
@@ -509,39 +563,43 @@ def load_released(model_path: str | None, what: str, device: str = "cpu", dtype:
     if extra:
         raise InputError(where, f"weights that do not fit LlavaOnevision: {extra[0]}"
                                 f"{f' and {len(extra) - 1} more' if len(extra) > 1 else ''}")
-    vocab_rows = state["model.language_model.embed_tokens.weight"].shape[0]
-    if max(image_id, video_id) >= vocab_rows:
+    if top_token_id >= state["model.language_model.embed_tokens.weight"].shape[0]:
         notes.append("placeholder token ids exceed the embedding table (fine for ViLAMP, which never embeds them)")
+    return state
 
-    hf_logging.set_verbosity_error()
-    try:
+
+def _build_model(config: Any, state: dict[str, torch.Tensor], torch_dtype: torch.dtype, device: str,
+                 tokenizer: Any) -> Any:
+    """The model from ``state``, on ``device``, its generation config ending at ``<|im_end|>``/EOS."""
+    from transformers import LlavaOnevisionForConditionalGeneration
+    with _quiet_transformers():
         model = LlavaOnevisionForConditionalGeneration.from_pretrained(
             None, config=config, state_dict=state, dtype=torch_dtype)
-    finally:
-        hf_logging.set_verbosity(level)
     model = model.to(device).eval()
     eos = [tokenizer.convert_tokens_to_ids("<|im_end|>")] if "<|im_end|>" in tokenizer.get_vocab() else []
     eos = [i for i in eos + ([tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []) if i is not None]
     model.generation_config.eos_token_id = sorted(set(eos)) or model.generation_config.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (eos or [None])[0]
+    return model
 
-    # 6. processor
+
+def _processor(tower: _Tower, config: Any, tokenizer: Any) -> Any:
+    """LLaVA-OneVision's processor at the tower's size and normalisation (SigLIP's 0.5/0.5 unless
+    the local SigLIP folder says otherwise), with the qwen_1_5 chat template."""
+    from transformers import (LlavaOnevisionImageProcessor, LlavaOnevisionProcessor,
+                              LlavaOnevisionVideoProcessor)
     pre = {}
-    if siglip is not None and (siglip / "preprocessor_config.json").exists():
-        pre = json.loads((siglip / "preprocessor_config.json").read_text())
+    if tower.siglip is not None and (tower.siglip / "preprocessor_config.json").exists():
+        pre = json.loads((tower.siglip / "preprocessor_config.json").read_text())
     mean, std = pre.get("image_mean", [0.5] * 3), pre.get("image_std", [0.5] * 3)
+    size = int(tower.config.image_size)
     sz = {"height": size, "width": size}
-    processor = LlavaOnevisionProcessor(
+    return LlavaOnevisionProcessor(
         image_processor=LlavaOnevisionImageProcessor(size=sz, image_grid_pinpoints=config.image_grid_pinpoints,
                                                      image_mean=mean, image_std=std),
         video_processor=LlavaOnevisionVideoProcessor(size=sz, image_mean=mean, image_std=std),
-        tokenizer=tokenizer, num_image_tokens=(size // int(vision_config.patch_size)) ** 2,
+        tokenizer=tokenizer, num_image_tokens=(size // int(tower.config.patch_size)) ** 2,
         vision_feature_select_strategy="full", chat_template=QWEN_1_5_TEMPLATE)
-
-    vilamp = {k: raw[k] for k in VILAMP_KEYS if k in raw}
-    merger = parts["merger"] or None
-    clip = parts["clip"] or None
-    return Released(processor, model, folder, revision, torch_dtype, raw, vilamp, merger, clip, source, notes)
 
 
 def load_vlm(model_path: str | None, what: str, device: str, dtype: str, vision_tower: str | None = None):

@@ -1,6 +1,7 @@
 """The model table of docs/runner.md, computed: what each family sees of a 2K and a 10K-frame case at its
 model-card defaults (frames, pixels per frame, visual tokens, from ``video_families``), and an
-*estimate* of peak GPU memory from the released checkpoint's shapes (no GPU measured it).
+*estimate* of peak GPU memory from the released checkpoint's shapes (each family's ``shapes``;
+no GPU measured it).
 
 ``python bench/model_table.py`` prints it; ``tests/runner_models/test_model_table.py`` checks the
 page holds exactly what it prints (and the README's short table agrees).
@@ -14,8 +15,6 @@ slack, CUDA context (~0.5 GiB) and fragmentation are not in it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from runner.models.video_families import FAMILIES, view
 
 LENGTHS = (2000, 10000)
@@ -24,40 +23,9 @@ TEXT_TOKENS = 200         # prompt + template + answer, roughly
 GIB = 1024 ** 3
 
 
-@dataclass(frozen=True)
-class Shapes:
-    """Of the released checkpoint (its config.json): parameters, LLM and vision tower sizes."""
-
-    checkpoint: str
-    params_b: float            # billions, all weights
-    layers: int
-    hidden: int
-    intermediate: int
-    kv_heads: int
-    head_dim: int
-    vit_hidden: int
-    vit_intermediate: int
-    patches_per_token: float   # vision-tower patches behind one visual token
-
-
-SHAPES: dict[str, Shapes] = {
-    # Qwen2-7B LLM + SigLIP-so400m (27 x 27 = 729 patches -> 196 pooled tokens)
-    "llava-onevision": Shapes("llava-hf/llava-onevision-qwen2-7b-ov-hf", 8.03, 28, 3584, 18944, 4, 128, 1152, 4304, 729 / 196),
-    "llava-video": Shapes("llava-hf/LLaVA-Video-7B-Qwen2-hf", 8.03, 28, 3584, 18944, 4, 128, 1152, 4304, 729 / 196),
-    # Qwen2-7B + 675M ViT (32 layers, 1280, MLP 5120); 2x2 merge of 2-frame patches
-    "qwen2-vl": Shapes("Qwen/Qwen2-VL-7B-Instruct", 8.29, 28, 3584, 18944, 4, 128, 1280, 5120, 4),
-    "qwen2.5-vl": Shapes("Qwen/Qwen2.5-VL-7B-Instruct", 8.29, 28, 3584, 18944, 4, 128, 1280, 3420, 4),
-    # Qwen3-8B (36 layers, 4096, 8 KV heads) + SigLIP2-so400m-style ViT, patch 16
-    "qwen3-vl": Shapes("Qwen/Qwen3-VL-8B-Instruct", 8.77, 36, 4096, 12288, 8, 128, 1152, 4304, 4),
-    # Qwen2.5-7B + InternViT-300M (1024 patches of 448 px -> 256 tokens by pixel shuffle)
-    "internvl3": Shapes("OpenGVLab/InternVL3-8B-hf", 7.94, 28, 3584, 18944, 4, 128, 1024, 4096, 4),
-    # Qwen2.5-7B + SigLIP-NaViT (2x2 merge for video)
-    "videollama3": Shapes("DAMO-NLP-SG/VideoLLaMA3-7B", 8.04, 28, 3584, 18944, 4, 128, 1152, 4304, 4),
-}
-
-
 def peak_gib(name: str, visual_tokens: int) -> float:
-    s = SHAPES[name]
+    """Estimated peak GPU GiB of family ``name`` (its ``shapes``) for ``visual_tokens``."""
+    s = FAMILIES[name].shapes
     seq = visual_tokens + TEXT_TOKENS
     weights = s.params_b * 1e9 * 2
     kv = 2 * s.layers * s.kv_heads * s.head_dim * seq * 2

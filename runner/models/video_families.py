@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from niah.errors import InputError
+from runner.models.shapes import Shapes
 
 
 def linspace_floor(length: int, frames: int) -> list[int]:
@@ -61,6 +62,10 @@ class Family:
     model_types: tuple[str, ...]   # config.json "model_type" of a checkpoint of this family
     card: str                      # the hub id whose model card gives the defaults
     defaults: dict[str, Any]
+    shapes: Shapes                 # the released checkpoint's sizes (memory estimate)
+    #: circular runs prefill the video once and share it across rotations: proven equal to a
+    #: full prefill per rotation (tests/runner_models/test_circular_models.py) for this family
+    shared_prefix: bool = False
     side: int = 384                # frame side the processor resizes to
     patch: int = 14
     pool: float = 2.0              # LLaVA: 2x2 bilinear pooling (ceil); InternVL: 1/0.5 pixel shuffle
@@ -170,6 +175,8 @@ class QwenFamily(Family):
     extra_tokens: int = 0
     merge: int = 2
     temporal: int = 2
+    #: the processor's pixel budget is for all frames together (Qwen3VLVideoProcessor), not per frame
+    budget_per_video: bool = False
     frames_key = "max_frames"
 
     def sample(self, length: int, opts: dict[str, Any]) -> list[int]:
@@ -202,8 +209,8 @@ class QwenFamily(Family):
                          opts: dict[str, Any]) -> dict[str, Any]:
         lo, hi = self.pixel_budget(len(indices), opts)
         n = math.ceil(len(indices) / self.temporal) * self.temporal
-        per_video = self.name == "qwen3-vl"   # Qwen3VLVideoProcessor's budget is for all frames together
-        size = {"shortest_edge": int(lo * (n if per_video else 1)), "longest_edge": int(hi * (n if per_video else 1))}
+        scale = n if self.budget_per_video else 1
+        size = {"shortest_edge": int(lo * scale), "longest_edge": int(hi * scale)}
         return {"do_sample_frames": False, "size": size, "cap_pixels_per_frame": False}
 
     def describe(self) -> str:
@@ -264,23 +271,36 @@ def _as_bool(value: Any) -> bool:
 
 _QWEN25_VIDEO = {"fps": 1.0, "min_frames": 4, "max_frames": 768, "min_pixels": 128 * 28 * 28,
                  "max_pixels": 360 * 420}
-#: name -> family; model-card video defaults (README "Models" says where each value comes from)
+#: name -> family; model-card video defaults (README "Models" says where each value comes from);
+#: shapes from each card's config.json
 FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("llava-onevision", ("llava_onevision", "llava_qwen"), "llava-hf/llava-onevision-qwen2-7b-ov-hf",
-           {"frames": 32}, side=384),   # lmms-eval's llava_onevision default (and this runner's before)
+           {"frames": 32},   # lmms-eval's llava_onevision default (and this runner's before)
+           # Qwen2-7B LLM + SigLIP-so400m (27 x 27 = 729 patches -> 196 pooled tokens)
+           Shapes(8.03, 28, 3584, 18944, 4, 128, 1152, 4304, 729 / 196), shared_prefix=True, side=384),
     LlavaVideoFamily("llava-video", ("llava_onevision",), "llava-hf/LLaVA-Video-7B-Qwen2-hf",
-                     {"frames": 64, "time_instruction": True}, side=384, timestamps="time instruction text"),
-    QwenFamily("qwen2-vl", ("qwen2_vl",), "Qwen/Qwen2-VL-7B-Instruct", dict(_QWEN25_VIDEO), patch=14),
-    QwenFamily("qwen2.5-vl", ("qwen2_5_vl",), "Qwen/Qwen2.5-VL-7B-Instruct", dict(_QWEN25_VIDEO), patch=14,
-               timestamps="absolute time in M-RoPE"),
+                     {"frames": 64, "time_instruction": True},
+                     Shapes(8.03, 28, 3584, 18944, 4, 128, 1152, 4304, 729 / 196), shared_prefix=True,
+                     side=384, timestamps="time instruction text"),
+    # Qwen2-7B + 675M ViT (32 layers, 1280, MLP 5120); 2x2 merge of 2-frame patches
+    QwenFamily("qwen2-vl", ("qwen2_vl",), "Qwen/Qwen2-VL-7B-Instruct", dict(_QWEN25_VIDEO),
+               Shapes(8.29, 28, 3584, 18944, 4, 128, 1280, 5120, 4), patch=14),
+    QwenFamily("qwen2.5-vl", ("qwen2_5_vl",), "Qwen/Qwen2.5-VL-7B-Instruct", dict(_QWEN25_VIDEO),
+               Shapes(8.29, 28, 3584, 18944, 4, 128, 1280, 3420, 4), patch=14, timestamps="absolute time in M-RoPE"),
+    # Qwen3-8B (36 layers, 4096, 8 KV heads) + SigLIP2-so400m-style ViT, patch 16
     QwenFamily("qwen3-vl", ("qwen3_vl",), "Qwen/Qwen3-VL-8B-Instruct",
                {"fps": 2.0, "min_frames": 4, "max_frames": 768, "min_pixels": 4096, "max_pixels": 768 * 32 * 32,
-                "total_pixels": 25165824}, patch=16, timestamps="'<t seconds>' text per 2 frames"),
-    InternVLFamily("internvl3", ("internvl",), "OpenGVLab/InternVL3-8B-hf", {"frames": 8}, side=448, pool=0.5,
+                "total_pixels": 25165824}, Shapes(8.77, 36, 4096, 12288, 8, 128, 1152, 4304, 4), patch=16,
+               timestamps="'<t seconds>' text per 2 frames", budget_per_video=True),
+    # Qwen2.5-7B + InternViT-300M (1024 patches of 448 px -> 256 tokens by pixel shuffle)
+    InternVLFamily("internvl3", ("internvl",), "OpenGVLab/InternVL3-8B-hf", {"frames": 8},
+                   Shapes(7.94, 28, 3584, 18944, 4, 128, 1024, 4096, 4), side=448, pool=0.5,
                    extra_tokens=0, timestamps="'FrameN:' text per frame"),
+    # Qwen2.5-7B + SigLIP-NaViT (2x2 merge for video)
     VideoLlama3Family("videollama3", ("video_llama_3",), "DAMO-NLP-SG/VideoLLaMA3-7B",
                       {"fps": 1.0, "min_frames": 4, "max_frames": 180, "min_pixels": 128 * 28 * 28,
-                       "max_visual_tokens": 16384, "token_compression": True}, patch=14,
+                       "max_visual_tokens": 16384, "token_compression": True},
+                      Shapes(8.04, 28, 3584, 18944, 4, 128, 1152, 4304, 4), patch=14,
                       timestamps="'Time t.ts:' text per frame"),
 )}
 

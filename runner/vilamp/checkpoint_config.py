@@ -22,14 +22,52 @@ weights it uses the paper's parameter-free merger.
 from __future__ import annotations
 
 import hashlib
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from niah.errors import InputError
+from runner.models import llava_checkpoint
+from runner.vilamp.profiles import Profile
+
+#: the ViLAMP keys' file beside an HF LLaVA-OneVision folder (the released layout keeps them in config.json)
+CONFIG_NAME = "vilamp_config.json"
 
 SUPPORTED_COMPOSERS = ("sig_pooling",)
 #: (key, the authors' config-class default, the values scored here)
 _CHECKED = (("activate_frame_selector", True, (True,)),
             ("frame_selector_type", "SeqFrameSelector", ("SeqFrameSelector",)))
+
+
+@dataclass(frozen=True)
+class CheckpointKeys:
+    """A checkpoint's ViLAMP keys and what the profile makes of them, read before any weight loads.
+
+    ``config``: the ViLAMP keys (empty when the folder has none); ``sha256``: digest of the file
+    they came from (None when absent); ``max_input``: the LLM input cut (``released`` only)."""
+
+    folder: Path
+    released_layout: bool
+    config: dict
+    sha256: str | None
+    max_input: int | None
+
+
+def read_keys(folder: Path, where: str | Path, profile: Profile) -> CheckpointKeys:
+    """Read the ViLAMP keys of ``folder`` and, under ``released``, refuse what the authors' code
+    would not run (:func:`check_released`) and read its input cut (:func:`input_limit`)."""
+    released_layout = llava_checkpoint.is_released_layout(folder)
+    config_file = folder / ("config.json" if released_layout else CONFIG_NAME)
+    if released_layout:
+        raw = llava_checkpoint.read_config(folder)
+        config = {k: raw[k] for k in llava_checkpoint.VILAMP_KEYS if k in raw}
+    else:
+        config = json.loads(config_file.read_text()) if config_file.exists() else {}
+    max_input = None
+    if profile.name == "released":
+        check_released(config, where)
+        max_input = input_limit(config, where)
+    return CheckpointKeys(folder, released_layout, config, config_digest(config_file), max_input)
 
 
 def check_released(config: dict, where: str | Path) -> None:

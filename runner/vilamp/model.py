@@ -55,8 +55,8 @@ never exists; what the case keeps is its visual tokens (~16K x D), the CLIP embe
 """
 from __future__ import annotations
 
-import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -75,13 +75,32 @@ from runner.vilamp import checkpoint_config
 from runner.vilamp import prompt as authors_prompt
 from runner.vilamp.feature_cache import FeatureCache
 from runner.vilamp.frame_features import FrameFeatures, default_device_budget, parse_bytes
-from runner.vilamp.keyframes import DEFAULT_K, DEFAULT_TAU, relevance, select_keyframes
+from runner.vilamp.keyframes import relevance, select_keyframes
 from runner.vilamp.merging import DEFAULT_ALPHA, Merger, pool_keyframe, reference_frames
+from runner.vilamp.options import check_names, resolve_options
 from runner.vilamp.profiles import Profile, profile_named
 
-CONFIG_NAME = "vilamp_config.json"
 MERGER_NAME = "vilamp_merger.safetensors"
-DEFAULT_CHUNK = 64
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What step 1 decided for one case, handed to the later steps as a value (nothing of a
+    case stays on the model, so no step can read another case's text or keyframes).
+
+    ``indices``: the case frames used; ``keys``: keyframe positions into ``indices`` (time
+    order); ``clip_text``: the question's raw CLIP text embedding (what the learned merger's
+    ``linear_q`` was trained on); ``relevance``: each used frame's cosine to the question."""
+
+    indices: list[int]
+    keys: list[int]
+    clip_text: torch.Tensor
+    relevance: torch.Tensor
+
+    @property
+    def keyframe_frames(self) -> list[int]:
+        """The keyframes as case-frame indices."""
+        return [self.indices[k] for k in self.keys]
 
 
 def default_feature_memory() -> int:
@@ -103,125 +122,116 @@ class ViLAMP(Model):
     name = "vilamp"
 
     def __init__(self, model_path: str | None, device: str = "cpu", dtype: str = "auto",
-                 frames: int | None = None, profile: str = "released", keyframes: int | None = None,
-                 tau: float | None = None, alpha: float | None = None, min_relevance: float | None = None,
-                 keyframe_pool: str | None = None, pool_stride: int | None = None,
-                 clip_path: str | None = None, cache_dir: str | Path | None = None,
-                 chunk: int = DEFAULT_CHUNK, max_new_tokens: int | None = None,
-                 vision_tower: str | None = None, feature_memory: str | int | None = None,
-                 clip_tokenizer: str | None = None, device_feature_memory: str | int | None = None,
-                 **options: Any) -> None:
-        if options:
-            raise InputError("--model-option", f"unknown option(s) for vilamp: {', '.join(sorted(options))}")
+                 frames: int | None = None, profile: str = "released", clip_path: str | None = None,
+                 cache_dir: str | Path | None = None, vision_tower: str | None = None,
+                 feature_memory: str | int | None = None, clip_tokenizer: str | None = None,
+                 device_feature_memory: str | int | None = None, **options: Any) -> None:
+        """Load in named steps, each refusing bad input in one line before the next loads anything:
+        the checkpoint's ViLAMP keys and the options (no weights), the VLM, CLIP, the merger,
+        the vision preprocessing and the feature stores. ``options`` are those of
+        :func:`runner.vilamp.options.resolve_options` (keyframes, tau, alpha, min_relevance,
+        keyframe_pool, pool_stride, chunk, max_new_tokens)."""
+        check_names(options)
         self.profile: Profile = profile_named(str(profile))
         self.model_path = model_path
         self.device = hub.check_device(device)
-        if dtype == "auto":  # the profile's dtype on a GPU (fp16 for the authors' code), fp32 on a CPU
-            dtype = self.profile.cuda_dtype if self.device.startswith("cuda") else "float32"
+        self.max_frames = frames
         folder, _ = hub.resolve(model_path, "ViLAMP")
-        released_layout = llava_checkpoint.is_released_layout(folder)
-        # the ViLAMP keys, read and checked before any weight loads
-        config_file = folder / ("config.json" if released_layout else CONFIG_NAME)
-        if released_layout:
-            raw = llava_checkpoint.read_config(folder)
-            cfg = {k: raw[k] for k in llava_checkpoint.VILAMP_KEYS if k in raw}
-        else:
-            cfg = json.loads(config_file.read_text()) if config_file.exists() else {}
-        self.checkpoint_config = cfg
-        self.config_sha256 = checkpoint_config.config_digest(config_file)
-        where = model_path or str(folder)
-        if self.profile.name == "released":
-            checkpoint_config.check_released(cfg, where)
-            self.max_input = checkpoint_config.input_limit(cfg, where)
-        else:
-            self.max_input = None
-        if released_layout and clip_path is None:
-            llava_checkpoint.clip_tokenizer_folder(folder, cfg, clip_tokenizer)  # missing: one line, before the LLM
+        keys = checkpoint_config.read_keys(folder, model_path or str(folder), self.profile)
+        self.checkpoint_config, self.config_sha256, self.max_input = keys.config, keys.sha256, keys.max_input
+        self.options = resolve_options(options, keys.config, self.profile)
+        self._check_part_options(keys, clip_path, clip_tokenizer, vision_tower)
+        self._load_vlm(keys, self._auto_dtype(dtype), vision_tower)
+        self.clip = self._load_clip(keys, clip_path, clip_tokenizer)
+        self.merger = self._load_merger(keys)
+        self._read_vision_preprocessing()
+        self._open_feature_stores(cache_dir, feature_memory, device_feature_memory)
+        self.last: dict[str, Any] = {}  # the last case's counts, for stats.json only (no step reads it)
+        self.llm_prefill_tokens = 0  # LLM positions prefilled (stats.json): circular runs share the visual prefix
+
+    # ----- loading, step by step ---------------------------------------------------------
+    def _auto_dtype(self, dtype: str) -> str:
+        """``auto``: the profile's dtype on a GPU (fp16 for the authors' code), fp32 on a CPU."""
+        if dtype != "auto":
+            return dtype
+        return self.profile.cuda_dtype if self.device.startswith("cuda") else "float32"
+
+    def _check_part_options(self, keys: checkpoint_config.CheckpointKeys, clip_path: str | None,
+                            clip_tokenizer: str | None, vision_tower: str | None) -> None:
+        """Options that only fit one checkpoint layout, and the released checkpoint's CLIP
+        tokenizer (missing: one line, before the LLM loads)."""
+        if keys.released_layout and clip_path is None:
+            llava_checkpoint.clip_tokenizer_folder(keys.folder, keys.config, clip_tokenizer)
         elif clip_tokenizer is not None:
             raise InputError("--model-option", "clip_tokenizer= only applies to the released checkpoint's own CLIP "
                                                "(clip_path= folders bring their tokenizer)")
+        if vision_tower is not None and not keys.released_layout:
+            raise InputError("--model-option", "vision_tower= only applies to released-format (LLaVA) checkpoints")
 
+    def _load_vlm(self, keys: checkpoint_config.CheckpointKeys, dtype: str, vision_tower: str | None) -> None:
+        """The LLaVA-OneVision model and processor: the released checkpoint (original LLaVA layout,
+        mapped in memory; it also carries the merger and CLIP) or an HF folder."""
         self.released = None
-        if released_layout:
-            # the released checkpoint (orange-sk/ViLAMP-llava-qwen[_sig]): original LLaVA layout, mapped in memory
-            rel = llava_checkpoint.load_released(model_path, "ViLAMP", device, dtype, vision_tower=vision_tower)
+        if keys.released_layout:
+            rel = llava_checkpoint.load_released(self.model_path, "ViLAMP", self.device, dtype,
+                                                 vision_tower=vision_tower)
             self.released = rel
             self.processor, self.vlm, self.folder, self.revision, self.dtype = (
                 rel.processor, rel.model, rel.folder, rel.revision, rel.dtype)
         else:
-            if vision_tower is not None:
-                raise InputError("--model-option", "vision_tower= only applies to released-format (LLaVA) checkpoints")
-            self.processor, self.vlm, self.folder, self.revision, self.dtype = load_hf_vlm(model_path, "ViLAMP", device, dtype)
+            self.processor, self.vlm, self.folder, self.revision, self.dtype = load_hf_vlm(
+                self.model_path, "ViLAMP", self.device, dtype)
 
-        def pick(value, key, default):
-            return value if value is not None else cfg.get(key, default) if cfg.get(key) is not None else default
-
-        self.max_frames = frames
-        self.k = int(pick(keyframes, "max_frame_num", DEFAULT_K))
-        self.tau = float(pick(tau, "f2f_thrd", DEFAULT_TAU))
-        if min_relevance is not None:
-            rel_thrd = min_relevance
-        elif self.profile.default_min_relevance is None:
-            rel_thrd = None  # the paper's Algorithm 1 has no relevance floor
-        else:
-            rel_thrd = pick(None, "f2t_thrd", self.profile.default_min_relevance)
-        self.min_relevance = None if rel_thrd is None or float(rel_thrd) <= -1 else float(rel_thrd)
-        self.keyframe_pool = str(pick(keyframe_pool, "mm_spatial_pool_mode", "bilinear"))
-        self.pool_stride = int(pick(pool_stride, "mm_spatial_pool_stride", 2))
-        self.chunk = int(chunk)
-        self.max_new_tokens = int(self.profile.max_new_tokens if max_new_tokens is None else max_new_tokens)
-        if self.k <= 0 or not 0 < self.tau <= 1 or self.chunk <= 0 or self.max_new_tokens <= 0:
-            raise InputError("--model-option", f"need keyframes > 0, 0 < tau <= 1, chunk > 0, max_new_tokens > 0 "
-                                               f"(got {self.k}, {self.tau}, {self.chunk}, {self.max_new_tokens})")
-        pool_keyframe(torch.zeros(1, 4, 1), self.keyframe_pool, self.pool_stride)  # validates the mode
-
-        # CLIP for keyframe selection
+    def _load_clip(self, keys: checkpoint_config.CheckpointKeys, clip_path: str | None,
+                   clip_tokenizer: str | None) -> Any:
+        """CLIP ViT-B-32 for keyframe selection: the released checkpoint's own
+        (``model.frame_selector.model.*``) unless ``clip_path`` names another, else a folder."""
         from runner.vilamp.clip import ClipEncoder
         crop = self.profile.clip_input == "centre-crop"
         if clip_path is None and self.released is not None and self.released.clip_state:
-            # the released checkpoint carries its CLIP ViT-B-32 as model.frame_selector.model.*
-            self.clip = llava_checkpoint.clip_from_checkpoint(self.released, self.device, self.dtype, crop=crop,
-                                                              tokenizer=clip_tokenizer)
-        else:
-            spec = clip_path or cfg.get("clip_model_path") or "clip"
-            if not spec.startswith("open_clip:") and not Path(spec).is_absolute() and (folder / spec).exists():
-                spec = str(folder / spec)
-            elif spec == "clip" or (self.released is not None and clip_path is None
-                                    and not Path(spec).expanduser().exists()):
-                raise InputError(model_path, "ViLAMP needs CLIP ViT-B-32 for keyframe selection: the checkpoint "
-                                             "has no frame_selector weights; put a CLIPModel folder at <model>/clip "
-                                             "or pass clip_path=")
-            self.clip = ClipEncoder(spec, self.device, self.dtype, crop=crop)
+            return llava_checkpoint.clip_from_checkpoint(self.released, self.device, self.dtype, crop=crop,
+                                                         tokenizer=clip_tokenizer)
+        spec = clip_path or keys.config.get("clip_model_path") or "clip"
+        if not spec.startswith("open_clip:") and not Path(spec).is_absolute() and (keys.folder / spec).exists():
+            spec = str(keys.folder / spec)
+        elif spec == "clip" or (self.released is not None and clip_path is None
+                                and not Path(spec).expanduser().exists()):
+            raise InputError(self.model_path, "ViLAMP needs CLIP ViT-B-32 for keyframe selection: the checkpoint "
+                                              "has no frame_selector weights; put a CLIPModel folder at <model>/clip "
+                                              "or pass clip_path=")
+        return ClipEncoder(spec, self.device, self.dtype, crop=crop)
 
-        # merger: learned (checkpoint) or the paper's parameter-free formula
-        hidden = self.vlm.config.text_config.hidden_size
-        composer = cfg.get("composer_type")
+    def _load_merger(self, keys: checkpoint_config.CheckpointKeys) -> Merger:
+        """The learned merger (the checkpoint's ``composer_projector`` or ``vilamp_merger.safetensors``)
+        or, without weights, the paper's parameter-free formula."""
         if self.released is not None:
             state = self.released.merger_state
-            merger_where = f"{self.folder}#model.composer_projector"
+            where: Any = f"{self.folder}#model.composer_projector"
         else:
             state = None
-            if (folder / MERGER_NAME).exists():
+            where = keys.folder / MERGER_NAME
+            if where.exists():
                 from safetensors.torch import load_file
-                state = load_file(str(folder / MERGER_NAME))
-            merger_where = folder / MERGER_NAME
+                state = load_file(str(where))
         learned = state is not None
-        if composer == "sig_pooling" and not learned:
-            raise InputError(model_path, f"the config says composer_type sig_pooling but the merger weights "
-                                         f"({merger_where}) are missing")
-        self.merger = Merger(hidden, query_dim=int(cfg.get("composer_proj_dim", self.clip.dim)), learned=learned,
-                             alpha=DEFAULT_ALPHA if alpha is None else float(alpha),
-                             native_dtype=self.profile.merge_dtype == "model")
+        if keys.config.get("composer_type") == "sig_pooling" and not learned:
+            raise InputError(self.model_path, f"the config says composer_type sig_pooling but the merger weights "
+                                              f"({where}) are missing")
+        alpha = self.options.alpha
+        merger = Merger(self.vlm.config.text_config.hidden_size, query_dim=self.options.query_dim or self.clip.dim,
+                        learned=learned, alpha=DEFAULT_ALPHA if alpha is None else alpha,
+                        native_dtype=self.profile.merge_dtype == "model")
         if learned:
             try:
-                self.merger.load_state_dict(state)
+                merger.load_state_dict(state)
             except RuntimeError as exc:
-                raise InputError(merger_where, f"does not fit this model ({str(exc).splitlines()[0]})") from None
+                raise InputError(where, f"does not fit this model ({str(exc).splitlines()[0]})") from None
             if alpha is not None:
-                self.merger.tau.data.fill_(float(alpha))
-        self.merger.to(self.device, self.dtype).eval()
+                merger.tau.data.fill_(alpha)
+        return merger.to(self.device, self.dtype).eval()
 
-        # vision preprocessing, from the checkpoint's video processor
+    def _read_vision_preprocessing(self) -> None:
+        """SigLIP's input size, normalisation and feature layer, from the checkpoint's processor/config."""
         vp = getattr(self.processor, "video_processor", None) or self.processor.image_processor
         self.vision_size = int(self.vlm.config.vision_config.image_size)
         self.vision_mean = tuple(float(x) for x in vp.image_mean)
@@ -230,19 +240,22 @@ class ViLAMP(Model):
         self.select_strategy = self.vlm.config.vision_feature_select_strategy
         self.video_token = getattr(self.processor, "video_token", "<video>")
 
-        # the CLIP embedding cache (on disk unless cache_dir=none; in memory either way)
+    def _open_feature_stores(self, cache_dir: str | Path | None, feature_memory: str | int | None,
+                             device_feature_memory: str | int | None) -> None:
+        """The CLIP embedding cache (on disk unless ``cache_dir=none``; in memory either way) and the
+        SigLIP features reused across cases (not part of settings: reuse does not change answers)."""
         root = cache_dir if cache_dir is not None else default_cache_dir()
         self.cache_root = None if str(root).lower() in ("none", "off", "") else Path(root)
         self._clip_caches: dict[str, FeatureCache] = {}
-        # SigLIP features reused across cases (not part of settings: reuse does not change answers)
         budget = default_feature_memory() if feature_memory is None else parse_bytes(feature_memory)
+        device_budget = (default_device_budget(self.device, budget) if device_feature_memory is None
+                         else parse_bytes(device_feature_memory, "--device-feature-memory"))
         self.frame_features = FrameFeatures(budget, pin=self.device.startswith("cuda"), device=self.device,
-                                            device_budget_bytes=default_device_budget(self.device, budget)
-                                            if device_feature_memory is None
-                                            else parse_bytes(device_feature_memory, "--device-feature-memory"))
-        self.last: dict[str, Any] = {}
-        self.llm_prefill_tokens = 0  # LLM positions prefilled (stats.json): circular runs share the visual prefix
-        self._seen: tuple[list[int], torch.Tensor] | None = None  # (keyframe case frames, relevance of used frames)
+                                            device_budget_bytes=device_budget)
+
+    @property
+    def keyframe_pool(self) -> str:
+        return self.options.keyframe_pool
 
     # ----- Model interface ---------------------------------------------------------
     def settings(self) -> dict[str, Any]:
@@ -250,12 +263,12 @@ class ViLAMP(Model):
         return {
             "model": self.name, "profile": p.name, "model_path": str(self.model_path), "revision": self.revision,
             "architecture": type(self.vlm).__name__, "dtype": hub.dtype_name(self.dtype),
-            "max_frames": self.max_frames, "fps": 1.0, "keyframes": self.k, "tau": self.tau,
+            "max_frames": self.max_frames, "fps": 1.0, "keyframes": self.options.keyframes, "tau": self.options.tau,
             "suppression": "similarity > tau" if p.strict_suppression else "similarity >= tau",
-            "fill": p.fill, "min_relevance": self.min_relevance,
+            "fill": p.fill, "min_relevance": self.options.min_relevance,
             "merger": "learned" if self.merger.learned else "cosine",
-            "alpha": round(self.merger.temperature, 8), "keyframe_pool": self.keyframe_pool,
-            "pool_stride": self.pool_stride if self.keyframe_pool in ("average", "max") else None,
+            "alpha": round(self.merger.temperature, 8), "keyframe_pool": self.options.keyframe_pool,
+            "pool_stride": self.options.pool_stride if self.options.keyframe_pool in ("average", "max") else None,
             "query": "clip-text" if self.merger.learned else "llm-token-mean",
             "merge_reference": p.merge_reference, "before_first_keyframe": "self",
             "clip": self.clip.spec, "clip_revision": self.clip.revision, "clip_fingerprint": self.clip.fingerprint,
@@ -263,7 +276,7 @@ class ViLAMP(Model):
             "walk_dtype": hub.dtype_name(self._walk_dtype), "merge_dtype": p.merge_dtype,
             "checkpoint_config_sha256": self.config_sha256, "composer_type": self.checkpoint_config.get("composer_type"),
             "max_input_tokens": self.max_input,
-            "vision_feature_layer": self.feature_layer, "max_new_tokens": self.max_new_tokens,
+            "vision_feature_layer": self.feature_layer, "max_new_tokens": self.options.max_new_tokens,
             "decoding": "greedy",
             "prompt": authors_prompt.PROMPT_VERSION if p.prompt == "vilamp-authors" else PROMPT_VERSION,
             # only for released-format checkpoints
@@ -286,9 +299,9 @@ class ViLAMP(Model):
         """The generated text, the keyframes (case-frame indices) as the frames seen at full
         resolution with relevance diagnostics, and how many LLM input positions the checkpoint's
         length limit cut."""
-        embeds = self.visual_tokens(case, bench)
-        generated = self.generate(embeds, case)
-        answer = self._with_view(case, generated.text)
+        selection = self.select(case, bench)
+        generated = self.generate(self.visual_tokens(case, bench, selection), case)
+        answer = self._with_view(case, generated.text, selection)
         answer.input_cut = generated.input_cut
         return answer
 
@@ -323,7 +336,7 @@ class ViLAMP(Model):
                 aspect = bench.store.aspect(video_id) if crop else None
                 rows.sort(key=lambda r: refs[positions[r]][1])
                 frames = bench.store.read_indices(video_id, [refs[positions[r]][1] for r in rows])
-                for batch_rows, batch in _batched(zip(rows, frames), self.chunk):
+                for batch_rows, batch in _batched(zip(rows, frames), self.options.chunk):
                     out[batch_rows] = self.clip.encode_images(np.stack(batch), aspect)
             return out
 
@@ -334,16 +347,22 @@ class ViLAMP(Model):
         """The dtype the walk's cosines use: CLIP's own (released) or float32 (paper)."""
         return self.clip.dtype if self.profile.walk_dtype == "embedding" else torch.float32
 
-    def keyframes(self, case: Case, bench: Benchmark, indices: list[int]) -> list[int]:
-        """Positions (into ``indices``) of the keyframes, time order. The embeddings go back to
-        CLIP's dtype first: the cache's float32 holds those values exactly, so this is lossless."""
+    def select(self, case: Case, bench: Benchmark, indices: list[int] | None = None) -> Selection:
+        """Step 1 for one case: the frames used (``indices``, default :meth:`case_frames`), the
+        keyframes and what later steps need of the question. The embeddings go back to CLIP's
+        dtype first: the cache's float32 holds those values exactly, so this is lossless."""
+        indices = self.case_frames(case) if indices is None else indices
         image = torch.from_numpy(self.clip_embeddings(case, bench, indices)).to(self._walk_dtype)
         text = torch.from_numpy(self.clip.encode_text(case.question))
-        self._clip_text = text  # raw, as the learned merger's linear_q was trained on it
-        text = text.to(self._walk_dtype)
-        keys = select_keyframes(image, text, self.k, self.tau, self.min_relevance, profile=self.profile.name).indices
-        self._seen = ([indices[k] for k in keys], relevance(image, text))  # for the view (_with_view)
-        return keys
+        walk_text = text.to(self._walk_dtype)
+        opts = self.options
+        keys = select_keyframes(image, walk_text, opts.keyframes, opts.tau, opts.min_relevance,
+                                profile=self.profile.name).indices
+        return Selection(list(indices), keys, text, relevance(image, walk_text))
+
+    def keyframes(self, case: Case, bench: Benchmark, indices: list[int]) -> list[int]:
+        """Positions (into ``indices``) of the keyframes, time order."""
+        return self.select(case, bench, indices).keys
 
     # ----- step 2: streamed visual tokens ---------------------------------------------
     def _pixels(self, frames: np.ndarray) -> torch.Tensor:
@@ -375,8 +394,8 @@ class ViLAMP(Model):
         store_fp = bench.store.fingerprint
         memory = self.frame_features
         memory.begin(case, bench)  # when each frame is needed next: eviction by next use
-        for start in range(0, len(indices), self.chunk):
-            positions = list(range(start, min(start + self.chunk, len(indices))))
+        for start in range(0, len(indices), self.options.chunk):
+            positions = list(range(start, min(start + self.options.chunk, len(indices))))
             keys = [(store_fp, refs[indices[p]].video_id, refs[indices[p]].frame) for p in positions]
             found = memory.fetch(keys, self.device)  # kept features, copied to the device; None if not kept
             moved = [f for f in found if f is not None]
@@ -394,17 +413,18 @@ class ViLAMP(Model):
                 yield positions, self.vlm.model.multi_modal_projector(feats.to(self.dtype))
 
     @torch.no_grad()
-    def visual_tokens(self, case: Case, bench: Benchmark) -> torch.Tensor:
+    def visual_tokens(self, case: Case, bench: Benchmark, selection: Selection | None = None) -> torch.Tensor:
         """The case's visual token sequence (T, D): time order, keyframes pooled, one merged token
-        per other frame, then ``image_newline``."""
-        indices = self.case_frames(case)
-        keys = self.keyframes(case, bench, indices)
+        per other frame, then ``image_newline``. ``selection``: step 1's result for this case
+        (computed here when not given)."""
+        selection = self.select(case, bench) if selection is None else selection
+        indices, keys = selection.indices, selection.keys
         key_set = set(keys)
         refs = reference_frames(keys, len(indices), self.profile.merge_reference)
         # reference frames other than the frame itself: at most K, their keys computed once
         needed = {r for p, r in enumerate(refs) if r != p and p not in key_set}
         ref_keys: dict[int, torch.Tensor] = {}
-        query = self._merge_query(case)
+        query = self._merge_query(case, selection.clip_text)
         tokens: list[torch.Tensor] = []
         merged = 0
         for positions, feats in self._frame_chunks(case, bench, indices):
@@ -421,7 +441,7 @@ class ViLAMP(Model):
                 merged += len(plain)
             for j, p in enumerate(positions):
                 if p in key_set:
-                    tokens.append(pool_keyframe(feats[j:j + 1], self.keyframe_pool, self.pool_stride)[0])
+                    tokens.append(pool_keyframe(feats[j:j + 1], self.options.keyframe_pool, self.options.pool_stride)[0])
                 else:
                     tokens.append(next(merged_rows)[None])
         tokens.append(self.vlm.model.image_newline[None].to(self.dtype))
@@ -431,10 +451,14 @@ class ViLAMP(Model):
                      "keyframe_frames": [indices[p] for p in keys]}
         return out
 
-    def _merge_query(self, case: Case) -> torch.Tensor:
+    def _merge_query(self, case: Case, clip_text: torch.Tensor | None = None) -> torch.Tensor:
+        """The merger's query for ``case``: ``linear_q`` of the question's raw CLIP text embedding
+        (``clip_text``, encoded here when not given) with the learned merger, else the mean LLM
+        input embedding of the question's tokens."""
         if self.merger.learned:
-            text = self._clip_text.to(self.device, self.dtype)
-            return self.merger.project_query(text)
+            if clip_text is None:
+                clip_text = torch.from_numpy(self.clip.encode_text(case.question))
+            return self.merger.project_query(clip_text.to(self.device, self.dtype))
         ids = self.processor.tokenizer(case.question, add_special_tokens=False, return_tensors="pt")["input_ids"]
         emb = self.vlm.get_input_embeddings()(ids.to(self.device))[0]
         return emb.float().mean(0).to(self.dtype)
@@ -472,19 +496,18 @@ class ViLAMP(Model):
         self.llm_prefill_tokens += int(inputs.shape[1])
         mask = torch.ones(inputs.shape[:2], dtype=torch.long, device=self.device)
         out = self.vlm.generate(inputs_embeds=inputs, attention_mask=mask, do_sample=False,
-                                max_new_tokens=self.max_new_tokens)
+                                max_new_tokens=self.options.max_new_tokens)
         # with inputs_embeds and no input_ids, generate returns only the new tokens
         return Answer(tok.batch_decode(out, skip_special_tokens=True)[0].strip(), input_cut=cut)
 
     # ----- what the model saw, and circular evaluation (runner score --circular) ---------------
-    def _with_view(self, case: Case, text: str) -> Answer:
+    def _with_view(self, case: Case, text: str, selection: Selection) -> Answer:
         """``text`` with the keyframes (case-frame indices given full tokens) and relevance
         diagnostics: ``needle_rank`` (1 = the most question-relevant used frame) of the best
         needle frame, and the highest relevance inside (``relevance_in``) and outside
         (``relevance_out``) the needle. A needle ranked high but not kept means suppression or
         the K budget dropped it; one ranked low means CLIP did not see the question in it."""
-        keyframes, scores = self._seen if self._seen is not None else ([], torch.zeros(0))
-        indices = self.case_frames(case)
+        keyframes, scores, indices = selection.keyframe_frames, selection.relevance, selection.indices
         start, end = case.needle.start_frame, case.needle.start_frame + case.needle.num_frames
         inside = torch.tensor([start <= i < end for i in indices], dtype=torch.bool)
         diagnostics: dict[str, Any] = {"needle_rank": None, "relevance_in": None, "relevance_out": None}
@@ -501,11 +524,12 @@ class ViLAMP(Model):
     def answer_rotations(self, case: Case, bench: Benchmark, option_lists: list[list[str]]) -> list[Answer]:
         """The visual tokens (keyframes, merging: they depend on the question only) are computed
         once; the prompt up to where the rotations differ is prefilled once."""
-        embeds = self.visual_tokens(case, bench)
+        selection = self.select(case, bench)
+        embeds = self.visual_tokens(case, bench, selection)
         cases = [rotated_case(case, options, r) for r, options in enumerate(option_lists)]
         answers = []
         for generated in self.generate_rotations(embeds, cases):
-            answer = self._with_view(case, generated.text)
+            answer = self._with_view(case, generated.text, selection)
             answer.input_cut = generated.input_cut
             answers.append(answer)
         return answers
@@ -537,7 +561,7 @@ class ViLAMP(Model):
             self.vlm, prompts, prefix.shape[0],
             {"inputs_embeds": prefix[None],
              "attention_mask": torch.ones((1, prefix.shape[0]), dtype=torch.long, device=self.device)},
-            max_new_tokens=self.max_new_tokens)
+            max_new_tokens=self.options.max_new_tokens)
         self.llm_prefill_tokens += result.prefill_tokens
         return [Answer(tok.batch_decode(t[None], skip_special_tokens=True)[0].strip()) for t in result.new_tokens]
 

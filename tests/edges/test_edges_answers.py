@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from niah.answers import ANSWER_RULES, DEFAULT_RULE, official_answer, option_letters, parse_answer, prediction_under
+from niah.answers import READINGS, DEFAULT_RULE, official_answer, option_letters, parse_answer
+from niah_testlib import letter_under as prediction_under
 
 OPTIONS = ["A. red", "B. blue", "C. green", "D. the sea"]
 
@@ -87,8 +88,8 @@ def test_official_rule_reads_a_fifth_option():
 
 
 def test_rules_by_name():
-    assert set(ANSWER_RULES) == {"official", "strict"} and DEFAULT_RULE == "official"
-    assert ANSWER_RULES["official"] is official_answer and ANSWER_RULES["strict"] is parse_answer
+    assert set(READINGS) == {"official", "strict"} and DEFAULT_RULE == "official"
+    assert READINGS["official"].extract is official_answer and READINGS["strict"].extract is parse_answer
 
 
 def test_prediction_under_every_kind_of_line():

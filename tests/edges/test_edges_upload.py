@@ -219,3 +219,22 @@ def test_an_upload_that_exactly_fills_the_byte_cap_is_saved(tmp_path):
     run_dir = up.save_upload(check, uploads, "r", filename="r.jsonl", manifest_fingerprint=None, cases_total=None,
                              max_total_bytes=size)
     assert (run_dir / "results.jsonl").read_bytes() == lines(result_of(CASES[0], "A"))
+
+
+def test_a_circular_line_is_correct_only_if_every_rotation_is():
+    """The upload check judges ``correct`` as the board reads it (niah.run_reading): a circular
+    line needs every rotation's letter to be the gold one."""
+    from niah.circular import all_rotations, shown_letter
+    case = CASES[1]  # gold B
+
+    def circular(wrong_rotation: int | None, correct: bool):
+        rotations = [{"raw_output": f"({shown_letter(said, case.options, r)})", "prediction": said,
+                      "prediction_strict": said}
+                     for r, _ in enumerate(all_rotations(case.options))
+                     for said in ["A" if r == wrong_rotation else "B"]]
+        return result_of(case, "B", correct=correct, rotations=rotations, answer_rule="official")
+    assert up.validate_upload(lines(circular(None, True)), frame()).problems == []
+    assert up.validate_upload(lines(circular(2, False)), frame()).problems == []
+    check = up.validate_upload(lines(circular(2, True)), frame())
+    assert check.problems == ["line 1: case 'L40-0001': correct is True, but prediction 'B' against gold 'B' "
+                              "scores False (not every rotation is right)"]

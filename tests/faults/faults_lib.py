@@ -9,15 +9,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import niah_testlib
+from niah.results import read_run
+from runner.models.random_choice import RandomChoiceModel
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-for _p in (REPO, HERE, REPO / "tests", REPO / "tests" / "runner"):
-    if str(_p) not in sys.path:
-        sys.path.insert(0, str(_p))
-
-import niah_testlib  # noqa: E402
-from niah.results import read_run  # noqa: E402
-from runner.models.random_choice import RandomChoiceModel  # noqa: E402
 
 
 def env(**extra: str | None) -> dict[str, str]:

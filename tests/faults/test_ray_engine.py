@@ -17,6 +17,7 @@ from niah_testlib import SMALL_BUILD
 from runner_helpers import write_fake_bench
 
 RAY = pytest.importorskip("ray", reason="the Ray engine needs `pip install ray`")
+pytestmark = pytest.mark.slow
 
 
 def test_ray_score_worker_dies_cases_retried_run_finishes(tmp_path: Path) -> None:

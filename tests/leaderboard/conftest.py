@@ -7,17 +7,9 @@ built by ``python -m generator build`` from the fixture release), with real fram
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-for path in (ROOT, Path(__file__).resolve().parent):  # the repository, and synthetic_runs beside this file
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
-import synthetic_runs as synthetic  # noqa: E402
+import synthetic_runs as synthetic
 
 
 @pytest.fixture

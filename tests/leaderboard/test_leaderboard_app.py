@@ -235,3 +235,17 @@ def test_unparsed_runs_are_warned_about(monkeypatch, demo):
     show(at, tab="Heatmaps")
     at.selectbox(key="a").set_value("model-c").run()
     assert "This run: 100% of the answers could not be parsed" in texts(at.warning)
+
+
+def test_a_registered_reading_is_offered_by_the_rule_control(monkeypatch, demo):
+    """The page's answer-rule control and its help come from the registry: a reading added
+    with one entry is offered, described and applied."""
+    from niah import answers
+    reading = answers.Reading("first-letter", lambda text, options: (text or "")[:1] or None,
+                              "the output's first character (a test reading)")
+    monkeypatch.setitem(answers.READINGS, reading.name, reading)
+    at = run_app(monkeypatch, demo["results"], demo["data"], rule="first-letter")
+    control = at.segmented_control(key="rule")
+    assert control.options == answers.rule_names() and "first-letter" in control.options
+    assert control.value == "first-letter" and reading.description in control.help
+    assert "'first-letter' rule" in texts(at.caption)

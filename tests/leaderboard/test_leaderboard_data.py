@@ -11,6 +11,7 @@ import pytest
 from leaderboard import data as lb
 from leaderboard import loading as ld
 import synthetic_runs as synthetic
+from niah_testlib import letter_under
 from niah.results import Result
 
 
@@ -287,7 +288,7 @@ def test_holds_up_to_is_the_last_length_not_significantly_below_the_shortest():
 
 def test_answer_rule_changes_what_counts_as_correct(tmp_path):
     """A version-1 line (strict prediction) read under the official rule is re-extracted
-    from its raw output, as niah.answers.prediction_under reads it, row by row."""
+    from its raw output, as niah.run_reading reads one line, row by row."""
     from niah import answers
     cases = synthetic.make_cases((300,), 20)
     fp = synthetic.write_manifest(tmp_path / "d", cases)
@@ -297,13 +298,13 @@ def test_answer_rule_changes_what_counts_as_correct(tmp_path):
                for r, c in zip(results, cases)]
     synthetic.write_run(tmp_path / "r", "m", results, synthetic.run_info("m", fp, len(cases)))
     loaded, manifest = ld.load_results(tmp_path / "r"), ld.load_manifest(tmp_path / "d")
-    for rule in sorted(answers.ANSWER_RULES):
+    for rule in answers.rule_names():
         tables = lb.build_tables(loaded, manifest, rule)
         gold = {c.case_id: c for c in cases}
         for row in tables.results.itertuples():
             case = gold[row.case_id]
-            letter = answers.prediction_under(rule, row.raw_output, case.options, row.prediction, row.answer_rule,
-                                              row.prediction_strict)
+            letter = letter_under(rule, row.raw_output, case.options, row.prediction, row.answer_rule,
+                                 row.prediction_strict)
             assert row.letter == letter and row.correct == (row.error is None and letter == case.answer)
     strict, official = (lb.build_tables(loaded, manifest, r).leaderboard["accuracy"].iloc[0]
                         for r in ("strict", "official"))

@@ -14,7 +14,7 @@ from niah import diagnostics as dg
 from niah.circular import shown_letter
 from test_leaderboard_e2e import ARTIFACTS, CHROMIUM, launch_browser, open_board, server  # noqa: F401 (fixture)
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent")
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent")]
 
 
 def _seeing(results, cases, model, every):
@@ -60,8 +60,10 @@ def diag_demo(tmp_path):
     cases, fp = info["cases"], info["fingerprint"]
     synthetic.write_run(results, "vilamp-x", _seeing(synthetic.make_results(cases, "vilamp", 0.8), cases, "vilamp", 3),
                         synthetic.run_info("vilamp", fp, len(cases)))
+    oracle_info = synthetic.run_info("needle-oracle", fp, len(cases))
+    oracle_info["settings"]["sampling"] = "needle-only"     # what the oracle declares it sees
     synthetic.write_run(results, "oracle-x", _seeing(synthetic.make_results(cases, "needle-oracle", 0.95), cases,
-                                                     "needle-oracle", 1), synthetic.run_info("needle-oracle", fp, len(cases)))
+                                                     "needle-oracle", 1), oracle_info)
     synthetic.write_run(results, "random-circ", _circular(synthetic.make_results(cases, "random", None), cases),
                         synthetic.run_info("random", fp, len(cases)))
     return {"results": results, "data": data, **info}
@@ -79,8 +81,7 @@ def test_diagnostics_tab_shows_decomposition_with_intervals(server):
     expected = [f"{100 * d[k]:.1f}% [{100 * d[k + '_low']:.0f}–{100 * d[k + '_high']:.0f}] ({int(d[k + '_n'])})"
                 for k in ("p_in_view", "acc_in_view", "acc_not_in_view")]
     assert 0 < d["p_in_view"] < 1  # both groups populated: the test can tell them apart
-    ceiling = dg.oracle_ceilings(frame, {r: {"model": m, "manifest_fingerprint": server["fingerprint"]}
-                                         for r, m, _ in runs})["vilamp-x"]
+    ceiling = dg.oracle_ceilings(frame, {r: read_run(server["results"] / r)[0] for r, _, _ in runs})["vilamp-x"]
     c = dg.circular_summary(frame).set_index("run").loc["random-circ"]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:

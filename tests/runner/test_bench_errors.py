@@ -10,6 +10,8 @@ import pytest
 
 from runner_helpers import REPO, subprocess_env, write_fake_bench
 
+pytestmark = pytest.mark.models
+
 
 def bench_script(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, *args], cwd=REPO, env=subprocess_env() | env, capture_output=True,

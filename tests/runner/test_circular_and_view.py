@@ -124,7 +124,7 @@ def test_decomposition_counts_and_intervals_by_hand(fake_bench, tmp_path):
               for c in cases[:10]}
     frame = dg.case_frame([("r", "m", results), ("o", "needle-oracle", oracle)], dg.facts_of(fake_bench.cases))
     info = {"manifest_fingerprint": "x"}
-    ceilings = dg.oracle_ceilings(frame, {"r": {**info, "model": "m"}, "o": {**info, "model": "needle-oracle"}})
+    oracle = {**info, "model": "needle-oracle", "settings": {"sampling": "needle-only"}}
+    ceilings = dg.oracle_ceilings(frame, {"r": {**info, "model": "m"}, "o": oracle})
     assert ceilings["r"][:2] == ("o", 1.0) and ceilings["r"][2] < 1.0
-    assert dg.oracle_ceilings(frame, {"r": {"model": "m", "manifest_fingerprint": "y"},
-                                      "o": {**info, "model": "needle-oracle"}}).get("r") is None
+    assert dg.oracle_ceilings(frame, {"r": {"model": "m", "manifest_fingerprint": "y"}, "o": oracle}).get("r") is None

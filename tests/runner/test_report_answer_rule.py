@@ -89,8 +89,8 @@ def test_cli_names_the_rule_on_the_page(runs):
     official = run_cli("report", "--out", str(root), "--data", str(bench_dir))
     strict = run_cli("report", "--out", str(root), "--data", str(bench_dir), "--answer-rule", "strict")
     assert official.returncode == strict.returncode == 0, official.stderr + strict.stderr
-    assert "answers read under the official rule (Video-MME's official extraction" in official.stdout
-    assert "answers read under the strict rule (the project's strict parser" in strict.stdout
+    assert "answers read under the official rule (Video-MME's extraction" in official.stdout
+    assert "answers read under the strict rule (the project's parser" in strict.stdout
     bad = run_cli("report", "--out", str(root), "--answer-rule", "lenient")
     assert bad.returncode == 2 and "--answer-rule" in bad.stderr
 
@@ -98,3 +98,37 @@ def test_cli_names_the_rule_on_the_page(runs):
 def test_report_function_default_is_official(runs):
     root, bench_dir, _ = runs
     assert "official rule" in report(root, data=bench_dir)
+
+
+def _last_letter(text, options):
+    """A third reading for the test: the last capital option letter in the output."""
+    from niah.answers import option_letters
+    found = [ch for ch in (text or "") if ch in option_letters(options)]
+    return found[-1] if found else None
+
+
+@pytest.fixture
+def third_reading(monkeypatch):
+    """One registry entry, removed after the test."""
+    from niah import answers
+    reading = answers.Reading("last-letter", _last_letter, "the last capital option letter (a test reading)")
+    monkeypatch.setitem(answers.READINGS, reading.name, reading)
+    return reading
+
+
+def test_a_third_reading_is_one_registry_entry(runs, third_reading):
+    """The CLI's choices and help, the report's tables and header take a newly registered
+    reading with no other change (the leaderboard's control: tests/leaderboard)."""
+    from runner.cli import build_parser
+    root, bench_dir, bench = runs
+    parser = build_parser()
+    assert parser.parse_args(["report", "--answer-rule", "last-letter"]).answer_rule == "last-letter"
+    report_help = next(a for a in parser._subparsers._group_actions[0].choices["report"]._actions
+                       if "--answer-rule" in a.option_strings)
+    assert "last-letter" in report_help.choices and third_reading.description in report_help.help
+    text = report(root, data=bench_dir, rule="last-letter")
+    assert f"answers read under the last-letter rule ({third_reading.description}" in text
+    loaded, _ = load_runs(root, bench, "last-letter")
+    expected = sum(_last_letter(raw, c.options) == c.answer for c, (raw, _, _) in zip(bench.cases, OUTPUTS))
+    assert list(tables(loaded, bench)["summary"]["correct"]) == [expected, expected]
+    assert all(run.answer_rule == "last-letter" for run in loaded)

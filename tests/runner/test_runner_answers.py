@@ -125,7 +125,7 @@ def test_official_rule_table(text, expected):
 
 
 def test_prediction_under_reads_version_1_lines_as_strict_and_rescores_official():
-    from niah.answers import prediction_under
+    from niah_testlib import letter_under as prediction_under
     options = ["A. red", "B. blue", "C. green", "D. the sea"]
     # a v1 line: the strict parser read "the sea" as D; the official rule finds no capital letter
     assert prediction_under("strict", "the sea", options, "D", None, None) == "D"

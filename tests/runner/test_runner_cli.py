@@ -173,8 +173,9 @@ def test_help_lists_the_models_and_a_bare_call_prints_it():
     assert "score" in bare.stderr and "report" in bare.stderr and "python -m runner score --data" in bare.stderr
 
 
+@pytest.mark.models
 def test_device_is_checked_for_every_model(real_bench_dir, tmp_path):
-    import torch
+    torch = pytest.importorskip("torch")
     out = tmp_path / "o"
     common = ["score", "--data", str(real_bench_dir), "--model", "random", "--out", str(out)]
     assert "expected cpu, cuda or cuda:N" in one_line_error(run_cli(*common, "--device", "gpu"))
@@ -231,6 +232,7 @@ def test_mismatched_rerun_fails_before_the_model_loads(real_bench_dir, tmp_path)
     assert again.returncode == 0 and "(0 now, 2 before)" in again.stdout and marker.exists()
 
 
+@pytest.mark.models
 def test_hub_id_is_never_fetched_unless_allowed(real_bench_dir, tmp_path):
     """A hub id missing from the cache: one line naming `hf download` and --allow-download, and no
     connection tried. With --allow-download the fetch is tried (here against a closed local port)."""

@@ -50,7 +50,7 @@ def test_summary_numbers(results_root):
     assert notes == [] and [r.run_id for r in runs] == ["m1-aaa", "m2-bbb"]
     summary = tables(runs)["summary"].set_index("run")
     m1, m2 = summary.loc["m1-aaa"], summary.loc["m2-bbb"]
-    assert (m1["scored"], m1["total"], m1["status"], m1["correct"]) == (5, 6, "partial", 2)
+    assert (m1["scored"], m1["total"], m1["status"], m1["correct"]) == (5, 6, "partial 5/6", 2)
     assert math.isclose(m1["accuracy"], 0.4)
     assert (m1["unparsed"], m1["errors"], m1["bad_lines"]) == (1, 1, 0)
     assert (m2["scored"], m2["total"], m2["status"], m2["correct"]) == (2, 2, "complete", 2)
@@ -88,9 +88,9 @@ def test_length_by_depth(results_root):
 
 def test_rendered_report_and_csv(results_root, tmp_path):
     text = report(results_root, csv_dir=tmp_path / "csv")
-    assert "| m1-aaa | m1 | official | 5/6 | partial | 2 | 40.0% [12–77] | 1 | 1 | 0 |" in text
+    assert "| m1-aaa | m1 | official | 5/6 | partial 5/6 | 2 | 40.0% [12–77] | 1 | 1 | 0 |" in text
     assert "| m2-bbb | m2 | official | 2/2 | complete | 2 | 100.0% [34–100] | 0 | 0 | 2 |" in text
-    assert "m1-aaa (m1, partial: 5/6 scored)" in text
+    assert "m1-aaa (m1, partial 5/6: 5 scored)" in text
     assert "| X | 33.3 [6–79] (3) | 100.0 [21–100] (1) |" in text
     assert "chance needs --data" in text
     assert "duplicate case_id c1" in text

@@ -1,15 +1,21 @@
 """Fixtures of the model tests: a small demo benchmark shared by every module (built once)."""
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-for p in (ROOT, ROOT / "tests", Path(__file__).resolve().parent):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
+from niah_testlib import demo_bench
 
-from niah_testlib import demo_bench  # noqa: E402
+HERE = Path(__file__).resolve().parent
+#: fixtures that build tiny random-weight models (tiny_models.py imports torch)
+MODEL_FIXTURES = {"tiny", "ckpts"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test here that takes a tiny-model fixture needs the torch stack: it is marked ``models``."""
+    for item in items:
+        if HERE in Path(item.path).parents and MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.models)
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,9 @@
 import json
 
 import pytest
-import torch
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.models
 
 from niah.errors import InputError
 from runner.models import MODEL_NAMES, load_model

@@ -4,7 +4,10 @@ import hashlib
 from pathlib import Path
 
 import pytest
-import torch
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.models
+
 from safetensors import safe_open
 
 from niah.errors import InputError

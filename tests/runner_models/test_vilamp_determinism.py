@@ -11,7 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.models
 
 from runner.models import load_model
 from runner.vilamp.merging import merge_video, pool_keyframe

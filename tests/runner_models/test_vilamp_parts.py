@@ -3,7 +3,9 @@ import math
 
 import numpy as np
 import pytest
-import torch
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.models
 
 from runner.models.prompt import INSTRUCTION, PRE_PROMPT, build_prompt
 from runner.vilamp.feature_cache import FeatureCache

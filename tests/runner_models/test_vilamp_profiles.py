@@ -13,7 +13,9 @@ import struct
 
 import numpy as np
 import pytest
-import torch
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.models
 
 from runner.vilamp import prompt as authors_prompt
 from runner.vilamp.keyframes import cos_sim, fill_distribute, fill_proportional, select_keyframes

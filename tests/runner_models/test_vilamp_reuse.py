@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.models
 
 from niah.schedule import locality_order, simulate_reuse
 from niah.schema import Case, Needle, Segment
