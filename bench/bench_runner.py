@@ -22,10 +22,14 @@ streaming, merging), not a 7B LLM.
     python bench/bench_runner.py --lengths 2k..10k --cases 1      # 2K/4K/6K/8K/10K frames, 1 case each
     python bench/bench_runner.py --lengths 300 --cases 2 --device cuda
     python bench/bench_runner.py --data /tmp/bench_niah --lengths 2k..10k --cases 1
+    python bench/bench_runner.py --lengths 3k,30k --cases 1 --configs vilamp-uncached   # memory past 10K frames
 
 ``--lengths`` takes the generator's syntax (``2k..10k`` = 2K step 2K, ``2k..10k:1k``, ``300,600``);
 ``--long`` is ``--lengths 2k..10k``. Without ``--data`` a benchmark with ``--cases`` cases per
-length is built first (``python -m generator build``).
+length is built first (``python -m generator build``). ``--configs`` runs some of the
+configurations only (the ratio tables then show those they can). The tiny ViLAMP has the
+released checkpoint's input limit (``tokenizer_model_max_length`` 32,768): a case of more
+frames is cut, and the rows say by how many positions (``input cut``).
 """
 from __future__ import annotations
 
@@ -83,19 +87,19 @@ def child(args: argparse.Namespace) -> dict:
                            feature_memory=memory)
     base = peak_rss_mb()
     start = time.perf_counter()
-    frames = 0
+    frames = cut = 0
     for case in cases:
         if args.config == "frames-store":
             frames += sum(1 for _ in bench.frames(case))
         elif args.config == "frames-moviepy":
             frames += sum(1 for _ in moviepy_frames(bench, case, tmp))
         else:
-            model.answer(case, bench)
+            cut += model.answer(case, bench).input_cut
             frames += case.length
     seconds = time.perf_counter() - start
     out = {"config": args.config, "length": args.length, "cases": len(cases), "frames": frames,
            "seconds": seconds, "cases_per_hour": len(cases) / seconds * 3600 if seconds else 0.0,
-           "peak_rss_mb": peak_rss_mb(), "rss_before_mb": base}
+           "peak_rss_mb": peak_rss_mb(), "rss_before_mb": base, "input_cut": cut}
     if str(args.device).startswith("cuda"):
         out["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
     if model is not None:
@@ -124,6 +128,7 @@ def main() -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--chunk", type=int, default=64)
     p.add_argument("--work", help="scratch folder (default: a temp folder)")
+    p.add_argument("--configs", default=",".join(CONFIGS), help=f"comma list of {', '.join(CONFIGS)} (default all)")
     # child mode
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--config", help=argparse.SUPPRESS)
@@ -136,6 +141,9 @@ def main() -> int:
 
     from generator.plan import parse_lengths
     lengths = parse_lengths("2k..10k" if ns.long else ns.lengths)
+    configs = [c for c in CONFIGS if c in ns.configs.split(",")]
+    if not configs or len(configs) != len(ns.configs.split(",")):
+        raise SystemExit(f"error: --configs: {ns.configs!r}: expected a comma list of {', '.join(CONFIGS)}")
     started = time.perf_counter()
     work = Path(ns.work or tempfile.mkdtemp(prefix="bench-runner-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -150,18 +158,20 @@ def main() -> int:
         from tiny_models import build_vilamp
         ns.model = work / "tiny-vilamp"
         if not (ns.model / "config.json").exists():
-            build_vilamp(ns.model, learned_merger=True, settings={"max_frame_num": 32})
+            build_vilamp(ns.model, learned_merger=True,
+                         settings={"max_frame_num": 32, "tokenizer_model_max_length": 32768})
     rows = []
     for length in lengths:
         cache_dir = work / f"cache-{length}-{time.time_ns()}"
-        for config in CONFIGS:   # vilamp-uncached fills cache_dir, the later ones read it
+        for config in configs:   # vilamp-uncached fills cache_dir, the later ones read it
             row = run_child(config, length, ns, cache_dir)
             rows.append(row)
             if row["cases"] == 0:
                 raise SystemExit(f"no case of length {length} in {ns.data}")
             gpu = f" peak GPU {row['peak_gpu_mb']:>7.0f} MB" if "peak_gpu_mb" in row else ""
             print(f"  L={length:>6} {config:<16} {row['cases_per_hour']:>10.1f} cases/h "
-                  f"peak RSS {row['peak_rss_mb']:>7.0f} MB{gpu}  ({row['seconds']:.1f} s)", flush=True)
+                  f"peak RSS {row['peak_rss_mb']:>7.0f} MB{gpu}  ({row['seconds']:.1f} s, input cut "
+                  f"{row['input_cut']})", flush=True)
     print()
     print(f"device {ns.device}, chunk {ns.chunk}, {ns.cases} case(s) per length, model {ns.model}, "
           f"total wall {time.perf_counter() - started:.0f} s")
@@ -176,12 +186,21 @@ def main() -> int:
               f"{r['cases_per_hour']:.0f} | {r['peak_rss_mb']:.0f} |{gpu} {'' if reuse is None else f'{reuse:.2f}'} |")
     print()
     print("cases/hour side by side (peak RSS MB in parentheses)")
-    print("| length | " + " | ".join(CONFIGS) + " |")
-    print("|---|" + "---|" * len(CONFIGS))
+    print("| length | " + " | ".join(configs) + " |")
+    print("|---|" + "---|" * len(configs))
     for length in lengths:
         by = {r["config"]: r for r in rows if r["length"] == length}
         print(f"| {length} | " + " | ".join(f"{by[c]['cases_per_hour']:.0f} ({by[c]['peak_rss_mb']:.0f})"
-                                           for c in CONFIGS) + " |")
+                                           for c in configs) + " |")
+    print()
+    for config in configs if len(lengths) > 1 else []:
+        by = {r["length"]: r for r in rows if r["config"] == config}
+        first, last = lengths[0], lengths[-1]
+        print(f"{config}: {last / first:.1f}x the frames ({first} -> {last}), peak RSS "
+              f"{by[last]['peak_rss_mb'] / by[first]['peak_rss_mb']:.2f}x ({by[first]['peak_rss_mb']:.0f} -> "
+              f"{by[last]['peak_rss_mb']:.0f} MB)")
+    if set(CONFIGS) - set(configs):
+        return 0
     print()
     print("| length | store / moviepy frames | cached / uncached CLIP | reuse / per-case SigLIP | "
           "vision encodes per case frame (reuse) |")

@@ -3,7 +3,9 @@
 Steps, each resumable:
 
 1. read the source (the real release, or the demo source made on the fly);
-2. ingest every candidate needle and haystack video into the frame store, in parallel,
+2. ingest every candidate needle and haystack video into the frame store, in parallel (and,
+   for the text, ordering and counting families, the synthetic needles rendered first,
+   :mod:`generator.synthetic`),
    skipping (with one warning line each) videos that are missing or do not decode;
    a video whose index exists and whose source fingerprint matches is not redone;
 3. plan the cases (pure, seeded) and write ``manifest.jsonl`` then ``dataset.json``,
@@ -23,17 +25,19 @@ from typing import Callable
 
 from tqdm import tqdm
 
-from generator.demo_source import make_demo_source
+from generator import synthetic
+from generator.demo_source import haystacks_for, make_demo_source
 from generator.plan import DEFAULT_LAYOUT, NeedleCandidate, plan_cases
 from niah import atomic
 from niah.cases import FRAMES_DIR
 from niah.errors import InputError
 from niah.framestore import FrameStore, SourceError, StoreSettings, source_fingerprint
-from niah.schema import DATASET_NAME, MANIFEST_NAME, SCHEMA_VERSION
+from niah.schema import DATASET_NAME, DEFAULT_FAMILY, MANIFEST_NAME, SCHEMA_VERSION
 from niah.videomme import VIDEO_SUFFIXES, Source, read_source
 from niah.zipmember import ZipMember
 
 GENERATOR_VERSION = "0.1.0"
+SYNTHETIC_DIR = "synthetic-source"
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class BuildConfig:
     needle_max_seconds: int = 120
     frame_size: int = 384
     haystacks: str = DEFAULT_LAYOUT  # "tape" or "independent" (generator.plan.LAYOUTS)
+    tasks: tuple[str, ...] = (DEFAULT_FAMILY,)  # task families (niah.schema.FAMILIES order)
     workers: int = os.cpu_count() or 1
 
     def recorded(self) -> dict:
@@ -144,11 +149,13 @@ def build(config: BuildConfig, executor: ExecutorFactory | None = None) -> dict:
 def _build(config: BuildConfig, executor: ExecutorFactory | None, out: Path, store: FrameStore,
            wanted: list[str]) -> dict:
     """:func:`build`'s steps; fills ``wanted`` (the videos to ingest) as soon as it is known."""
-    source_root = Path(config.source) if config.source else make_demo_source(out / "demo-source", config.workers)
+    source_root = Path(config.source) if config.source else make_demo_source(
+        out / "demo-source", config.workers, haystacks_for(max(config.lengths)))
     source = read_source(source_root)
     durations = source.durations()
     wanted += sorted(v for v, d in durations.items() if d in (config.needle_duration, config.haystack_duration))
     frames, skipped = ingest(store, source, wanted, config.workers, executor)
+    synthetic_frames = ingest_synthetic(config, out, store, wanted, executor)
 
     needles, excluded = [], Counter()
     for qa in source.questions:
@@ -161,7 +168,8 @@ def _build(config: BuildConfig, executor: ExecutorFactory | None, out: Path, sto
             excluded[qa.video] = n
     haystacks = {v: f for v, f in frames.items() if durations[v] == config.haystack_duration}
     plan = plan_cases(needles, haystacks, list(config.lengths), config.cases, config.seed,
-                      list(config.depths) if config.depths else None, layout=config.haystacks)
+                      list(config.depths) if config.depths else None, layout=config.haystacks,
+                      tasks=config.tasks, synthetic_frames=synthetic_frames)
 
     with atomic.atomic_open(out / MANIFEST_NAME, "w") as handle:
         for case in plan.cases:
@@ -177,10 +185,14 @@ def _build(config: BuildConfig, executor: ExecutorFactory | None, out: Path, sto
             "videos": {v: {**store.index(v)["source"], "frames": frames[v]} for v in sorted(frames)},
         },
         "haystacks": {"layout": plan.layout, "tape": plan.tape},
+        **({"synthetic_needles": {v: {**store.index(v)["source"], "frames": n}
+                                  for v, n in sorted(synthetic_frames.items())}} if synthetic_frames else {}),
         "counts": {
             "cases": len(plan.cases),
             "by_length": {str(k): v for k, v in sorted(Counter(c.length for c in plan.cases).items())},
             "by_length_and_task_type": {str(k): v for k, v in plan.balance.items()},
+            **({"by_length_and_family": {str(k): v for k, v in plan.family_balance.items()}}
+               if plan.family_balance else {}),
             "needle_questions": len(needles),
             "haystack_videos": len(haystacks),
             "haystack_frames": sum(haystacks.values()),
@@ -193,6 +205,24 @@ def _build(config: BuildConfig, executor: ExecutorFactory | None, out: Path, sto
     }
     atomic.write_json(out / DATASET_NAME, dataset)
     return dataset
+
+
+def ingest_synthetic(config: BuildConfig, out: Path, store: FrameStore, wanted: list[str],
+                     executor: ExecutorFactory | None) -> dict[str, int]:
+    """Render the synthetic needles ``config.tasks`` needs (word cards for text and ordering,
+    the marker for counting) under ``<out>/synthetic-source`` and ingest them like any source;
+    returns frames per synthetic video (empty for Video-MME families only)."""
+    graphs = synthetic.graphs(words=bool({"text", "ordering"} & set(config.tasks)), marker="counting" in config.tasks)
+    if not graphs:
+        return {}
+    paths = synthetic.render(out / SYNTHETIC_DIR, graphs, config.workers)
+    wanted += sorted(paths)
+    frames, skipped = ingest(store, Source(out / SYNTHETIC_DIR, [], dict(paths)), sorted(paths), config.workers,
+                             executor)
+    if skipped:  # our own lavfi output: a failure here is the machine's, not the data's
+        video, reason = next(iter(skipped.items()))
+        raise InputError(out / SYNTHETIC_DIR / f"{video}.mp4", f"synthetic needle did not ingest ({reason})")
+    return frames
 
 
 def ingest_one(root: Path, settings: StoreSettings, video: str, path: Path | ZipMember) -> dict:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m generator build | export | inspect`` (``generator/__main__.py`` only
+"""Command line: ``python -m generator build | export | inspect | figure`` (``generator/__main__.py`` only
 calls :func:`main`; scripts and tests import it from here)."""
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 from generator.build import BuildConfig, build, forget_finished_build, refuse_another_benchmark
-from generator.inspect_cmd import summary
+from generator.families import parse_tasks
+from generator.inspect_cmd import case_needles, summary
 from generator.plan import DEFAULT_LAYOUT, LAYOUTS, parse_depths, parse_lengths
 from niah.cases import Benchmark
 from niah.errors import InputError
@@ -18,12 +19,13 @@ from niah.schema import DATASET_NAME, MANIFEST_NAME
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m generator", description="Build the Video NIAH benchmark, export a case as MP4, inspect a build.")
+    parser = argparse.ArgumentParser(prog="python -m generator", description="Build the Video NIAH benchmark, export a case as MP4, inspect a build, "
+                                                             "draw one case per task family.")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="build the benchmark (resumable: rerun the same command to continue)")
     b.add_argument("--source", help="Video-MME release folder (default: the built-in demo source)")
     b.add_argument("--out", default="data/niah", help="benchmark folder (default data/niah)")
-    b.add_argument("--lengths", default="2k..10k", help="2k..10k, 2k..10k:1k or 300,600 (default 2k..10k)")
+    b.add_argument("--lengths", default="2k..10k", help="2k..10k, 2k..10k:1k, 300,600 or a mix such as 2k..10k,20k,30k (default 2k..10k)")
     b.add_argument("--cases", type=int, default=3000, help="total cases, split evenly over lengths")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--depths", help="fixed depth grid, e.g. 0,0.25,0.5,0.75,1 (default: uniform random)")
@@ -34,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="tape: every haystack a window of one seeded shuffle of the haystack videos, read as a "
                         "circle (neighbouring cases share frames: features are reused); independent: each case "
                         "shuffles the videos on its own (the layout of benchmarks built before the tape)")
+    b.add_argument("--tasks", default="needle-qa",
+                   help="task families, a comma list of needle-qa, ordering, counting, text, distractors; each "
+                        "length's cases are split evenly over them (default needle-qa; docs/tasks.md)")
     b.add_argument("--frame-size", type=int, default=384, help="stored frame side in pixels (default 384)")
     b.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel decoders")
     b.add_argument("--engine", choices=["local", "ray"], default="local",
@@ -50,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("-o", "--output", required=True)
     i = sub.add_parser("inspect", help="counts by length, depth decile, task type, needle duration")
     i.add_argument("--data", default="data/niah")
+    i.add_argument("--case", help="print this case's question and every needle's span instead")
+    f = sub.add_parser("figure", help="a PNG of one case per task family: the frames around each needle")
+    f.add_argument("--data", default="data/niah")
+    f.add_argument("-o", "--output", required=True)
     return parser
 
 
@@ -86,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                 cases=args.cases, seed=args.seed, depths=tuple(depths) if depths else None,
                 needle_duration=args.needle_duration, haystack_duration=args.haystack_duration,
                 needle_min_seconds=low, needle_max_seconds=high, frame_size=args.frame_size,
-                haystacks=args.haystacks, workers=args.workers)
+                haystacks=args.haystacks, tasks=parse_tasks(args.tasks), workers=args.workers)
             if args.address and args.engine != "ray":
                 raise InputError("--address", "only with --engine ray")
             if not args.replace:
@@ -111,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             bench.export(bench.case(args.case), args.output)
             print(f"wrote {args.output} ({bench.case(args.case).length} frames) in {time.monotonic() - started:.2f} s")
+        elif args.command == "figure":
+            from generator.figure import render_figure  # Pillow only for this command
+            shown = render_figure(Benchmark.open(args.data), args.output)
+            print(f"wrote {args.output}: {', '.join(shown)}")
+        elif args.case:
+            print(case_needles(Benchmark.open(args.data).case(args.case)))
         else:
             print(summary(Benchmark.open(args.data)))
     except InputError as exc:

@@ -3,9 +3,12 @@
 It exists so the whole pipeline runs on a fresh machine with no download, through the
 very same reader as the real release (``videomme/test-*.parquet`` + ``data/<videoID>.mp4``).
 
-* Haystacks: four 45-minute "long" videos of Conway's game of life in different colours
+* Haystacks: 45-minute "long" videos of Conway's game of life in different colours
   (lavfi ``life``: deterministic for a seed, unlike ``gradients``, so the demo source is
-  the same to the byte on every machine).
+  the same to the byte on every machine). Four of them (a 10.8K-frame tape) unless the build's
+  longest case needs more (:func:`haystacks_for`: twelve for 30K frames); the extra videos and
+  their parquet rows come after the first four, whose bytes and rows never change, so a build
+  of 2K-10K frames is the same benchmark it was before the demo source could grow.
 * Needles: "short" clips of 20-118 s, each a solid background colour, one large
   seven-segment digit and a row of white squares. Their questions (OCR, attribute,
   counting) are answerable from the needle's pixels only: no haystack frame has a
@@ -33,6 +36,9 @@ WIDTH, HEIGHT, FPS = 320, 180, 2
 HAYSTACK_SECONDS = 2700
 HAYSTACK_COLOURS = (("0x20a0ff", "0x402020"), ("0xffc020", "0x102040"),
                     ("0x40ff80", "0x301030"), ("0xff60c0", "0x203020"))  # (life, death) per video
+#: (life, death) colours of the haystacks after the first four, cycled
+EXTRA_COLOURS = (("0xa0e0ff", "0x302010"), ("0xff8040", "0x102030"), ("0xc0ff40", "0x201030"),
+                 ("0x8080ff", "0x203010"), ("0xffffff", "0x301020"), ("0x40ffe0", "0x302030"))
 NEEDLE_SECONDS = (20, 30, 38, 47, 55, 64, 72, 81, 90, 99, 108, 118)
 COLOURS = {"red": "0xd62728", "green": "0x2ca02c", "blue": "0x1f77b4", "orange": "0xff7f0e",
            "purple": "0x9467bd", "grey": "0x7f7f7f"}
@@ -67,8 +73,14 @@ def _needle_filter(seconds: int, colour: str, digit: int, squares: int) -> str:
     return ",".join(parts)
 
 
+def haystacks_for(longest: int) -> int:
+    """How many haystack videos the demo source holds for cases of up to ``longest`` frames:
+    the four of a 10.8K-frame tape, or as many as make the tape at least ``longest`` frames."""
+    return max(len(HAYSTACK_COLOURS), -(-longest // HAYSTACK_SECONDS))
+
+
 def _haystack_filter(n: int) -> str:
-    life, death = HAYSTACK_COLOURS[n]
+    life, death = HAYSTACK_COLOURS[n] if n < len(HAYSTACK_COLOURS) else EXTRA_COLOURS[(n - 4) % len(EXTRA_COLOURS)]
     return (f"life=s={WIDTH // 4}x{HEIGHT // 4}:r=1:seed={n + 1}:mold=10:life_color={life}"
             f":death_color={death}:mold_color=0x106030,scale={WIDTH}:{HEIGHT}:flags=neighbor,"
             f"trim=duration={HAYSTACK_SECONDS}")
@@ -82,8 +94,9 @@ def _options(rng: random.Random, correct: str, pool: list[str]) -> tuple[list[st
     return [f"{l}. {c}" for l, c in zip("ABCD", choices)], letter
 
 
-def _rows(rng: random.Random) -> tuple[list[dict], dict[str, str]]:
-    """The parquet rows and the lavfi graph of every video, keyed by videoID."""
+def _rows(rng: random.Random, haystacks: int = len(HAYSTACK_COLOURS)) -> tuple[list[dict], dict[str, str]]:
+    """The parquet rows and the lavfi graph of every video, keyed by videoID (the rows of
+    ``haystacks`` haystack videos: extra ones are drawn after, so the others stay as they are)."""
     rows: list[dict] = []
     graphs: dict[str, str] = {}
 
@@ -107,7 +120,7 @@ def _rows(rng: random.Random) -> tuple[list[dict], dict[str, str]]:
         opts, ans = _options(rng, str(squares), [str(k) for k in range(1, 8)])
         rows.append(row(n, "short", 3, "Counting Problem",
                         "How many white squares are shown along the bottom of the frame?", opts, ans))
-    for k in range(len(HAYSTACK_COLOURS)):
+    for k in range(haystacks):
         n = 100 + k
         graphs[youtube_like_id(n)] = _haystack_filter(k)
         opts, ans = _options(rng, "a cellular automaton", [
@@ -116,17 +129,27 @@ def _rows(rng: random.Random) -> tuple[list[dict], dict[str, str]]:
     return rows, graphs
 
 
-def make_demo_source(root: str | Path, workers: int = 2) -> Path:
-    """Create the demo release under ``root`` (idempotent: finished files are kept).
+def _haystacks_listed(parquet: Path) -> int | None:
+    """How many haystack videos the demo parquet lists (``None``: no readable parquet)."""
+    try:
+        return pq.read_table(parquet, columns=["duration"]).column("duration").to_pylist().count("long")
+    except (OSError, pa.ArrowException):
+        return None
+
+
+def make_demo_source(root: str | Path, workers: int = 2, haystacks: int = len(HAYSTACK_COLOURS)) -> Path:
+    """Create the demo release under ``root`` with ``haystacks`` haystack videos (idempotent:
+    finished files are kept; a parquet listing another number of haystacks is rewritten, so the
+    source is always exactly the one asked for, and videos it no longer lists stay unused).
 
     Each video is written to a temporary name and renamed when complete; the parquet is
     written last, so a folder with a parquet is a complete source.
     """
     root = Path(root)
     parquet = root / PARQUET
-    if parquet.exists():
+    if _haystacks_listed(parquet) == haystacks:
         return root
-    rows, graphs = _rows(random.Random(0))
+    rows, graphs = _rows(random.Random(0), haystacks)
     (root / "data").mkdir(parents=True, exist_ok=True)
 
     def render(item: tuple[str, str]) -> None:

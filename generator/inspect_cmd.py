@@ -8,6 +8,7 @@ import pandas as pd
 from niah.accuracy import needle_duration_bin
 from niah.cases import Benchmark
 from niah.schedule import frame_sharing
+from niah.schema import DEFAULT_FAMILY, FAMILIES, Case
 
 
 def case_table(bench: Benchmark) -> pd.DataFrame:
@@ -16,6 +17,7 @@ def case_table(bench: Benchmark) -> pd.DataFrame:
         "length": [c.length for c in bench.cases],
         "depth_decile": [c.depth_decile for c in bench.cases],
         "task_type": [c.task_type for c in bench.cases],
+        "family": pd.Categorical([c.family for c in bench.cases], categories=list(FAMILIES)),
         # the leaderboard's and `runner report`'s bins, from the one definition
         "needle_seconds": needle_duration_bin([c.needle.num_frames / c.fps for c in bench.cases]),
     })
@@ -35,6 +37,9 @@ def summary(bench: Benchmark) -> str:
         return parts[0]
     parts.append("\ncases by length x task type:\n"
                  + pd.crosstab(table.length, table.task_type, margins=True, margins_name="all").to_string())
+    if set(table.family) != {DEFAULT_FAMILY}:
+        parts.append("\ncases by length x task family:\n" + pd.crosstab(
+            table.length, table.family.cat.remove_unused_categories(), margins=True, margins_name="all").to_string())
     parts.append("\ncases by length x needle depth decile:\n"
                  + pd.crosstab(table.length, table.depth_decile, margins=True, margins_name="all").to_string())
     parts.append("\ncases by needle duration:\n"
@@ -52,6 +57,19 @@ def summary(bench: Benchmark) -> str:
     for note in report.get("notes", []):
         parts.append(f"note: {note}")
     return "\n".join(parts)
+
+
+def case_needles(case: Case) -> str:
+    """One case as ``generator inspect --case`` prints it: its question and every needle's span."""
+    lines = [f"{case.case_id}: {case.family}, {case.length} frames at {case.fps:g} FPS, depth {case.depth:.3f}",
+             f"question: {case.question}", *(f"  {o}" for o in case.options), f"answer: {case.answer}"]
+    if case.about:
+        lines.append(f"about: {case.about}")
+    for i, n in enumerate(case.all_needles, 1):
+        asked = " (asked about)" if n in case.asked_needles and len(case.all_needles) > 1 else ""
+        lines.append(f"needle {i}: frames {n.start_frame}..{n.start_frame + n.num_frames - 1} "
+                     f"({n.num_frames} frames) from {n.video_id}, {n.question_id}{asked}")
+    return "\n".join(lines)
 
 
 def haystack_layout(bench: Benchmark) -> str:

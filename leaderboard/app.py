@@ -23,8 +23,9 @@ import streamlit as st  # noqa: E402
 
 from leaderboard import data as lb  # noqa: E402
 from leaderboard import loading as ld  # noqa: E402
+from leaderboard import task_filter  # noqa: E402
 from leaderboard import (tab_breakdowns, tab_cases, tab_diagnostics, tab_heatmaps,  # noqa: E402
-                         tab_leaderboard, tab_upload)
+                         tab_leaderboard, tab_significance, tab_upload)
 from leaderboard import upload as up  # noqa: E402
 from leaderboard.page import Page, public  # noqa: E402
 from niah import answers  # noqa: E402
@@ -32,7 +33,7 @@ from niah import answers  # noqa: E402
 DEFAULT_RESULTS = "results"
 DEFAULT_DATA = "data/niah"
 #: The page's tabs, in order: each module has ``TITLE`` and ``render(page)``.
-TABS = [tab_leaderboard, tab_heatmaps, tab_breakdowns, tab_cases, tab_upload, tab_diagnostics]
+TABS = [tab_leaderboard, tab_significance, tab_heatmaps, tab_breakdowns, tab_cases, tab_upload, tab_diagnostics]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -51,11 +52,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 @st.cache_data(show_spinner="Loading results…", max_entries=8)
 def load_tables(results_root: str, data_dir: str, uploads_root: str, rule: str,
-                signature: tuple) -> tuple[lb.Tables, ld.Manifest]:
-    """Load and aggregate once per state of the folders (``signature`` is the cache key)."""
+                signature: tuple, tasks: tuple[str, ...] = ()) -> tuple[lb.Tables, ld.Manifest]:
+    """Load and aggregate once per state of the folders (``signature`` is the cache key) and
+    task filter (``tasks``: the families kept, () for all)."""
     del signature
     manifest = ld.load_manifest(data_dir)
     loaded = ld.load_results(results_root, uploads_root=uploads_root)
+    if tasks:
+        loaded, manifest = task_filter.restrict(loaded, manifest, tasks)
     return lb.build_tables(loaded, manifest, rule), manifest
 
 
@@ -67,6 +71,9 @@ def main() -> None:
                                 key="rule", bind="query-params", help=answers.rules_help())
     signature = ld.folder_signature(args.results, args.data, args.uploads)
     tables, manifest = load_tables(args.results, args.data, args.uploads, rule, signature)
+    tasks = task_filter.choose(manifest)
+    if tasks:
+        tables, manifest = load_tables(args.results, args.data, args.uploads, rule, signature, tasks)
     page = Page(tables, manifest, args.results, args.data, args.uploads, args.read_only, args.max_uploads,
                 int(args.max_uploads_mb * 2**20))
     st.caption(f"Results folder: {Path(args.results).name} · benchmark: {Path(args.data).name}"

@@ -19,27 +19,39 @@ from leaderboard import columns as cols
 from leaderboard.columns import C, Shown, pct
 from leaderboard.data import ALPHA, Tables
 from leaderboard.ranking import SECTIONS
+from niah import comparisons
 
 
 SECTION_TITLES = {"project": "Project runs", "uploaded": "Uploaded runs (ranked among themselves, unverified)"}
 
 
-def columns(tables: Tables) -> list[Shown]:
+#: Columns the compact table leaves out when no row has anything to say in them.
+_DROPPED_WHEN_BLANK = (C.model, C.readings)
+
+
+def columns(tables: Tables, extra: tuple[str, ...] = ()) -> list[Shown]:
     """The compact table's columns for this board's lengths (:func:`leaderboard.columns.shown`)."""
-    return cols.shown(tables.lengths)
+    return cols.shown(tables.lengths, extra)
 
 
 def _row(shown: list[Shown], row: pd.Series) -> dict[str, str]:
     return {c.header: c.cell(row) for c in shown}
 
 
-def compact(tables: Tables, combine_seeds: bool = True, section: str | None = None) -> pd.DataFrame:
+def compact(tables: Tables, combine_seeds: bool = True, section: str | None = None, extra: tuple[str, ...] = (),
+            search: str = "") -> pd.DataFrame:
     """One row per run, or per seed group when ``combine_seeds`` (its complete seeds' mean,
-    its partial seeds apart); only ``section``'s runs when given."""
+    its partial seeds apart); only ``section``'s runs when given; ``extra``: optional columns
+    to add (:func:`leaderboard.columns.optional`); ``search``: only runs whose id or model
+    contains it (case-insensitive, as plain text)."""
     board = tables.leaderboard
     if section is not None:
         board = board[board[C.section.name] == section]
-    shown = columns(tables)
+    if search:
+        needle = search.lower()
+        board = board[board[C.run.name].str.lower().str.contains(needle, regex=False)
+                      | board[C.model.name].astype(str).str.lower().str.contains(needle, regex=False)]
+    shown = columns(tables, extra)
     rows, done = [], set()
     grouped = board[C.rankable.name] & board[C.seed_group.name].notna()
     sizes = board.loc[grouped, C.seed_group.name].value_counts()
@@ -51,7 +63,8 @@ def compact(tables: Tables, combine_seeds: bool = True, section: str | None = No
             done.add(group)
             rows.append(_group_row(shown, board[grouped & (board[C.seed_group.name] == group)], tables.lengths))
     out = pd.DataFrame(rows, columns=[c.header for c in shown])
-    return out.drop(columns=C.model.header) if (out[C.model.header] == "").all() else out
+    blank = [c.header for c in _DROPPED_WHEN_BLANK if c.header in out and (out[c.header] == "").all()]
+    return out.drop(columns=blank)
 
 
 def _group_row(shown: list[Shown], members: pd.DataFrame, lengths: list[int]) -> dict[str, str]:
@@ -98,9 +111,14 @@ def significance_note(tables: Tables) -> str:
     tests = int(entries[[C.p_above.name, C.p_first.name]].notna().sum().sum()
                 - entries.loc[entries[C.p_above.name].notna(), C.section.name].nunique())
     return (f"'{C.d_above.header}' / '{C.d_first.header}': difference in accuracy points on the cases both "
-            f"answered; p from the exact McNemar test (scipy.stats.binomtest on the discordant cases; for a seed "
-            f"group, the exact sign test of its per-case mean), Holm-corrected over the table's {tests} tests. "
-            f"'≈#1': not significantly below #1 at {ALPHA:.0%}, so the ranking between them is not established.")
+            f"answered, Holm-corrected over the table's {tests} tests. The test fits the pair: two single runs, exact "
+            "McNemar (binomial test of the discordant cases) where no needle question repeats, else its "
+            "cluster-adjusted form (Durkalski: the per-question totals, exact sign-flip enumeration up to 12 "
+            "differing questions); a seed group on either side, a paired t-test on the per-question totals of the "
+            "per-case differences of mean correctness (scipy.stats.t). "
+            f"'≈#1': not significantly below #1 at {ALPHA:.0%}, so the ranking between them is not established. "
+            f"'{C.rank_low.header}': the ranks the entry takes in 95% of {comparisons.RANK_REPLICATES:,} bootstrap "
+            "redraws of the needle questions. Every pair: the Significance tab.")
 
 
 def public_path(value: Any) -> str:
@@ -132,7 +150,9 @@ CARD_FIELDS = [("created", ("created", "uploaded_at")), ("model", ("model",)), (
                ("dtype", ("options.dtype", "settings.dtype")), ("profile", ("options.profile", "settings.profile")),
                ("frames", ("options.frames", "settings.frames")), ("seed", ("options.seed", "settings.seed")),
                ("cases", ("cases_total",)), ("manifest", ("manifest_fingerprint",)),
-               ("uploaded file", ("uploaded_filename",))]
+               ("uploaded file", ("uploaded_filename",)), ("parameters", ("metadata.parameters",)),
+               ("organisation", ("metadata.organisation",)), ("protocol", ("metadata.protocol",)),
+               ("link", ("metadata.link",))]
 
 
 def run_card(tables: Tables, run_id: str) -> pd.DataFrame:

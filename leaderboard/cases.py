@@ -21,6 +21,17 @@ def hms(seconds: float) -> str:
     return f"{total // 3600}:{total // 60 % 60:02d}:{total % 60:02d}"
 
 
+def needle_spans(needles: tuple, fps: float) -> list[str]:
+    """Each needle of a case (the manifest frame's ``needles``) as ``needle 2 0:10:03–0:10:06
+    (frames 603–606)``; ``*`` marks the needles the question is about when there are several."""
+    out = []
+    for i, (_video, start, frames, asked) in enumerate(needles, 1):
+        mark = "*" if asked and len(needles) > 1 else ""
+        name = f"needle {i}{mark}" if len(needles) > 1 else "needle"
+        out.append(f"{name} {hms(start / fps)}–{hms((start + frames) / fps)} (frames {start}–{start + frames - 1})")
+    return out
+
+
 def hmm(seconds: float) -> str:
     """``h:mm`` to the nearest minute (10,000 frames at 1 FPS: ``2:47``)."""
     minutes = int(round(seconds / 60))

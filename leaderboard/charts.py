@@ -9,7 +9,6 @@ Charts render as SVG so their text (axis titles, chance labels) is in the page's
 from __future__ import annotations
 
 import colorsys
-import hashlib
 
 import altair as alt
 import numpy as np
@@ -40,17 +39,19 @@ CHART_FRAME = PLOT + 110
 TIMELINE_FRAME = 170
 
 
-def _unit(text: str) -> float:
-    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:4], "big") / 2**32
+#: Hue of the first entry and the step between entries' hues: the golden angle, so any run of
+#: neighbouring ranks is spread around the colour wheel and no two of the first 20 entries
+#: share a hue (a hash of the name gave #3fb81e and #3db81e to two runs).
+FIRST_HUE, HUE_STEP = 0.6, 0.6180339887
 
 
-def run_colour(model: str, seed: object = None) -> str:
-    """A run's colour from its identity: the hue from the model's name, the lightness from
-    the seed (seeds of one model share a hue). The same on every reload, in every view,
-    whatever other runs are listed."""
-    hue = _unit(str(model))
-    lightness = 0.42 if seed is None or seed != seed else 0.28 + 0.34 * _unit(f"seed:{seed}")
-    r, g, b = colorsys.hls_to_rgb(hue, lightness, 0.72)
+def entry_colour(position: int, member: int = 0, members: int = 1) -> str:
+    """The colour of the ``position``-th entry (0 = ranked first) and of its ``member``-th
+    seed of ``members``: one hue per entry, the seeds of a group in lighter and darker
+    shades of it, so seeds read as one model and neighbouring ranks never share a hue."""
+    hue = (FIRST_HUE + position * HUE_STEP) % 1.0
+    light = 0.45 if members < 2 else 0.3 + 0.35 * member / (members - 1)
+    r, g, b = colorsys.hls_to_rgb(hue, light, 0.7)
     return "#{:02x}{:02x}{:02x}".format(round(r * 255), round(g * 255), round(b * 255))
 
 
@@ -102,13 +103,17 @@ def heat_cells(cells: pd.DataFrame, chance: float, fps: float, min_cases: int) -
     out = cells.copy()
     out["length_label"] = [length_label(int(n), fps) for n in out["length"]]
     acc = out["accuracy"]
-    distance = np.where(acc < chance, (chance - acc) / max(chance, 1e-9), (acc - chance) / max(100 - chance, 1e-9))
+    distance = (acc - chance).abs() / max(100 - chance, chance, 1e-9)  # the scale is symmetric about chance
     out["ink"] = _ink(pd.Series(distance, index=out.index))
     few = (out["n"] > 0) & (out["n"] < min_cases)
     out["few"] = few
     out["text"] = [f"{a:.0f}\nn={n}{'*' if f else ''}" if n else "–" for a, n, f in zip(acc, out["n"], few)]
-    # noise: the cell's interval contains chance (drawn faint; black text stays readable)
-    out["muted"] = (out["n"] > 0) & (out["ci_low"] <= chance) & (out["ci_high"] >= chance)
+    # noise: not beyond chance after Holm over the run's cells (drawn faint; black text stays
+    # readable); a grid without that column falls back to "the cell's interval contains chance"
+    if "beyond_chance" in out:
+        out["muted"] = (out["n"] > 0) & ~out["beyond_chance"].astype(bool)
+    else:
+        out["muted"] = (out["n"] > 0) & (out["ci_low"] <= chance) & (out["ci_high"] >= chance)
     out.loc[out["muted"], "ink"] = "black"
     out["scored"] = out["n"] > 0
     # Vega-Lite drops marks whose colour value is missing (they showed as white, "at chance"):
@@ -136,15 +141,10 @@ def heatmap(cells: pd.DataFrame, title: str, *, chance: float, lengths: list[int
     every cell of the grid drawn: unscored cells grey, cells within noise of chance faint."""
     data = heat_cells(cells, chance, fps, min_cases)
     x, y = _axes(lengths, fps, y_field, y_title, y_sort, narrow)
-    scale = alt.Scale(domain=[0, chance, 100], range=[BELOW, AT, ABOVE], interpolate="rgb")
     base = alt.Chart(data).encode(x=x, y=y)
     rect = base.mark_rect(stroke="white", strokeWidth=1).encode(
         opacity=alt.condition("datum.muted", alt.value(MUTED_OPACITY), alt.value(1.0)),
-        color=alt.condition("datum.scored", alt.Color("shade:Q", scale=scale,
-                                                      title=["accuracy %", f"white = chance ({chance:.0f}%)"],
-                                                      legend=alt.Legend(orient="right", gradientLength=160,
-                                                                         values=[0, round(chance), 50, 100])),
-                            alt.value(EMPTY)),
+        color=alt.condition("datum.scored", accuracy_colour(chance), alt.value(EMPTY)),
         tooltip=[alt.Tooltip("length:Q", title="length (frames)"), alt.Tooltip(f"{y_field}:N"),
                  alt.Tooltip("accuracy:Q", title="accuracy %", format=".1f"),
                  alt.Tooltip("ci_low:Q", title="95% CI low", format=".1f"),
@@ -158,6 +158,50 @@ def heatmap(cells: pd.DataFrame, title: str, *, chance: float, lengths: list[int
     rows = len(y_sort) if y_sort is not None else 10
     # a step per length where nothing stretches the chart (the SVG export); the page stretches it
     return (rect + text).properties(title=title, height=ROW * rows, width=alt.Step(STEP), usermeta=SVG)
+
+
+#: Small multiples: pixels per length column and depth row, panels per row (fits 1,280 px).
+SMALL_STEP, SMALL_ROW, SMALL_COLUMNS = 26, 14, 3
+
+
+def heatmap_grid(cells: pd.DataFrame, labels: list[str], *, chance: float, lengths: list[int],
+                 fps: float = 1.0) -> alt.FacetChart:
+    """Length x depth heatmaps of several runs (``cells`` with ``run_label``), one small
+    panel each in ``labels`` order, every panel on one shared colour scale (the V-NIAH /
+    TimeScope figure); faint cells as in :func:`heatmap`, no numbers (hover for them)."""
+    data = heat_cells(cells, chance, fps, min_cases=0)
+    x = alt.X("length_label:O", title="frames", sort=[length_label(n, fps) for n in lengths],
+              axis=alt.Axis(labelAngle=-60, labelOverlap=False, labelLimit=0, labelExpr="split(datum.label, ' ')[0]"))
+    y = alt.Y("depth_range:O", title="depth", sort=[f"{d * 10}–{d * 10 + 10}%" for d in range(10)],
+              axis=alt.Axis(labelExpr="indexof(['0–10%', '50–60%', '90–100%'], datum.label) >= 0 ? datum.label : ''"))
+    rect = alt.Chart().mark_rect(stroke="white", strokeWidth=0.5).encode(
+        x=x, y=y, opacity=alt.condition("datum.muted", alt.value(MUTED_OPACITY), alt.value(1.0)),
+        color=alt.condition("datum.scored", accuracy_colour(chance), alt.value(EMPTY)),
+        tooltip=["run_label", alt.Tooltip("length:Q", title="length (frames)"), alt.Tooltip("depth_range:N"),
+                 alt.Tooltip("accuracy:Q", title="accuracy %", format=".1f"), alt.Tooltip("n:Q", title="cases")])
+    return alt.layer(rect, data=data).properties(width=SMALL_STEP * len(lengths), height=SMALL_ROW * 10).facet(
+        facet=alt.Facet("run_label:N", sort=labels, title=None, header=alt.Header(labelLimit=260, labelFontSize=11)),
+        columns=SMALL_COLUMNS).resolve_scale(color="shared").properties(usermeta=SVG)
+
+
+def accuracy_scale(chance: float) -> alt.Scale:
+    """Accuracy colours diverging at chance and symmetric about it: a cell 20 points below
+    chance is as strong an orange as one 20 points above is blue (0-25 % no longer gets as
+    much colour as 25-100 %); the far side is clamped at 0 / 100 %."""
+    span = max(100 - chance, chance, 1e-9)
+    return alt.Scale(domain=[0, chance, 100], interpolate="rgb",
+                     range=[_mix(AT, BELOW, chance / span), AT, _mix(AT, ABOVE, (100 - chance) / span)])
+
+
+def _mix(start: str, end: str, share: float) -> str:
+    """The colour ``share`` of the way from ``start`` to ``end`` (in RGB, as the scale interpolates)."""
+    a, b = (np.array([int(c[i:i + 2], 16) for i in (1, 3, 5)]) for c in (start, end))
+    return "#{:02x}{:02x}{:02x}".format(*np.rint(a + (b - a) * share).astype(int))
+
+
+def accuracy_colour(chance: float, title: str = "accuracy %") -> alt.Color:
+    return alt.Color("shade:Q", scale=accuracy_scale(chance), title=[title, f"white = chance ({chance:.0f}%)"],
+                     legend=alt.Legend(orient="right", gradientLength=160, values=[0, round(chance), 50, 100]))
 
 
 def difference(diff: pd.DataFrame, title: str, *, lengths: list[int], fps: float = 1.0) -> alt.LayerChart:
@@ -186,6 +230,28 @@ def difference(diff: pd.DataFrame, title: str, *, lengths: list[int], fps: float
     return (rect + text).properties(title=title, height=ROW * 10, width=alt.Step(STEP), usermeta=SVG)
 
 
+def significance(pairs: pd.DataFrame, order: list[str], alpha: float) -> alt.LayerChart:
+    """The pairwise matrix: row entry ``a`` minus column entry ``b`` (points) on a scale
+    diverging at 0, ``**`` where Holm-corrected p is below ``alpha``, ``*`` uncorrected only,
+    faint within noise."""
+    data = pairs.copy()
+    stars = np.where(data["p_holm"] < alpha, "**", np.where(data["p"] < alpha, "*", ""))
+    data["text"] = [f"{d:+.1f}{s}" for d, s in zip(data["difference"], stars)]
+    data["noise"] = data["p_holm"] >= alpha
+    data["ink"] = _ink(data["difference"].abs() / 50)
+    scale = alt.Scale(domain=[-50, 0, 50], range=[BELOW, AT, ABOVE], interpolate="rgb", clamp=True)
+    base = alt.Chart(data).encode(
+        x=alt.X("b:N", sort=order, title="compared with (column)", axis=alt.Axis(labelAngle=-30, labelLimit=220)),
+        y=alt.Y("a:N", sort=order, title="entry (row)", axis=alt.Axis(labelLimit=260)))
+    rect = base.mark_rect(stroke="white", strokeWidth=1).encode(
+        color=alt.Color("difference:Q", scale=scale, title=["row − column", "(points)"]),
+        opacity=alt.condition("datum.noise", alt.value(MUTED_OPACITY), alt.value(1.0)),
+        tooltip=["a", "b", alt.Tooltip("difference:Q", format="+.1f"), alt.Tooltip("p:Q", format=".2g"),
+                 alt.Tooltip("p_holm:Q", title="p (Holm)", format=".2g"), "test", "common"])
+    text = base.mark_text(fontSize=11).encode(text="text:N", color=INK)
+    return (rect + text).properties(height=ROW * max(len(order) - 1, 1), width=alt.Step(STEP), usermeta=SVG)
+
+
 def _chance_rule(chance: float) -> alt.LayerChart:
     frame = pd.DataFrame({"chance": [chance], "label": [f"chance {chance:.0f}%"]})
     rule = alt.Chart(frame).mark_rule(strokeDash=[6, 4], color="#555").encode(y="chance:Q")
@@ -196,29 +262,41 @@ def _chance_rule(chance: float) -> alt.LayerChart:
 
 def by_length(frame: pd.DataFrame, lengths: list[int], chance: float, fps: float = 1.0,
               colours: dict[str, str] | None = None, holds: pd.DataFrame | None = None) -> alt.LayerChart:
-    """Accuracy against length, one line per run, 95 % intervals as dark whiskers centred on
-    each run's point (runs offset within their length so they do not hide each other),
-    chance as a dashed rule, and a triangle at the length each run holds up to."""
-    data = frame.assign(length_label=[length_label(int(n), fps) for n in frame["length"]])
-    labels = list(dict.fromkeys(data["run_label"]))
-    x = alt.X("length_label:O", title=X_LENGTH_TITLE, sort=[length_label(n, fps) for n in lengths],
-              scale=alt.Scale(domain=[length_label(n, fps) for n in lengths]), axis=alt.Axis(labelAngle=0))
+    """Accuracy against length, one line per run, its 95 % interval as a dark bar through
+    each point, chance as a dashed rule, and a triangle at the length each run holds up to.
+
+    Runs are spread a little around each length so they do not hide each other; the spread
+    is in the data (``x``, a number), not an offset channel, so a point, its interval and
+    its triangle share one x in every renderer (offset bands put rules 13-42 px beside their
+    points in the page and the SVG)."""
+    labels = list(dict.fromkeys(frame["run_label"]))
+    step = min(0.6 / max(len(labels), 1), 0.12)
+    shift = {label: (i - (len(labels) - 1) / 2) * step for i, label in enumerate(labels)}
+    index = {n: i for i, n in enumerate(lengths)}
+
+    def placed(rows: pd.DataFrame, length_field: str) -> pd.DataFrame:
+        return rows.assign(x=[index[int(n)] + shift.get(r, 0.0) for n, r in zip(rows[length_field], rows["run_label"])])
+
+    data = placed(frame[frame["length"].astype(int).isin(index)], "length")
+    names = "[" + ",".join(f"'{length_label(n, fps)}'" for n in lengths) + "]"
+    x = alt.X("x:Q", title=X_LENGTH_TITLE, scale=alt.Scale(domain=[-0.5, len(lengths) - 0.5], nice=False, zero=False),
+              axis=alt.Axis(values=list(range(len(lengths))), labelExpr=f"{names}[datum.value]", grid=False,
+                            labelOverlap=False))
     y = alt.Y("accuracy:Q", title="accuracy % (95% CI)", scale=alt.Scale(domain=[0, 100]))
-    offset, whisker_offset = _offsets(labels)
     colour = alt.Color("run_label:N", legend=LEGEND, scale=colour_scale(labels, colours or {}))
-    base = alt.Chart(data).encode(x=x, xOffset=offset)
-    line = base.mark_line(point=True).encode(
+    base = alt.Chart(data).encode(x=x)
+    whiskers = base.mark_rule(color=WHISKER, strokeWidth=1.5).encode(y="ci_low:Q", y2="ci_high:Q")
+    line = base.mark_line(point=alt.OverlayMarkDef(size=40, filled=True)).encode(
         y=y, color=colour, tooltip=["run_label", "length", alt.Tooltip("accuracy:Q", format=".1f"),
                                     alt.Tooltip("ci_low:Q", format=".1f"), alt.Tooltip("ci_high:Q", format=".1f"), "n"])
-    whiskers = _whiskers(data, x, whisker_offset)
     layers = whiskers + line + _chance_rule(chance)
     if holds is not None and len(holds):
-        marks = holds.assign(length_label=[length_label(int(n), fps) for n in holds[C.holds_up_to.name]])
+        marks = placed(holds[holds[C.holds_up_to.name].astype(int).isin(index)], C.holds_up_to.name)
         held = alt.Chart(marks).mark_point(shape="triangle-down", size=120, filled=True, yOffset=-14).encode(
-            x=x, xOffset=offset, y=y, color=colour,
+            x=x, y=y, color=colour,
             tooltip=["run_label", alt.Tooltip(f"{C.holds_up_to.name}:Q", title=f"{C.holds_up_to.header} (frames)")])
         layers = layers + held
-    return layers.resolve_scale(xOffset="independent").properties(height=PLOT, width=WIDTH, usermeta=SVG)
+    return layers.properties(height=PLOT, width=WIDTH, usermeta=SVG)
 
 
 def grouped_bars(frame: pd.DataFrame, category: str, order: list[str], chance: float,

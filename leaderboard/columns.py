@@ -132,7 +132,9 @@ class C:
                       header="accuracy %", help="Accuracy over the cases the run scored.",
                       format=lambda r: pct(r[C.accuracy.name]))
     ci_low = Column("ci_low", "number", "row", displayed_by_default=True, hidden=False,
-                    header="95% CI", help="Wilson 95% interval of the accuracy.",
+                    header="95% CI", help="95% interval of the accuracy: Wilson's on the effective number of cases "
+                                          "(cases / design effect of the needle questions), so it widens where "
+                                          "cases share a question; plain Wilson without a benchmark manifest.",
                     format=lambda r: interval(r[C.ci_low.name], r[C.ci_high.name]))
     ci_high = Column("ci_high", "number", "row")
     chance = Column("chance", "number", "row")
@@ -141,30 +143,48 @@ class C:
     entry_members = Column("entry_members", "number", "ranking")
     d_above = Column("d_above", "number", "ranking", displayed_by_default=True, hidden=False,
                      header="vs above",
-                     help="Difference in points to the entry ranked just above, exact McNemar p (Holm over the "
-                          "table) on the cases both answered.",
+                     help="Difference in points to the entry ranked just above on the cases both answered, with p "
+                          "(Holm over the table): exact McNemar for two single runs (cluster-adjusted where cases "
+                          "share a needle question), paired t on per-question totals where a seed group is involved.",
                      format=lambda r: paired_cell(r[C.d_above.name], r[C.p_above_holm.name], r[C.n_above.name]))
     p_above = Column("p_above", "number", "ranking")
     p_above_holm = Column("p_above_holm", "number", "ranking")
     n_above = Column("n_above", "number", "ranking")
+    test_above = Column("test_above", "str", "ranking")
     d_first = Column("d_first", "number", "ranking", displayed_by_default=True, hidden=False,
                      header="vs #1",
-                     help="Difference in points to #1, exact McNemar p (Holm over the table) on the cases both "
-                          "answered.",
+                     help="Difference in points to #1 on the cases both answered, p (Holm over the table) by the "
+                          "same tests as 'vs above'.",
                      format=lambda r: paired_cell(r[C.d_first.name], r[C.p_first_holm.name], r[C.n_first.name]))
     p_first = Column("p_first", "number", "ranking")
     p_first_holm = Column("p_first_holm", "number", "ranking")
     n_first = Column("n_first", "number", "ranking")
+    test_first = Column("test_first", "str", "ranking")
     tied_first = Column("tied_first", "bool", "ranking")
+    rank_low = Column("rank_low", "int", "ranking", displayed_by_default=True, hidden=False,
+                      header="rank 95% range",
+                      help="The ranks the entry takes in 95% of 1,000 bootstrap redraws of the needle questions "
+                           "(cluster bootstrap, within its section).",
+                      format=lambda r: "" if pd.isna(r[C.rank_low.name]) else
+                      f"{int(r[C.rank_low.name])}–{int(r[C.rank_high.name])}")
+    rank_high = Column("rank_high", "int", "ranking")
     holds_up_to = Column("holds_up_to", "int", "row", displayed_by_default=True, hidden=False,
                          header="holds up to",
                          help="Longest haystack length up to which accuracy is not significantly below the "
-                              "shortest length's (one-sided Fisher exact test, 5%); blank: not above chance at the "
-                              "shortest length.",
+                              "shortest length's (one-sided Fisher exact tests, Holm over the lengths, 5%); blank: "
+                              "not above chance at the shortest length.",
                          format=lambda r: "" if pd.isna(r[C.holds_up_to.name]) else f"{int(r[C.holds_up_to.name]):,}")
     reason = Column("reason", "str", "row", displayed_by_default=True, hidden=False,
                     header="why not ranked", help="Why a run has no rank (in view beside the numbers).",
                     format=lambda r: r[C.reason.name])
+    readings = Column("readings", "str", "row", displayed_by_default=True, hidden=False,
+                      header="answer reading",
+                      help="Shown only where another answer reading (the registry of niah.answers) gives a "
+                           "different letter on more than 5% of the run's cases: the reading the row uses, the "
+                           "reading that differs most and on what share. Such a run's accuracy measures its answer "
+                           "format as much as the model.",
+                      format=lambda r: r[C.readings.name])
+    readings_gap = Column("readings_gap", "number", "row")
     acc = Column("acc", "number", "row", displayed_by_default=True, hidden=False, per_length=True,
                  header="@", help="Accuracy (95% interval) at this haystack length.")
     lo = Column("lo", "number", "row", per_length=True)
@@ -183,6 +203,19 @@ class C:
     manifest = Column("manifest", "str", "row")
     uploaded = Column("uploaded", "bool", "row")
     near_copy_of = Column("near_copy_of", "str", "row")
+    created = Column("created", "str", "row")
+    # model metadata from run.json's optional "metadata" object: offered by the column chooser
+    parameters = Column("parameters", "str", "row", hidden=False, header="parameters",
+                        help="The model's size as run.json's metadata states it.", format=lambda r: r[C.parameters.name])
+    organisation = Column("organisation", "str", "row", hidden=False, header="organisation",
+                          help="Who made the model (run.json metadata).", format=lambda r: r[C.organisation.name])
+    protocol = Column("protocol", "str", "row", hidden=False, header="protocol",
+                      help="How the model was run: frames or tokens per case, prompt (run.json metadata).",
+                      format=lambda r: r[C.protocol.name])
+    link = Column("link", "str", "row", hidden=False, header="link", help="The model's page (run.json metadata), "
+                  "shown as text.", format=lambda r: r[C.link.name])
+    date = Column("date", "str", "row", hidden=False, header="date", help="When the run was created (UTC day).",
+                  format=lambda r: r[C.date.name])
     agreement = Column("agreement", "number", "row")
     seed = Column("seed", "str", "run")
     seed_group = Column("seed_group", "str", "run")
@@ -238,11 +271,17 @@ class Shown:
     column: Column
 
 
-def shown(lengths: list[int]) -> list[Shown]:
-    """The compact table's columns (every non-hidden column, per-length ones once per length)."""
+#: Columns a reader may add to the compact table (the column chooser).
+def optional() -> list[Column]:
+    return [c for c in COLUMNS if not c.hidden and not c.displayed_by_default]
+
+
+def shown(lengths: list[int], extra: tuple[str, ...] = ()) -> list[Shown]:
+    """The compact table's columns: every column displayed by default and the optional ones
+    named in ``extra`` (per-length ones once per length), in declaration order."""
     out: list[Shown] = []
     for column in COLUMNS:
-        if column.hidden:
+        if column.hidden or not (column.displayed_by_default or column.name in extra):
             continue
         if column.per_length:
             out += [Shown(column.header_at(n), f"Accuracy (95% interval) at {n:,} frames.", _length_cell(n), column)

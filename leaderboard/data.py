@@ -13,6 +13,7 @@ answer; without a manifest there is no gold answer and the results files' ``corr
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from leaderboard import copies, ranking
 from leaderboard.columns import C
 from leaderboard import columns as cols
 from leaderboard.loading import Loaded, Manifest
-from niah import accuracy, answers, run_reading
+from niah import accuracy, answers, comparisons, run_reading
 
 #: Options per question assumed for chance when no manifest is open (Video-MME has four).
 ASSUMED_OPTIONS = 4
@@ -34,6 +35,13 @@ MIN_CASES = 10
 ALPHA = ranking.ALPHA
 #: A run with more unparsed answers than this (%) is warned about: its accuracy measures its answer format too.
 HIGH_UNPARSED_PCT = 10.0
+#: A run whose answer readings give different letters on more than this share (%) of its cases is warned about.
+READINGS_DIFFER_PCT = 5.0
+#: What makes cases one cluster for intervals and tests (a manifest column): the needle question,
+#: asked at several lengths and depths; ``"needle_video"`` is the coarser choice (lmms-eval's).
+CLUSTER_BY = "needle_question"
+#: Results columns ``differs:<reading>``: the case's letter under that reading differs from the shown one.
+READING_PREFIX = "differs:"
 _PCT = ["accuracy", "ci_low", "ci_high", "chance"]
 #: The board's columns taken from a run's :func:`niah.accuracy.summarise` row.
 _SUMMARY = [(C.accuracy, "accuracy"), (C.ci_low, "ci_low"), (C.ci_high, "ci_high"), (C.chance, "chance")]
@@ -63,6 +71,7 @@ class Tables:
     chance_assumed: bool
     rule: str = answers.DEFAULT_RULE
     runs_info: dict[str, str] = field(default_factory=dict)  # run id -> run.json as JSON text
+    pairwise: pd.DataFrame = field(default_factory=pd.DataFrame)  # every pair of ranked entries (ranking.pairwise)
 
     @property
     def run_ids(self) -> list[str]:
@@ -137,6 +146,12 @@ def prepare_results(loaded: Loaded, manifest: Manifest | None, rule: str) -> tup
     letter = default if rule == answers.DEFAULT_RULE else run_reading.letters_coded(results, option_codes,
                                                                                      option_values, rule)
     results["letter"] = letter
+    shown = letter.to_numpy(dtype=object)
+    for name in answers.rule_names():  # every other reading of the registry: does it give another letter?
+        if name != answers.canonical(rule):
+            other = default if name == answers.DEFAULT_RULE else run_reading.letters_coded(results, option_codes,
+                                                                                            option_values, name)
+            results[READING_PREFIX + name] = other.to_numpy(dtype=object) != shown  # None == None: the same
     results["code"] = copies.answer_codes(default, results["failed"])
     if gold is not None:
         # a case outside the manifest has no gold letter (None): never correct
@@ -148,9 +163,22 @@ def prepare_results(loaded: Loaded, manifest: Manifest | None, rule: str) -> tup
         results["correct"] = run_reading.correct(results["failed"], letter, gold, rotations_ok)
     results["correct"] = results["correct"].astype(bool)
     results["unparsed"] = results["letter"].isna() & ~results["failed"]
+    results["cluster"] = _cluster_codes(results, manifest if have_manifest else None, row if have_manifest else None)
     model_of = np.asarray(runs["model"], dtype=object)  # run.json's model names every row of its run
     results["model"] = model_of[results["run_id"].cat.codes.to_numpy()] if len(model_of) else results["model"]
     return results, chance, have_manifest
+
+
+def _cluster_codes(results: pd.DataFrame, manifest: Manifest | None, row: np.ndarray | None) -> np.ndarray:
+    """Each row's cluster (:mod:`niah.clusters`) as a code: its case's needle question in the
+    manifest (:data:`CLUSTER_BY`; ``row``: each result's manifest row, -1 outside it); a case
+    outside the manifest, or every case without one, is its own cluster (the same across runs)."""
+    own = pd.factorize(results["case_id"])[0].astype("int64")
+    if manifest is None or row is None or not len(manifest.cases):
+        return own
+    of_case, names = pd.factorize(manifest.cases[CLUSTER_BY])
+    codes = _take(of_case.astype("int64"), row, -1)
+    return np.where(codes >= 0, codes, len(names) + own)
 
 
 def build_tables(loaded: Loaded, manifest: Manifest | None = None, rule: str = answers.DEFAULT_RULE) -> Tables:
@@ -168,10 +196,11 @@ def build_tables(loaded: Loaded, manifest: Manifest | None = None, rule: str = a
     per_length = {(r, n, col): v for col in ("accuracy", "ci_low", "ci_high", "n")
                   for r, n, v in zip(by_len_pct["run_id"], by_len_pct["length"], by_len_pct[col])}
     held = {run: _holds_up_to(g) for run, g in by_len.groupby("run_id", observed=True)}
-    # the project's runs first, so that of two identical runs the upload is the copy
-    order = sorted(runs["run_id"], key=lambda r: bool(runs.set_index("run_id").at[r, "uploaded"]))
+    created = {run: copies.created_at(info) for run, info in zip(runs["run_id"], runs["info"])}
     near = copies.closest_earlier(results[["run_id", "case_id", "code"]].assign(
-        run_id=results["run_id"].astype(object)), order)
+        run_id=results["run_id"].astype(object)), copies.oldest_first(runs["run_id"], created, runs["uploaded"]),
+        dict(zip(runs["run_id"], runs[C.seed_group.name])))
+    differs = _readings_differ(results)
     rows = []
     for run in runs.itertuples(index=False):
         stats = per_run.loc[run.run_id].to_dict() if run.run_id in per_run.index else None
@@ -179,13 +208,21 @@ def build_tables(loaded: Loaded, manifest: Manifest | None = None, rule: str = a
         covered = int(extra.loc[run.run_id, "in_manifest"]) if stats else 0
         status, fp_status, complete, expected = _status(run, scored, covered, have_manifest, manifest)
         match = near.get(run.run_id)
+        other_reading, gap = differs.get(run.run_id, ("", 0.0))
         marks, reason = _marks_and_reason(status, fp_status, run.uploaded, match, scored)
+        if gap > READINGS_DIFFER_PCT:
+            marks.append("readings differ")
         row = {C.run.name: run.run_id, C.model.name: run.model, C.status.name: status,
                C.marks.name: " · ".join(marks), C.reason.name: reason,
                C.rankable.name: complete and match is None and scored > 0,
                C.section.name: "uploaded" if run.uploaded else "project",
                C.label.name: run_label(run.run_id, run.model, marks),
                C.holds_up_to.name: held.get(run.run_id) if complete else None,
+               C.readings.name: (f"{answers.canonical(rule)}; {other_reading} differs on {gap:.0f}%" if gap > READINGS_DIFFER_PCT
+                                 else ""),
+               C.readings_gap.name: gap, C.created.name: created[run.run_id] or "",
+               C.date.name: (created[run.run_id] or "")[:10],
+               **_metadata(run.info),
                **{c.name: stats[stat] if stats else np.nan for c, stat in _SUMMARY}}
         for length in lengths:
             for column, stat in ((C.acc, "accuracy"), (C.lo, "ci_low"), (C.hi, "ci_high"), (C.n, "n")):
@@ -206,11 +243,14 @@ def build_tables(loaded: Loaded, manifest: Manifest | None = None, rule: str = a
         rows.append(row)
     columns = cols.names(lengths)
     if not rows:
-        board = pd.DataFrame(columns=columns)
+        board, pairs = pd.DataFrame(columns=columns), pd.DataFrame(columns=ranking.PAIRWISE_COLUMNS)
     else:
         board = pd.DataFrame(rows)
         board[C.seed.name] = pd.Series([r[C.seed.name] for r in rows], dtype=object)  # not 1.0 for seed 1
-        board = ranking.rank(board, _case_matrix(results, board))
+        case_correct = _case_matrix(results, board)
+        case_cluster = results.drop_duplicates("case_id").set_index("case_id")["cluster"]
+        board = ranking.rank(board, case_correct, case_cluster)
+        pairs = ranking.pairwise(board, case_correct, case_cluster)
         board = cols.select(_partial_seeds(board), lengths)
         for col in (C.frames, C.keyframes, C.tau, C.seed, C.holds_up_to):  # all missing: blank, not NaN
             if board[col.name].isna().all():
@@ -241,7 +281,8 @@ def build_tables(loaded: Loaded, manifest: Manifest | None = None, rule: str = a
     return Tables(leaderboard=board, by_length=by_len_pct, heatmap=heat, by_task=by_task, by_duration=by_duration,
                   by_task_length=by_task_length, by_duration_length=by_duration_length, results=results,
                   lengths=lengths, problems=dict(loaded.problems), chance=100.0 * chance,
-                  chance_assumed=not have_manifest, rule=rule, runs_info=dict(zip(runs["run_id"], runs["info"])))
+                  chance_assumed=not have_manifest, rule=rule, runs_info=dict(zip(runs["run_id"], runs["info"])),
+                  pairwise=pairs)
 
 
 def _holds_up_to(by_length: pd.DataFrame) -> int | None:
@@ -252,6 +293,34 @@ def _holds_up_to(by_length: pd.DataFrame) -> int | None:
         return None
     return accuracy.holds_up_to(by_length["length"].tolist(), by_length["correct"].tolist(),
                                 by_length["n"].tolist(), ALPHA)
+
+
+#: Model metadata columns and the run.json "metadata" key each is read from.
+_METADATA = [(C.parameters, "parameters"), (C.organisation, "organisation"), (C.protocol, "protocol"),
+             (C.link, "link")]
+
+
+def _metadata(info_json: str) -> dict[str, str]:
+    """The optional model metadata of a run.json (``{"metadata": {"parameters": "7B", ...}}``),
+    as plain text ("" where absent)."""
+    try:
+        info = json.loads(info_json or "{}")
+    except ValueError:
+        info = {}
+    meta = info.get("metadata") if isinstance(info, dict) and isinstance(info.get("metadata"), dict) else {}
+    out = {column.name: "" if meta.get(key) is None else str(meta.get(key)) for column, key in _METADATA}
+    return out
+
+
+def _readings_differ(results: pd.DataFrame) -> dict[str, tuple[str, float]]:
+    """Per run: the other answer reading that differs most from the shown one, and on what
+    share (%) of the run's cases."""
+    columns = [c for c in results.columns if c.startswith(READING_PREFIX)]
+    if not columns or results.empty:
+        return {}
+    shares = results.groupby("run_id", observed=True)[columns].mean() * 100.0
+    worst = shares.idxmax(axis=1)
+    return {run: (str(col)[len(READING_PREFIX):], float(shares.at[run, col])) for run, col in worst.items()}
 
 
 def _marks_and_reason(status: str, fp_status: str, uploaded: bool, match: copies.Match | None,
@@ -265,9 +334,11 @@ def _marks_and_reason(status: str, fp_status: str, uploaded: bool, match: copies
         marks.append("other manifest")
         reasons.append("scored on another manifest")
     if match is not None:
-        marks.append(f"near copy of {match.original}")
-        reasons.append(f"{100 * match.agreement:.1f}% the same answers as {match.original} on {match.common} "
-                       "common cases")
+        kind = "copy" if match.exact else "near copy"
+        marks.append(f"{kind} of {match.original}")
+        via = f" (a {kind} of {match.via}, itself a copy of {match.original})" if match.via else ""
+        reasons.append(f"{100 * match.agreement:.1f}% the same answers as an earlier run on {match.common} "
+                       f"common cases{via}; the original, {match.original}, is the earliest created")
     if uploaded:
         marks.append("uploaded")
     return marks, "; ".join(reasons)
@@ -294,21 +365,29 @@ def _case_matrix(results: pd.DataFrame, board: pd.DataFrame) -> pd.DataFrame:
 
 def _full_grid(results: pd.DataFrame, keys: list[str], levels: dict[str, list], run_ids: list[str]) -> pd.DataFrame:
     """Every (run, *keys) cell, scored or not (``n`` = 0, accuracy NaN), so a partial run's
-    missing lengths show as empty cells instead of disappearing."""
-    return _percent(accuracy.summarise_grid(results, {"run_id": run_ids, **{k: levels[k] for k in keys}}))
+    missing lengths show as empty cells instead of disappearing; ``beyond_chance``: the cell
+    differs from chance after Holm over its run's grid (:func:`niah.accuracy.beyond_chance`)."""
+    grid = accuracy.summarise_grid(results, {"run_id": run_ids, **{k: levels[k] for k in keys}})
+    grid["beyond_chance"] = accuracy.beyond_chance(grid["correct"], grid["n"], grid["chance"], grid["run_id"], ALPHA)
+    return _percent(grid)
 
 
 # ----- two runs --------------------------------------------------------------------------------
 def _paired_rows(both: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Per group of ``keys`` of the common cases: accuracies, A − B, exact McNemar p."""
+    """Per group of ``keys`` of the common cases: accuracies, A − B and the p of
+    :func:`niah.comparisons.paired` (exact McNemar; cluster-adjusted where the group's
+    cases share a needle question)."""
     rows = []
     for key, group in (both.groupby(keys, observed=True, sort=True) if keys else [((), both)]):
-        a_only, b_only, p = accuracy.mcnemar_exact(group["correct_a"], group["correct_b"])
-        acc_a, acc_b = 100.0 * group["correct_a"].mean(), 100.0 * group["correct_b"].mean()
+        a, b = group["correct_a"].to_numpy(dtype="float64"), group["correct_b"].to_numpy(dtype="float64")
+        test = comparisons.paired(a, b, group["cluster"].to_numpy(), np.array([True]))
+        acc_a, acc_b = (100.0 * a.mean(), 100.0 * b.mean()) if len(a) else (np.nan, np.nan)
         key = key if isinstance(key, tuple) else (key,)
         rows.append({**dict(zip(keys, key)), "n": len(group), "accuracy_a": acc_a, "accuracy_b": acc_b,
-                     "difference": acc_a - acc_b, "a_only": a_only, "b_only": b_only, "p": p})
-    out = pd.DataFrame(rows, columns=[*keys, "n", "accuracy_a", "accuracy_b", "difference", "a_only", "b_only", "p"])
+                     "difference": acc_a - acc_b, "a_only": int((a > b).sum()), "b_only": int((a < b).sum()),
+                     "p": float(test.p[0]), "test": str(test.test[0])})
+    out = pd.DataFrame(rows, columns=[*keys, "n", "accuracy_a", "accuracy_b", "difference", "a_only", "b_only", "p",
+                                      "test"])
     out["p_holm"] = accuracy.holm(out["p"]) if len(out) else []
     out["verdict"] = np.where(out["p_holm"] < ALPHA, "beyond noise (Holm)",
                               np.where(out["p"] < ALPHA, f"p < {ALPHA:g} (uncorrected)", "within noise"))
@@ -333,8 +412,7 @@ class PairedDifference:
 
 def paired_difference(tables: Tables, run_a: str, run_b: str) -> PairedDifference:
     res = tables.results
-    cols = ["case_id", "length", "depth_decile", "correct"]
-    a = res.loc[res["run_id"] == run_a, cols]
+    a = res.loc[res["run_id"] == run_a, ["case_id", "length", "depth_decile", "cluster", "correct"]]
     b = res.loc[res["run_id"] == run_b, ["case_id", "correct"]]
     both = a.merge(b, on="case_id", suffixes=("_a", "_b"))
     for col in ("correct_a", "correct_b"):

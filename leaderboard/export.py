@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from leaderboard import about
 from leaderboard import board as bd
 from leaderboard import charts
 from leaderboard import data as lb
@@ -65,12 +66,13 @@ def latex_table(tables: lb.Tables) -> str:
 
 # ----- static page -------------------------------------------------------------------------
 _STYLE = """
-body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px;color:#111827;max-width:1600px}
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:16px;color:#111827;max-width:1240px}
+.scroll{overflow-x:auto;max-width:100%} .chart svg{max-width:100%;height:auto} pre{white-space:pre-wrap;font-size:12px}
 table{border-collapse:collapse;font-size:13px;margin:8px 0 16px}
 th,td{border-bottom:1px solid #e5e7eb;padding:4px 8px;text-align:left;vertical-align:top;white-space:nowrap}
 th{background:#f3f4f6} td.reason{white-space:normal;max-width:320px}
 .caption{color:#4b5563;font-size:13px;max-width:1100px} .charts{display:flex;flex-wrap:wrap;gap:16px}
-.chart{border:1px solid #e5e7eb;padding:8px} h2{margin-top:32px}
+.chart{border:1px solid #e5e7eb;padding:8px;max-width:100%;box-sizing:border-box} h2{margin-top:32px}
 """
 
 
@@ -90,59 +92,94 @@ def _svg(chart) -> str:
     return vl_convert.vegalite_to_svg(chart.to_dict())
 
 
-def build_site(tables: lb.Tables, manifest: ld.Manifest, out: Path) -> Path:
-    """Write ``index.html`` (self-contained) and the tables and charts beside it."""
+def _chart_runs(tables: lb.Tables, all_runs: bool) -> list[str]:
+    """The runs the export's charts draw: the ranked runs (each section's, in board order),
+    or every run with ``all_runs``; partial runs and copies stay in the tables either way."""
+    board = tables.leaderboard
+    return list(board[C.run.name] if all_runs else board.loc[board[C.rankable.name].astype(bool), C.run.name])
+
+
+def build_site(tables: lb.Tables, manifest: ld.Manifest, out: Path, all_runs: bool = False) -> Path:
+    """Write ``index.html`` (self-contained, fitting a 1,280 px window) and the tables and
+    charts beside it; charts draw the ranked runs only unless ``all_runs``."""
     out.mkdir(parents=True, exist_ok=True)
     fps = float(manifest.cases["fps"].iloc[0]) if manifest.available and len(manifest.cases) else 1.0
     colours = run_colours(tables)
+    interval = ("plain Wilson 95% interval" if tables.chance_assumed else
+                "cluster-aware 95% interval (Wilson's on cases / design effect of the needle questions)")
     parts = [f"<h1>Video NIAH leaderboard</h1><p class=caption>Answers read under the '{tables.rule}' rule. "
-             f"Chance {tables.chance:.1f}%. Accuracy % with its Wilson 95% interval; per length: accuracy "
+             f"Chance {tables.chance:.1f}%. Accuracy % with its {interval}; per length: accuracy "
              "(interval).</p>"]
     for section in bd.sections(tables):
         parts.append(f"<h2>{html.escape(bd.SECTION_TITLES[section])}</h2>")
-        parts.append(_table_html(bd.compact(tables, combine_seeds=True, section=section), f"board-{section}"))
+        table = _table_html(bd.compact(tables, combine_seeds=True, section=section), f"board-{section}")
+        parts.append(f"<div class=scroll>{table}</div>")
     parts.append(f"<p class=caption>{html.escape(bd.significance_note(tables))}</p>")
     parts.append("<p class=caption>Columns: " + " ".join(
         f"<b>{html.escape(c.header)}</b>: {html.escape(c.help)}" for c in bd.columns(tables)
         if not c.column.per_length) + "</p>")
     board = tables.leaderboard
-    (out / f"leaderboard-{tables.rule}.tex").write_text(latex_table(tables), encoding="utf-8")
     runs = list(board[C.run.name])
+    (out / f"leaderboard-{tables.rule}.tex").write_text(latex_table(tables), encoding="utf-8")
     (out / f"{export_name('leaderboard-' + tables.rule, runs)}.csv").write_bytes(lb.to_csv_bytes(board))
 
-    labelled = tables.by_length.assign(run_label=tables.by_length["run_id"].map(tables.label))
+    drawn = _chart_runs(tables, all_runs)
+    labels = [tables.label(r) for r in drawn]
+    picked = tables.by_length[tables.by_length["run_id"].isin(drawn)]
+    labelled = picked.assign(run_label=picked["run_id"].map(tables.label))
     held = C.holds_up_to.name
-    holds = board[board[held].notna()].assign(run_label=lambda b: b[C.run.name].map(tables.label))
+    holds = board[board[held].notna() & board[C.run.name].isin(drawn)].assign(
+        run_label=lambda b: b[C.run.name].map(tables.label))
     holds = holds[["run_label", held]].merge(labelled.rename(columns={"length": held}), on=["run_label", held])
     figures = [("accuracy-by-length", "Accuracy against haystack length (▼: holds up to)",
                 charts.by_length(labelled, tables.lengths, tables.chance, fps, colours, holds))]
-    by_task = tables.by_task.assign(run_label=tables.by_task["run_id"].map(tables.label))
+    by_task = tables.by_task[tables.by_task["run_id"].isin(drawn)]
+    by_task = by_task.assign(run_label=by_task["run_id"].map(tables.label))
     if len(by_task):
         figures.append(("accuracy-by-task", "By task type",
                         charts.grouped_bars(by_task, "task_type", sorted(by_task["task_type"].unique()),
                                             tables.chance, colours)))
-    by_duration = tables.by_duration.assign(run_label=tables.by_duration["run_id"].map(tables.label))
+    by_duration = tables.by_duration[tables.by_duration["run_id"].isin(drawn)]
+    by_duration = by_duration.assign(run_label=by_duration["run_id"].map(tables.label))
     if len(by_duration):
         order = [b for b in accuracy.NEEDLE_SECONDS_LABELS if b in set(by_duration["needle_duration"])]
         figures.append(("accuracy-by-needle-duration", "By needle duration (s)",
                         charts.grouped_bars(by_duration, "needle_duration", order, tables.chance, colours)))
-    parts.append("<h2>Breakdowns</h2><p class=caption>Points and bars: accuracy; dark whiskers: Wilson 95% "
-                 f"interval; dashed line: chance ({tables.chance:.0f}%).</p><div class=charts>")
+    which = "every run" if all_runs else f"the {len(drawn)} ranked run(s) (partial runs and copies: in the tables)"
+    parts.append(f"<h2>Breakdowns</h2><p class=caption>Charts draw {which}. Points and bars: accuracy; dark bars: "
+                 f"its 95% interval; dashed line: chance ({tables.chance:.0f}%).</p><div class=charts>")
     for kind, title, chart in figures:
         svg = _svg(chart)
-        (out / f"{export_name(kind, runs)}.svg").write_text(svg, encoding="utf-8")
+        (out / f"{export_name(kind, drawn)}.svg").write_text(svg, encoding="utf-8")
         parts.append(f"<div class=chart><h3>{html.escape(title)}</h3>{svg}</div>")
+    heat = tables.heatmap[tables.heatmap["run_id"].isin(drawn)]
     parts.append("</div><h2>Heatmaps: haystack length × needle depth</h2><p class=caption>"
-                 f"Each cell: accuracy % and n; * fewer than {lb.MIN_CASES} cases; grey: no case scored; white at "
-                 f"chance ({tables.chance:.0f}%), orange below, blue above; faint: the cell's 95% interval contains "
-                 "chance.</p><div class=charts>")
-    for run in runs:
+                 f"One panel per run, one colour scale for all: white at chance ({tables.chance:.0f}%), orange below, "
+                 "blue above, as strong for a distance below chance as for the same distance above; grey: no case "
+                 "scored; faint: not beyond chance (two-sided exact binomial test per cell, Holm over the run's "
+                 "cells, 5%).</p><div class=charts>")
+    if len(heat):
+        grid = charts.heatmap_grid(heat.assign(run_label=heat["run_id"].map(tables.label)), labels,
+                                   chance=tables.chance, lengths=tables.lengths, fps=fps)
+        svg = _svg(grid)
+        (out / f"{export_name('heatmaps', drawn)}.svg").write_text(svg, encoding="utf-8")
+        parts.append(f'<div class=chart id="heatmaps">{svg}</div>')
+    for run in drawn:
         cells = tables.heatmap[tables.heatmap["run_id"] == run]
         svg = _svg(charts.heatmap(cells, tables.label(run), chance=tables.chance, lengths=tables.lengths, fps=fps,
                                   min_cases=lb.MIN_CASES))
         (out / f"heatmap--{file_part(run)}.svg").write_text(svg, encoding="utf-8")
-        parts.append(f'<div class=chart id="heatmap-{html.escape(file_part(run))}">{svg}</div>')
     parts.append("</div>")
+    for section in bd.sections(tables):
+        pairs = tables.pairwise[tables.pairwise["section"] == section]
+        if len(pairs):
+            shown = pairs.assign(a=pairs["name_a"], b=pairs["name_b"])
+            names = list(dict.fromkeys([*shown["a"], *shown["b"]]))
+            parts.append(f"<h2>Every pair: {html.escape(bd.SECTION_TITLES[section])}</h2><p class=caption>Row minus "
+                         "column (points); ** beyond noise after Holm over the section's pairs; * uncorrected "
+                         "only.</p><div class=chart>" + _svg(charts.significance(shown, names, lb.ALPHA)) + "</div>")
+    parts.append(f"<h2>About</h2><p class=caption>{html.escape(about.DESCRIPTION)}</p>"
+                 f"<pre>{html.escape(about.CITATION)}</pre>")
     page = ("<!doctype html><html lang=en><head><meta charset=utf-8>"
             "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
             "img-src data:\"><title>Video NIAH leaderboard</title>"
@@ -160,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="folder to write index.html and its files into")
     parser.add_argument("--rule", default=answers.DEFAULT_RULE, choices=answers.rule_names(aliases=True),
                         help=f"how an answer's letter is read: {answers.rules_help()}")
+    parser.add_argument("--all-runs", action="store_true",
+                        help="draw every run in the charts (default: the ranked runs only)")
     args = parser.parse_args(argv)
     try:
         if not Path(args.results).is_dir():
@@ -172,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         tables = lb.build_tables(ld.load_results(args.results, uploads_root=uploads), manifest, args.rule)
         if tables.leaderboard.empty:
             raise InputError("--results", f"{args.results}: no runs (folders with a run.json)")
-        index = build_site(tables, manifest, out)
+        index = build_site(tables, manifest, out, all_runs=args.all_runs)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

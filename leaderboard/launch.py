@@ -35,7 +35,7 @@ def build_command(argv: list[str] | None = None) -> list[str]:
     from leaderboard.upload import MAX_UPLOAD_MB  # the server's limit is the page's and the widget's
 
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--browser.gatherUsageStats", "false",
-           "--server.maxUploadSize", str(MAX_UPLOAD_MB)]
+           "--server.maxUploadSize", str(MAX_UPLOAD_MB), "--client.toolbarMode", "minimal"]
     if args.port is not None:
         cmd += ["--server.port", str(args.port)]
     cmd += ["--server.address", args.address]

@@ -49,14 +49,19 @@ class Manifest:
 
 
 CASE_COLUMNS = ["case_id", "length", "fps", "depth", "depth_decile", "needle_start", "needle_frames",
-                "needle_seconds", "task_type", "domain", "question", "options", "answer", "chance", "segments"]
+                "needle_seconds", "task_type", "domain", "question", "options", "answer", "chance", "segments",
+                "needle_question", "needle_video", "family", "needles"]
 
 
 def _cases_frame(cases: list[Case]) -> pd.DataFrame:
     rows = [(c.case_id, c.length, c.fps, c.depth, c.depth_decile, c.needle.start_frame,
              c.needle.num_frames, c.needle.num_frames / c.fps if c.fps else float(c.needle.num_frames),
              c.task_type, c.domain, c.question, tuple(c.options), c.answer, np.nan,
-             tuple((s.video_id, s.num_frames, s.role) for s in c.segments)) for c in cases]
+             tuple((s.video_id, s.num_frames, s.role) for s in c.segments), c.needle.question_id,
+             c.needle.video_id, c.family,
+             # every needle: (video, start frame, frames, whether the question is about it)
+             tuple((n.video_id, n.start_frame, n.num_frames, n in c.asked_needles) for n in c.all_needles))
+            for c in cases]
     frame = pd.DataFrame(rows, columns=CASE_COLUMNS)
     frame["chance"] = accuracy.chance_of(frame["options"]) if len(frame) else []
     return frame

@@ -46,10 +46,18 @@ class Page:
 
 
 def run_colours(tables: lb.Tables) -> dict[str, str]:
-    """Each run's label -> its fixed colour (:func:`leaderboard.charts.run_colour`)."""
+    """Each run's label -> its colour (:func:`leaderboard.charts.entry_colour`): entries
+    take distinct hues in board order (ranked first, by rank), a seed group's runs shades of
+    its hue; pooled seed series (``<model> · seeds ... pooled``) their group's hue."""
     board = tables.leaderboard
-    return {label: charts.run_colour(model, seed)
-            for label, model, seed in zip(board[C.label.name], board[C.model.name], board[C.seed.name])}
+    entry = board[C.entry.name].where(board[C.rankable.name], "run:" + board[C.run.name].astype(str))
+    positions = {e: i for i, e in enumerate(dict.fromkeys(entry))}
+    out = {}
+    for e, group in board.groupby(entry, sort=False):
+        for member, (label, model) in enumerate(zip(group[C.label.name], group[C.model.name])):
+            out[label] = charts.entry_colour(positions[e], member, len(group))
+            out.setdefault(f"{model} · pooled", charts.entry_colour(positions[e]))
+    return out
 
 
 def file_part(text: str) -> str:

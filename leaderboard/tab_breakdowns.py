@@ -45,11 +45,12 @@ def render(page: Page) -> None:
     picked = series(tables, runs, combine)
     shown = picked["run_label"].nunique()
     st.caption(f"Showing {shown} series from {len(runs)} of {len(tables.run_ids)} runs (pick more above). "
-               f"Bars and points: accuracy; dark whiskers: its Wilson 95% interval; dashed line: chance "
+               f"Bars and points: accuracy; dark whiskers: its 95% interval (cluster-aware: Wilson's on cases / design "
+               f"effect of the needle questions); dashed line: chance "
                f"({tables.chance:.0f}%). ▼ on the length chart: the length the run holds up to.")
     colours = dict(page.colours)
-    for label in set(picked["run_label"]) - set(colours):  # a pooled series: its model's hue
-        colours[label] = charts.run_colour(label.split(" · ")[0])
+    for label in set(picked["run_label"]) - set(colours):  # a pooled series: its group's hue
+        colours[label] = colours.get(f"{label.split(' · ')[0]} · pooled", "#6b7280")
     st.subheader("Accuracy against haystack length")
     by_length = _summary(picked, "length")
     if len(by_length):

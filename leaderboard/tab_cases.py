@@ -83,11 +83,9 @@ def _case_detail(tables: lb.Tables, manifest: ld.Manifest, runs: list[str], case
         st.text(f"Q: {case['question']}")
         st.text("\n".join(f"{option}   ✓ gold" if str(option).split(".", 1)[0].strip() == case["answer"]
                           else str(option) for option in case["options"]))
-        start, end = case["needle_start"] / fps, (case["needle_start"] + case["needle_frames"]) / fps
         st.caption(f"length {case['length']:,} frames ({cs.hms(case['length'] / fps)}) · depth {case['depth']:.3f} · "
-                   f"needle {cs.hms(start)}–{cs.hms(end)} (frames {case['needle_start']}–"
-                   f"{case['needle_start'] + case['needle_frames'] - 1})")
-        st.text(f"task: {case['task_type']} · domain: {case['domain']}")
+                   + " · ".join(cs.needle_spans(case["needles"], fps)))
+        st.text(f"task: {case['family']}, {case['task_type']} · domain: {case['domain']}")
         timeline = charts.case_timeline(cs.timeline(case["segments"], fps), "The whole case")
         st.altair_chart(timeline, width="stretch", height=charts.TIMELINE_FRAME, key="cb_timeline")
         svg_button(timeline, f"timeline-{case_id}", [], "svg_timeline")

@@ -54,6 +54,7 @@ def decomposition_table(frame: pd.DataFrame, infos: dict, label, have_manifest: 
         rows.append({"run": label(d["run"]), "accuracy": dg.format_share(*dg.proportion(correct, int(d["n"])), int(d["n"])),
                      "P(needle in view)": cells[0], "accuracy given in view": cells[1],
                      "accuracy given not in view": cells[2],
+                     "needles seen": dg.needles_seen_cell(d, have_manifest, "needs the benchmark"),
                      "needle-oracle ceiling": dg.format_share(*ceiling[1:]) if ceiling else "no oracle run"})
     return pd.DataFrame(rows)
 
@@ -118,8 +119,9 @@ def section(results_root: str, signature: tuple, cases: pd.DataFrame | None, run
     """The tab. ``run_ids`` and ``label``: the runs the leaderboard shows and their names."""
     facts = None
     if cases is not None and len(cases):
+        spans = cases["needles"].map(dg.spans_of)
         facts = cases[["case_id", "needle_start", "needle_frames", "answer"]].assign(
-            n_options=cases["options"].map(len))
+            n_options=cases["options"].map(len), asked_spans=spans.str[0], spans=spans.str[1])
     frame, letters, infos = load(results_root, signature, facts)
     frame = frame[frame["run"].isin(run_ids)]
     if frame.empty:
@@ -134,7 +136,9 @@ def section(results_root: str, signature: tuple, cases: pd.DataFrame | None, run
                "view / not in view: over those cases. % [Wilson 95% interval, scipy.stats.binomtest] (cases). "
                "A miss with the needle in view is a failure to understand it; out of view, a failure to find it. "
                "The needle-oracle run on this manifest (the same VLM shown only the needle) is the comprehension "
-               f"ceiling. '{dg.NOT_RECORDED}': results written before results schema 2.")
+               "ceiling. Needles seen: mean per case of the needles (distractors included) with a frame seen, of "
+               "the mean needles per case; with several needles 'in view' means a needle the question is about. "
+               f"'{dg.NOT_RECORDED}': results written before results schema 2.")
     seen_runs = [r for r in run_ids if (frame.loc[frame["run"] == r, "frames_seen"] > 0).any()]
     if have_manifest and seen_runs:
         first = next((i for i, r in enumerate(seen_runs) if not sees_only_the_needle(infos.get(r, {}))), 0)

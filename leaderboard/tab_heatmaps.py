@@ -12,14 +12,16 @@ from leaderboard.page import Page, csv_button, svg_button
 from niah import accuracy
 
 TITLE = "Heatmaps"
-VIEWS = ["Single run", "Side by side", "Difference (A − B)", "Task type × length", "Needle duration × length"]
+VIEWS = ["Single run", "Ranked runs", "Side by side", "Difference (A − B)", "Task type × length",
+         "Needle duration × length"]
 
 
 def heat_caption(tables: lb.Tables) -> str:
     return (f"Each cell: accuracy % and n (cases); * fewer than {lb.MIN_CASES} cases; grey: no case scored. "
             f"Colour: white at chance ({tables.chance:.0f}%), orange below, blue above; one scale for every run. "
-            "Faint: the cell's Wilson 95% interval contains chance (not distinguishable from guessing). "
-            "Hover for the interval.")
+            "The colour is as strong for a distance below chance as for the same distance above. Faint: not "
+            "distinguishable from guessing (two-sided exact binomial test of the cell against chance, Holm over the "
+            "run's cells, 5%). Hover for the 95% interval.")
 
 
 def render(page: Page) -> None:
@@ -27,6 +29,9 @@ def render(page: Page) -> None:
     runs = tables.run_ids
     view = st.radio("View", VIEWS, horizontal=True, key="view", bind="query-params")
     draw = dict(chance=tables.chance, lengths=tables.lengths, fps=page.fps, min_cases=lb.MIN_CASES)
+    if view == "Ranked runs":
+        _small_multiples(page)
+        return
     if view in ("Single run", "Task type × length", "Needle duration × length") or len(runs) < 2:
         if view in ("Side by side", "Difference (A − B)"):
             st.info("Two runs are needed to compare; showing one.")
@@ -109,6 +114,24 @@ def render_difference(page: Page, run_a: str, run_b: str) -> None:
     csv_button(diff.by_length.assign(run_a=run_a, run_b=run_b), "difference-by-length", runs, "dl_diff_len")
     csv_button(diff.by_decile.assign(run_a=run_a, run_b=run_b), "difference-by-depth", runs, "dl_diff_dec")
     svg_button(chart, "difference", runs, "svg_diff")
+
+
+def _small_multiples(page: Page) -> None:
+    """Every ranked run's heatmap, small, on one shared colour scale (the V-NIAH figure)."""
+    tables = page.tables
+    board = tables.leaderboard
+    ranked = list(board.loc[board[C.rankable.name].astype(bool), C.run.name])
+    if not ranked:
+        st.info("No run is ranked yet (complete runs of this benchmark).")
+        return
+    cells = tables.heatmap[tables.heatmap["run_id"].isin(ranked)]
+    cells = cells.assign(run_label=cells["run_id"].map(tables.label))
+    chart = charts.heatmap_grid(cells, [tables.label(r) for r in ranked], chance=tables.chance,
+                                lengths=tables.lengths, fps=page.fps)
+    rows = -(-len(ranked) // charts.SMALL_COLUMNS)
+    st.altair_chart(chart, height=rows * (charts.SMALL_ROW * 10 + 110) + 40)
+    st.caption(f"The {len(ranked)} ranked run(s) in rank order, one shared colour scale. " + heat_caption(tables))
+    svg_button(chart, "heatmaps", ranked, "svg_heat_all")
 
 
 def _grid(page: Page, run: str, frame, y_field: str, y_title: str, order: list[str]) -> None:

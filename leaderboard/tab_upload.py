@@ -31,7 +31,8 @@ def copy_problem(page: Page, check: up.UploadCheck) -> str | None:
 
 def render(page: Page) -> None:
     st.markdown(f"Upload a results JSONL file (JSON Lines: one `Result` object per line; extension "
-                f"{', '.join(up.EXTENSIONS)}; at most {up.MAX_UPLOAD_MB} MB, 1 MB = 2^20 bytes). It is validated "
+                f"{', '.join(up.EXTENSIONS)}; at most {up.MAX_UPLOAD_MB} MB as the upload box counts them, "
+                f"{up.MAX_UPLOAD_BYTES:,} bytes). It is validated "
                 "against the schema and the opened benchmark's manifest and saved as a new run in the uploads "
                 "folder, listed in its own section, marked as uploaded. An example line:")
     st.code(up.example_line(page.manifest.cases if page.manifest.available else None), language="json")

@@ -25,10 +25,13 @@ import pandas as pd
 from niah import atomic, run_reading
 from niah.results import RUN_INFO_NAME, Result
 
-#: The upload limit, in Streamlit's megabytes (2**20 bytes): the page text, the widget's
-#: ``max_upload_size`` and ``python -m leaderboard``'s ``server.maxUploadSize`` all use it.
+#: The upload limit in the upload widget's megabytes: its browser side counts 1 MB as 10**6
+#: bytes (2**20 only in a Windows browser), so a 19.3 MiB file is over 20 of them. The page
+#: text, the widget's ``max_upload_size``, ``server.maxUploadSize`` and the check here all use
+#: it, and the check's bytes are the smaller reading: whatever the browser passes, the page
+#: accepts, and the page says the cap as the widget counts it.
 MAX_UPLOAD_MB = 20
-MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 2**20
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 10**6
 #: File name extensions accepted (checked by name, not by the browser's MIME type guess).
 EXTENSIONS = (".jsonl", ".json", ".txt")
 #: At most this many problems are kept line by line (the summary counts them all).
@@ -102,7 +105,8 @@ def results_frame(check: UploadCheck) -> pd.DataFrame:
 
 
 def _size(n: int) -> str:
-    return f"{n / 2**20:g} MiB" if n >= 2**20 else f"{n:,} bytes"
+    """Bytes as the upload widget counts them (1 MB = 10**6 bytes)."""
+    return f"{n / 10**6:g} MB" if n >= 10**6 else f"{n:,} bytes"
 
 
 def _reject_constant(name: str) -> Any:

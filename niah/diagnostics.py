@@ -8,6 +8,9 @@ the leaderboard's diagnostics (one place, so both give the same numbers).
   in view failed to *understand* it; one that misses with it out of view failed to *find* it.
   The needle-oracle (the same VLM shown only the needle) run on the same manifest is the
   comprehension ceiling: what finding the needle perfectly would give.
+  A case of several needles is in view when a frame of a needle its question is about is seen
+  (the target of a distractors case, any needle of ordering and counting); ``needles_seen``
+  counts how many of all its needles had a frame seen (``needles``: how many it has).
 * **Circular evaluation.** A circular run's case is correct only if every option rotation is;
   its chance is ``(1/n)^n`` per case (0.39 % for four options) against ``1/n`` for the plain
   question, which a circular run also answers (rotation 0).
@@ -30,13 +33,13 @@ from niah.accuracy import depth_decile
 from niah.circular import circular_chance
 from niah.results import Result
 from niah.schema import Case
-from niah.view import count_in_span, sees_only_the_needle
+from niah.view import count_in_spans, sees_only_the_needle, spans_seen
 
 #: Case facts the diagnostics need from the manifest, one row per case.
-FACT_COLUMNS = ["case_id", "needle_start", "needle_frames", "answer", "n_options"]
+FACT_COLUMNS = ["case_id", "needle_start", "needle_frames", "answer", "n_options", "asked_spans", "spans"]
 #: One row per scored (run, case).
 CASE_COLUMNS = ["run", "model", "case_id", "length", "depth_decile", "correct", "failed", "circular",
-                "plain_correct", "n_options", "in_view", "view_recorded", "frames_seen"]
+                "plain_correct", "n_options", "in_view", "view_recorded", "frames_seen", "needles", "needles_seen"]
 NO_ANSWER = "none"
 #: An in-view figure of results written before results schema 2 (they have no ``view``).
 NOT_RECORDED = "not recorded"
@@ -45,8 +48,11 @@ IN_VIEW_MEASURES = ("p_in_view", "acc_in_view", "acc_not_in_view")
 
 
 def facts_of(cases: Iterable[Case]) -> pd.DataFrame:
-    """The manifest facts (needle span, gold letter, option count) of ``cases``."""
-    rows = [(c.case_id, c.needle.start_frame, c.needle.num_frames, c.answer, len(c.options)) for c in cases]
+    """The manifest facts (needle span, gold letter, option count, the (start, frames) spans of
+    the needles the question is about and of all needles) of ``cases``."""
+    rows = [(c.case_id, c.needle.start_frame, c.needle.num_frames, c.answer, len(c.options),
+             tuple((n.start_frame, n.num_frames) for n in c.asked_needles),
+             tuple((n.start_frame, n.num_frames) for n in c.all_needles)) for c in cases]
     return pd.DataFrame(rows, columns=FACT_COLUMNS)
 
 
@@ -82,28 +88,50 @@ def in_view_cells(row: Mapping[str, Any], have_manifest: bool, without_manifest:
     return [format_measure(row, name, missing) for name in IN_VIEW_MEASURES]
 
 
+def needles_seen_cell(row: Mapping[str, Any], have_manifest: bool, without_manifest: str) -> str:
+    """Mean needles seen per case against mean needles per case (``"1.40 of 2.50"``), the same
+    in the report and on the leaderboard; ``without_manifest`` when no manifest gives the spans,
+    :data:`NOT_RECORDED` when none of the row's results recorded what the model saw."""
+    if not have_manifest:
+        return without_manifest
+    if row["recorded"] == 0:
+        return NOT_RECORDED
+    return f"{row['mean_needles_seen']:.2f} of {row['mean_needles']:.2f}"
+
+
+def spans_of(needles: Iterable[tuple]) -> tuple[tuple, tuple]:
+    """(asked spans, all spans) from the leaderboard's ``needles`` cell: ``(video, start, frames,
+    asked)`` per needle, as :func:`facts_of` gives them from cases."""
+    needles = list(needles)
+    return (tuple((s, f) for _, s, f, asked in needles if asked), tuple((s, f) for _, s, f, _ in needles))
+
+
 def case_frame(runs: Iterable[tuple[str, str, Mapping[str, Result]]], facts: pd.DataFrame | None) -> pd.DataFrame:
     """One row per (run, case) of ``runs`` (``(run_id, model, results by case_id)``).
 
     ``in_view`` (frames of the needle seen at full resolution) is NaN where the result has no
     ``view`` or there are no ``facts`` (the needle's span is in the manifest)."""
-    spans: dict[str, tuple[int, int, int]] = {}
+    spans: dict[str, tuple[tuple, tuple, int]] = {}  # case -> (asked spans, all spans, options)
     if facts is not None:
-        spans = {cid: (int(s), int(f), int(n)) for cid, s, f, n in
-                 zip(facts["case_id"], facts["needle_start"], facts["needle_frames"], facts["n_options"])}
+        one = [((int(s), int(f)),) for s, f in zip(facts["needle_start"], facts["needle_frames"])]
+        asked = facts["asked_spans"] if "asked_spans" in facts else one  # facts of one-needle cases only
+        every = facts["spans"] if "spans" in facts else one
+        spans = {cid: (a, e, int(n)) for cid, a, e, n in zip(facts["case_id"], asked, every, facts["n_options"])}
     rows = []
     for run_id, model, results in runs:
         for r in results.values():
             span = spans.get(r.case_id)
             frames = (r.view or {}).get("full_frames") if isinstance(r.view, dict) else None
             recorded = isinstance(frames, list)
-            in_view = count_in_span(frames, span[0], span[1]) if recorded and span else np.nan
+            in_view = count_in_spans(frames, span[0]) if recorded and span else np.nan
+            seen = spans_seen(frames, span[1]) if recorded and span else np.nan
             rotations = r.rotations if isinstance(r.rotations, list) and r.rotations else None
             plain = bool(rotations[0].get("correct")) if rotations else bool(r.correct)
             n_options = len(rotations) if rotations else (span[2] if span else np.nan)
             rows.append((run_id, model, r.case_id, r.length, int(depth_decile([r.depth])[0]), bool(r.correct),
                          r.error is not None, rotations is not None, plain and r.error is None, n_options,
-                         in_view, recorded, len(frames) if recorded else np.nan))
+                         in_view, recorded, len(frames) if recorded else np.nan,
+                         len(span[1]) if span else np.nan, seen))
     return pd.DataFrame(rows, columns=CASE_COLUMNS)
 
 
@@ -125,8 +153,10 @@ def decomposition(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
             row[name], row[f"{name}_low"], row[f"{name}_high"] = proportion(k, n)
             row[f"{name}_n"] = n
         row["mean_frames_in_view"] = float(known["in_view"].mean()) if len(known) else np.nan
+        row["mean_needles"] = float(known["needles"].mean()) if len(known) else np.nan
+        row["mean_needles_seen"] = float(known["needles_seen"].mean()) if len(known) else np.nan
         out.append(row)
-    columns = [*keys, "n", "recorded", "in_view", "accuracy", "mean_frames_in_view",
+    columns = [*keys, "n", "recorded", "in_view", "accuracy", "mean_frames_in_view", "mean_needles", "mean_needles_seen",
                *[f"{m}{s}" for m in ("p_in_view", "acc_in_view", "acc_not_in_view") for s in ("", "_low", "_high", "_n")]]
     return pd.DataFrame(out, columns=columns)
 

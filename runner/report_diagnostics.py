@@ -30,6 +30,7 @@ def summary_table(frame: pd.DataFrame, ceilings: dict[str, tuple[str, float, flo
         cells = dg.in_view_cells(d, have_manifest, "needs --data", MISSING)
         rows.append({"run": run, "model": frame.loc[frame["run"] == run, "model"].iloc[0],
                      "P(needle in view)": cells[0], "acc given in view": cells[1], "acc given not in view": cells[2],
+                     "needles seen": dg.needles_seen_cell(d, have_manifest, "needs --data"),
                      "needle-oracle ceiling": (dg.format_share(*ceiling[1:], missing=MISSING) + f" ({ceiling[0]})"
                                                if ceiling else "no oracle run")})
     return pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()
@@ -80,8 +81,10 @@ def render(runs: list[Any], bench: Benchmark | None, show: Callable[[pd.DataFram
               "lies in the needle; acc given in view / not in view: accuracy over those cases; % [Wilson 95% "
               "interval, scipy.stats.binomtest] (cases). A miss in view is a failure to understand, out of "
               "view a failure to find; the needle-oracle run on the same manifest (the VLM shown only the "
-              f"needle) is the comprehension ceiling. '{dg.NOT_RECORDED}': results written before results "
-              "schema 2 (no view).\n")
+              f"needle) is the comprehension ceiling. Needles seen: mean per case of the needles (distractors "
+              "included) with a frame seen at full resolution, of the mean needles per case; in a case of "
+              "several needles 'in view' means a needle the question is about. "
+              f"'{dg.NOT_RECORDED}': results written before results schema 2 (no view).\n")
     out.write(f"\n{h}Circular evaluation: correct only if every rotation of the options is\n\n"
               f"{show(circular_table(frame))}\n")
     out.write("\nplain: the question as published (rotation 0 of a circular run); chance 1/n per case; "

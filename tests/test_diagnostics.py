@@ -102,7 +102,8 @@ def test_circular_chance():
 def test_facts_and_proportion():
     facts = dg.facts_of([case("a", 20, 10, answer="C"), case("b", 0, 7, answer="A", options=OPTIONS[:3])])
     assert list(facts.columns) == dg.FACT_COLUMNS
-    assert facts.values.tolist() == [["a", 20, 10, "C", 4], ["b", 0, 7, "A", 3]]
+    assert facts.values.tolist() == [["a", 20, 10, "C", 4, ((20, 10),), ((20, 10),)],
+                                     ["b", 0, 7, "A", 3, ((0, 7),), ((0, 7),)]]
     value, low, high = dg.proportion(3, 10)
     assert value == 0.3 and (low, high) == pytest.approx(wilson(3, 10))
     assert dg.proportion(10, 10)[2] == pytest.approx(1.0) and dg.proportion(0, 4)[1] == pytest.approx(0.0)
@@ -274,3 +275,25 @@ def test_figures_as_table_cells_the_same_for_the_report_and_the_leaderboard():
     assert dg.in_view_cells(row, True, "x", missing="-")[1] == "-"  # accuracy given in view: no cases
     assert dg.in_view_cells(row, True, "x")[1] == "–" and dg.format_measure(row, "acc_in_view") == "–"
     assert dg.format_share(0.95, 0.9, 0.99, 10) == "95.0% [90–99] (10)"
+
+
+def test_needles_seen_over_every_needle_and_in_view_over_the_asked_ones():
+    from dataclasses import replace
+    # two needles of 10 frames at 20 and 50 of a 70-frame case; the question is about the second
+    first, second = Needle("n1", "q1", 20, 10), Needle("n2", "q2", 50, 10)
+    segments = [Segment("hay", 0, 20, "haystack"), Segment("n1", 0, 10, "needle"), Segment("hay", 20, 20, "haystack"),
+                Segment("n2", 0, 10, "needle"), Segment("hay", 40, 10, "haystack")]
+    two = replace(case("two", 20, 10), length=70, needle=second, needles=[first, second], segments=segments,
+                  family="distractors", about="needle 2 of 2")
+    two.validate()
+    facts = dg.facts_of([two])
+    views = {"a": [21], "b": [55], "c": [21, 55, 56], "d": []}
+    results = {k: result("two", True, view={"full_frames": v}) for k, v in views.items()}
+    frame = pd.concat([dg.case_frame([(k, "m", {"two": r})], facts) for k, r in results.items()])
+    assert frame["in_view"].tolist() == [0, 1, 2, 0]       # frames of the asked needle only
+    assert frame["needles_seen"].tolist() == [1, 1, 2, 0]  # needles with a frame seen, distractor too
+    assert set(frame["needles"]) == {2}
+    row = dg.decomposition(frame, ["model"]).iloc[0]
+    assert dg.needles_seen_cell(row, True, "-") == "1.00 of 2.00"
+    assert dg.needles_seen_cell(row, False, "needs --data") == "needs --data"
+    assert dg.spans_of([("n1", 20, 10, False), ("n2", 50, 10, True)]) == (((50, 10),), ((20, 10), (50, 10)))

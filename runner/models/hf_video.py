@@ -270,13 +270,15 @@ def _video_span(ids: list[int], token: int) -> tuple[int, int]:
 
 
 class NeedleOracle(HFVideoLLM):
-    """The same VLM shown only the needle clip (``case.needle.start_frame .. +num_frames``):
-    an upper bound on what retrieval could give. The family's sampler runs within the needle."""
+    """The same VLM shown only the needle clips the question is about (``case.asked_needles``:
+    the one needle, a distractors case's target, every card or marker of an ordering or counting
+    case), played back to back: an upper bound on what retrieval could give. The family's sampler
+    runs within those frames."""
 
     name = "needle-oracle"
     sampling = NEEDLE_ONLY    # what the diagnostics find the oracle by (niah.view.sees_only_the_needle)
     default_family = "llava-onevision"
 
     def frame_indices(self, case: Case) -> list[int]:
-        start = case.needle.start_frame
-        return [start + i for i in self.family.sample(case.needle.num_frames, self.options)]
+        frames = [n.start_frame + i for n in case.asked_needles for i in range(n.num_frames)]
+        return [frames[i] for i in self.family.sample(len(frames), self.options)]

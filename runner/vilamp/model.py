@@ -505,11 +505,12 @@ class ViLAMP(Model):
         """``text`` with the keyframes (case-frame indices given full tokens) and relevance
         diagnostics: ``needle_rank`` (1 = the most question-relevant used frame) of the best
         needle frame, and the highest relevance inside (``relevance_in``) and outside
-        (``relevance_out``) the needle. A needle ranked high but not kept means suppression or
-        the K budget dropped it; one ranked low means CLIP did not see the question in it."""
+        (``relevance_out``) the needle (the needles the question is about, in a multi-needle case).
+        A needle ranked high but not kept means suppression or the K budget dropped it; one ranked
+        low means CLIP did not see the question in it."""
         keyframes, scores, indices = selection.keyframe_frames, selection.relevance, selection.indices
-        start, end = case.needle.start_frame, case.needle.start_frame + case.needle.num_frames
-        inside = torch.tensor([start <= i < end for i in indices], dtype=torch.bool)
+        spans = [(n.start_frame, n.start_frame + n.num_frames) for n in case.asked_needles]
+        inside = torch.tensor([any(start <= i < end for start, end in spans) for i in indices], dtype=torch.bool)
         diagnostics: dict[str, Any] = {"needle_rank": None, "relevance_in": None, "relevance_out": None}
         if len(scores) == len(indices) and len(indices):
             scores = scores.float()

@@ -202,7 +202,8 @@ def test_a_near_copy_says_how_close_and_the_upload_is_the_copy(tmp_path):
     board = board_of(root, manifest).leaderboard.set_index("run")
     up = board.loc["a-up"]
     assert up["near_copy_of"] == "b-own" and up["agreement"] == pytest.approx(98.0)
-    assert up["reason"] == "98.0% the same answers as b-own on 50 common cases"
+    assert up["reason"] == ("98.0% the same answers as an earlier run on 50 common cases; the original, b-own, is "
+                            "the earliest created")
     assert up["marks"] == "near copy of b-own · uploaded" and pd.isna(up["rank"])
     assert board.loc["b-own", "near_copy_of"] == "" and board.loc["b-own", "rank"] == 1
 
@@ -259,7 +260,7 @@ def test_paired_verdicts_margins_and_cells(tmp_path):
     assert by_decile["verdict"].tolist() == ["within noise", "p < 0.05 (uncorrected)"]
     cells = paired.cells
     assert list(cells.columns) == ["length", "depth_decile", "depth_range", "n", "accuracy_a", "accuracy_b",
-                                   "difference", "a_only", "b_only", "p", "p_holm", "verdict", "covered"]
+                                   "difference", "a_only", "b_only", "p", "test", "p_holm", "verdict", "covered"]
     assert len(cells) == 20 and list(cells.index) == list(range(20))
     assert cells["n"].dtype == "int64"
     covered = cells[cells["covered"]]

@@ -134,9 +134,11 @@ def test_a_seed_group_is_one_entry_and_its_partial_seed_has_no_paired_numbers():
     assert out.loc["m-s0", "entry_accuracy"] == out.loc["m-s1", "entry_accuracy"] == pytest.approx(45.0)
     assert pd.isna(out.loc["m-s2", "entry_accuracy"]) and pd.isna(out.loc["m-s2", "rank"])
     assert out.loc["m-s0", "rank"] == out.loc["m-s1", "rank"] == 2
-    # the group's per-case mean against the solo run
+    # the group's per-case mean against the solo run: a paired t-test on the per-case differences
+    from scipy.stats import ttest_rel
     group = np.mean([vectors["m-s0"], vectors["m-s1"]], axis=0)
-    d, p, n = expected_pair(group, vectors["solo"])
+    d, _, n = expected_pair(group, vectors["solo"])
+    p = ttest_rel(group, vectors["solo"]).pvalue
     for run in ("m-s0", "m-s1"):
         assert out.loc[run, "d_above"] == pytest.approx(d) and out.loc[run, "p_above"] == pytest.approx(p)
         assert out.loc[run, "n_above"] == n == 10

@@ -58,12 +58,12 @@ def test_option_letters_come_from_before_the_first_dot():
     assert up.validate_upload(lines(result_of(cases[0], "A")), frame(cases)).ok
 
 
-def test_sizes_are_named_in_bytes_below_a_mib_and_in_mib_from_it():
-    data = b"x" * (2**20 + 1)
-    assert up.validate_upload(data, frame(), max_bytes=2**20).problems == [
-        "file is 1,048,577 bytes, over the 1 MiB limit (1,048,576 bytes); nothing was read"]
-    assert up.validate_upload(data, frame(), max_bytes=2**20 - 1).problems == [
-        "file is 1,048,577 bytes, over the 1,048,575 bytes limit (1,048,575 bytes); nothing was read"]
+def test_sizes_are_named_in_bytes_below_a_megabyte_and_in_the_widgets_megabytes_from_it():
+    data = b"x" * (10**6 + 1)
+    assert up.validate_upload(data, frame(), max_bytes=10**6).problems == [
+        "file is 1,000,001 bytes, over the 1 MB limit (1,000,000 bytes); nothing was read"]
+    assert up.validate_upload(data, frame(), max_bytes=10**6 - 1).problems == [
+        "file is 1,000,001 bytes, over the 999,999 bytes limit (999,999 bytes); nothing was read"]
 
 
 def test_every_bad_line_is_reported_not_only_the_first():

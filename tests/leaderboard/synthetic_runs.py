@@ -20,8 +20,10 @@ TASK_TYPES = ["Action Recognition", "Object Recognition", "Counting Problem", "O
               "Temporal Reasoning", "Attribute Perception"]
 
 
-def make_cases(lengths: Iterable[int] = (300, 600), per_length: int = 10, seed: int = 0) -> list[Case]:
-    """Valid :class:`Case` objects, depths spread evenly over [0, 1] for each length."""
+def make_cases(lengths: Iterable[int] = (300, 600), per_length: int = 10, seed: int = 0,
+               videos: int = 7) -> list[Case]:
+    """Valid :class:`Case` objects, depths spread evenly over [0, 1] for each length; the
+    ``i``-th case of every length asks question ``q<i>`` about needle video ``i % videos``."""
     rng = random.Random(seed)
     cases = []
     for length in lengths:
@@ -32,11 +34,11 @@ def make_cases(lengths: Iterable[int] = (300, 600), per_length: int = 10, seed: 
             segments = []
             if start:
                 segments.append(Segment("hay0", 0, start, "haystack"))
-            segments.append(Segment(f"needle{i % 7}", 0, needle_frames, "needle"))
+            segments.append(Segment(f"needle{i % videos}", 0, needle_frames, "needle"))
             if length - start - needle_frames:
                 segments.append(Segment("hay0", start, length - start - needle_frames, "haystack"))
             case = Case(case_id=f"L{length}-{i:04d}", length=length, fps=1.0,
-                        depth=start / (length - needle_frames), needle=Needle(f"needle{i % 7}", f"q{i}", start,
+                        depth=start / (length - needle_frames), needle=Needle(f"needle{i % videos}", f"q{i}", start,
                                                                                 needle_frames),
                         segments=segments, question=f"What happens in clip {i}?",
                         options=["A. one", "B. two", "C. three", "D. four"], answer="ABCD"[rng.randrange(4)],

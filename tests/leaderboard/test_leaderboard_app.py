@@ -59,8 +59,8 @@ def test_empty_state(monkeypatch, tmp_path):
     assert str(tmp_path) not in markdown_sources(at)  # no server paths on the page
     assert not at.dataframe and not at.tabs
     # the limit the page states is the widget's (and the validator's)
-    assert at.file_uploader[0].proto.max_upload_size_mb == up.MAX_UPLOAD_MB == up.MAX_UPLOAD_BYTES >> 20
-    assert f"at most {up.MAX_UPLOAD_MB} MB" in texts(at.markdown)
+    assert at.file_uploader[0].proto.max_upload_size_mb == up.MAX_UPLOAD_MB == up.MAX_UPLOAD_BYTES // 10**6
+    assert f"at most {up.MAX_UPLOAD_MB} MB as the upload box counts them, 20,000,000 bytes" in texts(at.markdown)
     # uploading without a manifest is refused, with the reason
     at.file_uploader[0].upload("r.jsonl", b'{"case_id": "x"}\n').run()
     assert "Upload refused" in texts(at.error) and "no benchmark manifest is open" in texts(at.code)
@@ -73,8 +73,8 @@ def test_empty_state(monkeypatch, tmp_path):
 def test_compact_table_marks_partial_foreign_and_uploaded_runs(monkeypatch, demo):
     at = run_app(monkeypatch, demo["results"], demo["data"])
     board = frame_with(at, "95% CI").set_index("run")
-    assert list(board.columns) == ["rank", "accuracy %", "95% CI", "vs above", "vs #1", "holds up to",
-                                   "why not ranked", "@300", "@600", "cases", "unparsed"]
+    assert list(board.columns) == ["rank", "accuracy %", "95% CI", "vs above", "vs #1", "rank 95% range",
+                                   "holds up to", "why not ranked", "@300", "@600", "cases", "unparsed"]
     assert not board.isna().any().any() and not board.isin(["None", "nan", "<NA>"]).any().any()
     ranked = board[board["rank"] != "—"]
     assert list(ranked.index) == ["model-b", "model-c", "model-a"]
@@ -235,6 +235,21 @@ def test_unparsed_runs_are_warned_about(monkeypatch, demo):
     show(at, tab="Heatmaps")
     at.selectbox(key="a").set_value("model-c").run()
     assert "This run: 100% of the answers could not be parsed" in texts(at.warning)
+
+
+def test_significance_tab_small_multiples_and_the_column_chooser(monkeypatch, demo):
+    at = run_app(monkeypatch, demo["results"], demo["data"], tab="Significance")
+    pairs = frame_with(at, "p_holm")
+    assert len(pairs) == 3 and set(pairs["a"]) | set(pairs["b"]) == {"#1 model-b", "#2 model-c", "#3 model-a"}
+    assert "Holm over all the section's pairs" in texts(at.caption)
+    show(at, tab="Heatmaps", view="Ranked runs")
+    assert "The 3 ranked run(s) in rank order, one shared colour scale." in texts(at.caption)
+    at = run_app(monkeypatch, demo["results"], demo["data"])
+    at.multiselect(key="board_columns").set_value(["parameters", "date"]).run()
+    assert {"parameters", "date"} <= set(frame_with(at, "95% CI").columns)
+    at.text_input(key="board_search").set_value("MODEL-C").run()
+    assert list(frame_with(at, "95% CI")["run"]) == ["model-c"]
+    assert "@inproceedings{vilamp2025" in texts(at.code)
 
 
 def test_a_registered_reading_is_offered_by_the_rule_control(monkeypatch, demo):

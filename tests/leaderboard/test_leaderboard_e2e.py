@@ -151,14 +151,39 @@ def _rows(results: Path) -> dict[str, dict[str, bool]]:
     return out
 
 
-def expected_ties(results: Path, complete: list[str], seeds: list[str]) -> tuple[list[str], set[str]]:
+def _paired_p(a: np.ndarray, b: np.ndarray, question: np.ndarray, single: bool) -> float:
+    """The table's test, computed here: per-question totals of the differences; two single
+    runs: exact McNemar if no question repeats, else the sign-flip test of the totals (all
+    sign patterns up to 12 differing questions, else its chi-square form); a seed group: a
+    one-sample t-test of the totals."""
+    import itertools
+
+    from scipy.stats import binomtest, chi2, ttest_1samp
+    d = a - b
+    totals = np.array([d[question == q].sum() for q in np.unique(question)])
+    if not single:
+        return float(ttest_1samp(totals, 0.0).pvalue) if totals.std() > 0 else float(totals.mean() == 0)
+    if len(np.unique(question)) == len(question):
+        k, n = int((d > 0).sum()), int((d != 0).sum())
+        return binomtest(k, n, 0.5).pvalue if n else 1.0
+    nonzero = totals[totals != 0]
+    if len(nonzero) > 12:
+        return float(chi2.sf(nonzero.sum() ** 2 / (nonzero ** 2).sum(), 1))
+    flips = [abs(np.dot(signs, nonzero)) for signs in itertools.product((1, -1), repeat=len(nonzero))]
+    return float(np.mean(np.array(flips) >= abs(nonzero.sum()) - 1e-9)) if len(nonzero) else 1.0
+
+
+def expected_ties(results: Path, complete: list[str], seeds: list[str], data: Path) -> tuple[list[str], set[str]]:
     """Independently: entries by accuracy in each section (the project's runs, then every
-    upload), exact McNemar (sign test for the seed group's per-case mean) against the entry
-    above and #1, Holm over each distinct comparison of the whole table (#2's two are one);
-    the project's order and its entries tied with #1."""
-    from scipy.stats import binomtest
+    upload), the paired test that fits each pair (:func:`_paired_p`, clusters = the needle
+    questions of the manifest) against the entry above and #1, Holm over each distinct
+    comparison of the whole table (#2's two are one); the project's order and its entries
+    tied with #1."""
     rows, uploaded = _rows(results), _rows(results / "uploads")
     cases = sorted(rows[complete[0]])
+    question_of = {c["case_id"]: c["needle"]["question_id"]
+                   for c in map(json.loads, (data / "manifest.jsonl").read_text().splitlines())}
+    question = np.array([question_of[c] for c in cases])
     vectors = {run: np.array([float(rows[run][c]) for c in cases]) for run in complete}
     vectors["random"] = np.mean([[float(rows[s][c]) for c in cases] for s in seeds], axis=0)
     sections = [vectors, {run: np.array([float(answers[c]) for c in cases]) for run, answers in uploaded.items()}]
@@ -167,9 +192,8 @@ def expected_ties(results: Path, complete: list[str], seeds: list[str]) -> tuple
     for section, order in zip(sections, orders):
         for i, entry in enumerate(order[1:], 1):
             for other in dict.fromkeys((order[i - 1], order[0])):
-                d = section[entry] - section[other]
-                k, n = int((d > 0).sum()), int((d != 0).sum())
-                tests.append((entry, other, binomtest(k, n, 0.5).pvalue if n else 1.0))
+                single = "random" not in (entry, other)
+                tests.append((entry, other, _paired_p(section[entry], section[other], question, single)))
     ps = np.array([p for *_, p in tests])
     idx = np.argsort(ps, kind="stable")
     adjusted, running = np.empty(len(ps)), 0.0
@@ -229,7 +253,12 @@ def test_scenario_ranks_marks_significance_and_uploads(scenario, tmp_path):
             page.goto(scenario["url"] + "/?tab=Breakdowns", wait_until="domcontentloaded")
             chart = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="accuracy % (95% CI)").first
             expect(chart.locator("svg").first).to_be_visible(timeout=60_000)
-            colour = charts.run_colour("model-a")
+            from leaderboard import data as lb
+            from leaderboard import loading as ld
+            from leaderboard.page import run_colours
+            tables = lb.build_tables(ld.load_results(scenario["results"], uploads_root=scenario["results"] / "uploads"),
+                                     ld.load_manifest(scenario["data"]))
+            colour = run_colours(tables)[tables.label("model-a")]
             assert chart.locator(f'path[stroke="{colour}"]').count() >= 1
             expect(page.get_by_text("Showing ", exact=False).first).to_be_visible(timeout=60_000)
             # whiskers centred on their bars (task chart, as drawn)
@@ -309,6 +338,8 @@ def test_export_renders_offline_with_the_live_numbers(scenario, tmp_path):
             expect(static.locator("#board-project")).to_be_visible(timeout=60_000)
             assert [u for u in requested if u != out.joinpath("index.html").as_uri()] == []
             assert static.locator("svg").count() >= 3 and static.locator("script").count() == 0
+            width = static.evaluate("document.documentElement.scrollWidth")
+            assert width <= 1280, f"the export is {width} px wide in a 1,280 px window"
             project = _table(static, "project")
             static.screenshot(path=str(ARTIFACTS / "leaderboard-export.png"), full_page=True)
             live = open_board(browser, scenario["url"])
@@ -322,7 +353,7 @@ def test_export_renders_offline_with_the_live_numbers(scenario, tmp_path):
     static_cells = {row[c].strip() for row in project for c in shown}
     assert static_cells - {""} <= live_cells | {""}, static_cells - live_cells
     order, tied = expected_ties(scenario["results"], ["model-a", "model-b", "model-c"],
-                                [f"random-seed{k}" for k in range(3)])
+                                [f"random-seed{k}" for k in range(3)], scenario["data"])
     ranked = [r for r in project if r["rank"] != "—"]
     names = [r["run"].split(" · ")[0] for r in ranked]
     assert names == order, (names, order)

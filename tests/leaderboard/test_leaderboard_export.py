@@ -36,3 +36,18 @@ def test_latex_table_is_booktabs_with_escaped_names(demo):
     rows = [line for line in tex.splitlines() if line.endswith("\\\\") and line[0].isdigit()]
     assert [r.split(" & ")[1] for r in rows] == ["model-b", "model-c", "model-a"]  # ranked runs only
     assert export.latex_escape("a_b & 50%") == "a\\_b \\& 50\\%"
+
+
+def test_export_charts_draw_the_ranked_runs_unless_asked_for_all(demo, tmp_path):
+    out = tmp_path / "site"
+    assert export.main(["--results", str(demo["results"]), "--data", str(demo["data"]), "--out", str(out)]) == 0
+    figure = next(out.glob("accuracy-by-length--*.svg")).read_text(encoding="utf-8")
+    assert "model-b" in figure and "partial-0" not in figure and "foreign-0" not in figure
+    assert not (out / "heatmap--partial-0.svg").exists() and (out / "heatmap--model-b.svg").exists()
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "[partial 9/20] partial-0" in page  # still in the table, with its mark
+    assert 'id="heatmaps"' in page and "Every pair" in page and "@inproceedings{vilamp2025" in page
+    every = tmp_path / "every"
+    assert export.main(["--results", str(demo["results"]), "--data", str(demo["data"]), "--out", str(every),
+                        "--all-runs"]) == 0
+    assert "partial-0" in next(every.glob("accuracy-by-length--*.svg")).read_text(encoding="utf-8")

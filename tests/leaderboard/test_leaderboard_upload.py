@@ -167,6 +167,6 @@ def test_default_limit_refuses_a_file_over_20_mb(setup):
     manifest, results = setup
     line = results[0].to_json().encode() + b"\n"
     data = line * (up.MAX_UPLOAD_BYTES // len(line) + 1)
-    assert len(data) > up.MAX_UPLOAD_BYTES == 20 * 1024 * 1024
+    assert len(data) > up.MAX_UPLOAD_BYTES == 20 * 10**6
     problems = _problems(data, manifest)
-    assert len(problems) == 1 and "over the 20 MiB limit (20,971,520 bytes); nothing was read" in problems[0]
+    assert len(problems) == 1 and "over the 20 MB limit (20,000,000 bytes); nothing was read" in problems[0]

@@ -33,8 +33,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 MUTANTS = ROOT / "mutants"
-MODULES = ["niah.accuracy", "niah.answers", "niah.atomic", "niah.cases", "niah.circular", "niah.diagnostics",
-           "niah.errors", "niah.ffmpeg", "niah.framestore", "niah.ray_cluster", "niah.results", "niah.schedule",
+MODULES = ["niah.accuracy", "niah.answers", "niah.atomic", "niah.cases", "niah.circular", "niah.clusters",
+           "niah.comparisons", "niah.diagnostics",
+           "niah.errors", "niah.ffmpeg", "niah.framestore", "niah.ray_cluster", "niah.results", "niah.run_reading",
+           "niah.schedule",
            "niah.schema", "niah.videomme", "niah.view", "niah.zipmember", "generator.plan", "runner.score",
            "leaderboard.data", "leaderboard.ranking", "leaderboard.copies", "leaderboard.upload"]
 KILLED = {1, 3}  # mutmut's exit codes for a failing test
