@@ -1,7 +1,7 @@
 # Two commands on a fresh machine:
-#   make demo   install the core (no torch; 1.2 GB, ~1 min), build the 3,000-case benchmark on
+#   make demo   install the core (no torch; 1.5 GB, ~1 min), build the 3,000-case benchmark on
 #               the built-in demo source, export one case, score the chance baseline, print the report
-#   make test   install everything (adds the torch stack for the video-LLMs; 6.7 GB in all,
+#   make test   install everything (adds the torch stack for the video-LLMs; 7.5 GB in all,
 #               ~3 min the first time), plus Debian's chromium for the browser test, and run the tests
 # `make install` installs everything without running anything. Afterwards run the documented
 # commands with .venv active (`source .venv/bin/activate`) or as `.venv/bin/python -m ...`.
@@ -20,7 +20,7 @@ QUIET = { grep --line-buffered -v "^WARNING: Location '.*' is ignored" || true; 
 
 $(CORE): pyproject.toml constraints.txt
 	@echo "== install (1/2): the core into $(VENV): generator, runner, leaderboard, Ray; no torch." \
-	      "About 1.2 GB and a minute."
+	      "About 1.5 GB and a minute."
 	python3 -m venv $(VENV)
 	$(PIP) -q --upgrade pip 2>&1 | $(QUIET)
 	$(PIP) -c constraints.txt -e '.[test]' 2>&1 | $(QUIET)
@@ -32,7 +32,7 @@ $(CORE): pyproject.toml constraints.txt
 # processors and open_clip need torchvision, so no CPU-only torch can serve the models here).
 $(MODELS): $(CORE)
 	@echo "== install (2/2): torch 2.14.1 + torchvision 0.29.1 (with CUDA libraries), transformers," \
-	      "open_clip for the video-LLMs. About 5.5 GB more and 2 minutes; pip is quiet while it unpacks."
+	      "open_clip for the video-LLMs. About 6 GB more and 2 minutes; pip is quiet while it unpacks."
 	$(PIP) torch==2.14.1 torchvision==0.29.1 2>&1 | $(QUIET)
 	$(PIP) -c constraints.txt -e '.[test,models,lmms]' 2>&1 | $(QUIET)
 	@echo "== lmms-eval 0.7.3 without its declared dependencies (av<16 would downgrade av; wandb, openai," \

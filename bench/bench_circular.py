@@ -95,4 +95,12 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from niah.errors import InputError
+    try:
+        raise SystemExit(main())
+    except InputError as exc:  # weights not on disk, no CUDA: one line, as `runner score` says it
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
+    except ModuleNotFoundError as exc:  # the core install has no torch
+        print(f"error: {exc.name} is not installed: this benchmark needs `make install`", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python bench/bench_generator.py [--data data/niah] [--case L2000-0000]``.
 Everything is measured in one run on the same files, because these machines are noisy;
-the printed ratios are what the README quotes.
+the printed ratios are what docs/generator.md quotes.
 
 (a) ingestion (decode + 1 FPS + scale + intra encode, one core) against
     ``ffmpeg -threads 1 -i X -vf fps=1 -f null -`` on the same file (target >= 0.8);

@@ -140,17 +140,21 @@ def load(folder: Path, config: object, device: str, feature_memory: str, device_
 
 
 def run(args: argparse.Namespace) -> None:
+    from niah.cases import Benchmark
+    from runner.models.hub import check_device
+
+    check_device(args.device)  # before any weights are made: no CUDA is one line at once
+    bench = Benchmark.open(args.data)
     work = Path(tempfile.mkdtemp(prefix="bench-gpu-"))
     config = make_folder(work / "vilamp", REAL if args.size == "real" else TINY)
     for merge in args.merge.split(","):
-        run_reading(args, work, config, merge)
+        run_reading(args, work, config, merge, bench)
     shutil.rmtree(work, ignore_errors=True)
 
 
-def run_reading(args: argparse.Namespace, work: Path, config: object, merge: str) -> None:
+def run_reading(args: argparse.Namespace, work: Path, config: object, merge: str, bench: object) -> None:
     """Every row for one reading of the merger (``merge=exact`` or ``fast``)."""
     import torch
-    from niah.cases import Benchmark
     from niah.schedule import locality_order
     from runner.vilamp.frame_features import FrameFeatures, parse_bytes
 
@@ -163,7 +167,6 @@ def run_reading(args: argparse.Namespace, work: Path, config: object, merge: str
     print(f"model built in {time.perf_counter() - start:.1f} s on {torch.cuda.get_device_name() if cuda else 'cpu'}; "
           f"dtype {model.settings()['dtype']}, profile {model.settings()['profile']}; "
           f"weights {torch.cuda.memory_allocated() / 2**30:.1f} GiB" if cuda else "")
-    bench = Benchmark.open(args.data)
     by_length: dict[int, list] = {}
     for case in locality_order(bench.cases):
         by_length.setdefault(case.length, []).append(case)
@@ -254,4 +257,12 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from niah.errors import InputError
+    try:
+        main()
+    except InputError as exc:  # no CUDA, missing weights or data: one line, as the CLIs say it
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
+    except ModuleNotFoundError as exc:  # the core install has no torch
+        print(f"error: {exc.name} is not installed: this benchmark needs `make install`", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,4 +1,4 @@
-"""Print the README's model table: what each HF video-LLM family sees of a 2K and a 10K-frame case
+"""Print the model table of docs/runner.md: what each HF video-LLM family sees of a 2K and a 10K-frame case
 at its model-card defaults, and its estimated peak GPU memory (runner/models/model_table.py);
 with ``--protocols``, docs/protocols.md's table (every family under every protocol).
 

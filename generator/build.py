@@ -14,6 +14,7 @@ Steps, each resumable:
 from __future__ import annotations
 
 import errno
+import json
 import os
 import sys
 from collections import Counter
@@ -58,6 +59,12 @@ class BuildConfig:
     tasks: tuple[str, ...] = (DEFAULT_FAMILY,)  # task families (niah.schema.FAMILIES order)
     workers: int = os.cpu_count() or 1
 
+    def recorded(self) -> dict:
+        """The settings as ``dataset.json`` records them (``config``): what makes two builds
+        the same benchmark. The folder and the worker count are left out: they change no case."""
+        return json.loads(json.dumps({k: v for k, v in asdict(self).items() if k not in ("out", "workers")}
+                                     | {"source": self.source or "demo"}))
+
 
 def warn(message: str) -> None:
     tqdm.write(f"warning: {message}", file=sys.stderr)
@@ -74,6 +81,49 @@ def disk_full(exc: BaseException) -> bool:
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return True
     return isinstance(exc, (SourceError, RuntimeError)) and "No space left on device" in str(exc)
+
+
+def refuse_another_benchmark(config: BuildConfig) -> None:
+    """Refuse to build into a folder that holds a finished build of other settings.
+
+    Why: a rebuild with other settings (``--cases 2`` into the default ``data/niah``) would
+    swap the manifest under every existing run, which then reads as "scored on another
+    manifest". Nothing is written before this check. A finished build is one with
+    ``dataset.json`` (written last); a killed build has none, so resuming it is never refused."""
+    path = Path(config.out) / DATASET_NAME
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))["config"]
+        if not isinstance(recorded, dict):
+            raise TypeError("config is not an object")
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(path, f"not a readable benchmark's dataset.json ({type(exc).__name__}); pass --replace "
+                               "to build over it, or choose another --out") from None
+    wanted = config.recorded()
+    # A key a finished build did not record predates its option: that build had the option's
+    # default behaviour, except the layout, whose default changed to the tape when it came.
+    defaults = BuildConfig(source=None, out="", lengths=()).recorded() | {"haystacks": "independent"}
+    recorded = {key: recorded.get(key, defaults.get(key)) for key in wanted}
+    differ = [key for key in wanted if recorded[key] != wanted[key]]
+    if not differ:
+        return
+    lengths = ",".join(str(n) for n in recorded.get("lengths") or [])
+    changes = "; ".join(f"{key} {_shown(wanted[key])} instead of {_shown(recorded.get(key))}" for key in differ)
+    raise InputError("--out", f"{config.out} holds another benchmark ({recorded.get('cases')} cases at lengths "
+                              f"{lengths}, seed {recorded.get('seed')}, {recorded.get('source')} source): this "
+                              f"build asks for {changes}; pass --replace to replace it, or choose another --out")
+
+
+def _shown(value: object) -> str:
+    return ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def forget_finished_build(out: Path) -> None:
+    """``--replace``: remove the old ``dataset.json`` first, so the folder reads as a build in
+    progress until the new one is whole (a killed replacement resumes without ``--replace``).
+    The frame store stays: videos it holds from the same sources are reused."""
+    (out / DATASET_NAME).unlink(missing_ok=True)
 
 
 def build(config: BuildConfig, executor: ExecutorFactory | None = None) -> dict:
@@ -127,8 +177,7 @@ def _build(config: BuildConfig, executor: ExecutorFactory | None, out: Path, sto
     dataset = {
         "schema_version": SCHEMA_VERSION,
         "generator_version": GENERATOR_VERSION,
-        "config": {k: v for k, v in asdict(config).items() if k not in ("out", "workers")}
-        | {"source": config.source or "demo"},
+        "config": config.recorded(),
         "frame_store": FRAMES_DIR,
         "store_settings": asdict(store.settings),
         "sources": {

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from generator.build import BuildConfig, build
+from generator.build import BuildConfig, build, forget_finished_build, refuse_another_benchmark
 from generator.families import parse_tasks
 from generator.inspect_cmd import case_needles, summary
 from generator.plan import DEFAULT_LAYOUT, LAYOUTS, parse_depths, parse_lengths
@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
                         "(the output folder must be on a filesystem every node sees; docs/scaling.md)")
     b.add_argument("--address", help="with --engine ray: Ray cluster to join (auto, HOST:PORT, ray://HOST:PORT); "
                                      "default: start a local Ray instance")
+    b.add_argument("--replace", action="store_true",
+                   help="replace a finished benchmark of other settings in --out (without it the build refuses "
+                        "and changes nothing)")
     e = sub.add_parser("export", help="write one case as an H.264 MP4")
     e.add_argument("--data", default="data/niah")
     e.add_argument("--case", required=True)
@@ -105,11 +108,15 @@ def main(argv: list[str] | None = None) -> int:
                 haystacks=args.haystacks, tasks=parse_tasks(args.tasks), workers=args.workers)
             if args.address and args.engine != "ray":
                 raise InputError("--address", "only with --engine ray")
+            if not args.replace:
+                refuse_another_benchmark(config)
             executor = None
             if args.engine == "ray":
                 from generator.ray_ingest import factory
                 executor = factory(args.address)
             started = time.monotonic()
+            if args.replace:
+                forget_finished_build(Path(args.out))
             before = _build_state(Path(args.out))
             dataset = build(config, executor)
             if before is not None and before == _build_state(Path(args.out)):

@@ -50,7 +50,10 @@ def render(page: Page) -> None:
         return
     check = up.validate_upload(file.getvalue(), page.manifest.cases if page.manifest.available else None)
     if check.ok and (problem := copy_problem(page, check)):
-        check.add(problem)
+        # a valid file that repeats a run: say so, not "not a valid results file"
+        st.error("Upload refused: a copy of a run already listed; nothing was saved.")
+        st.code(f"{shown_name}\n{problem}", language=None)
+        return
     if not check.ok:
         count = len(check.problems) + check.truncated
         st.error(f"Upload refused: not a valid results file ({count} problem(s), {len(check.kinds)} kind(s)); "

@@ -30,7 +30,7 @@ EXAMPLES = """examples (after `make demo`, in the checkout, with .venv activated
   python -m runner score --data data/niah --model llava-onevision --model-path FOLDER_OR_HUB_ID --frames 32
   python -m runner report --out results --data data/niah
 Weights come from a local folder or the local Hugging Face cache (`hf download ID` first);
---allow-download lets a hub id be fetched. More: README.md ("Runner"), docs/scaling.md."""
+--allow-download lets a hub id be fetched. More: docs/runner.md, docs/scaling.md."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
                                               "models: the cap, max_frames)")
     s.add_argument("--model-option", action="append", type=_model_option, metavar="KEY=VALUE", default=[],
                    help="override a video default of an HF video-LLM (repeatable), e.g. fps=0.5, "
-                        "max_pixels=200704, time_instruction=false; see the README's model table")
+                        "max_pixels=200704, time_instruction=false; see docs/runner.md")
     s.add_argument("--max-frames", type=int, metavar="N",
                    help="vilamp: at most N case frames, picked as np.linspace(0, n - 1, N) truncated to ints; "
                         "600 reproduces the authors' Video-MME script (default: every frame, the NIAH setting)")
@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "each family's below")
     s.add_argument("--profile", choices=["released", "paper"],
                    help="ViLAMP: released (default: the authors' public inference code) or paper "
-                        "(Algorithm 1 as written); see the README's Fidelity table")
+                        "(Algorithm 1 as written); see docs/vilamp-fidelity.md")
     s.add_argument("--seed", type=int, help="random seed (the `random` baseline)")
     s.add_argument("--circular", action="store_true",
                    help="ask each case once per cyclic rotation of its options (letters stay, contents move); "

@@ -138,5 +138,68 @@ def test_second_build_says_it_is_complete_and_notes_print_once(release: Path, tm
     assert "build already complete" in second.stdout and "60 cases" in second.stdout
     assert "ingest: all 7 videos already in the frame store" in second.stderr
     assert "0video" not in second.stderr and (second.stdout + second.stderr).count("questions reused") == 2
-    changed = run_cli(*args[:-4], "--lengths", "100", "--cases", "30", "--frame-size", "32")
-    assert changed.returncode == 0 and "built 30 cases" in changed.stdout
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_build_into_another_benchmark_refuses_and_replace_replaces(release: Path, tmp_path: Path) -> None:
+    """Another benchmark's folder is refused in one line naming it, exit 2, nothing changed;
+    ``--replace`` replaces it; the refusal never stands in the way of the same build."""
+    out = tmp_path / "niah"
+    first = run_cli("generator", "build", "--source", str(release), "--out", str(out), *SMALL_BUILD)
+    assert first.returncode == 0, first.stderr
+    before = snapshot(out)
+    other = ["generator", "build", "--source", str(release), "--out", str(out), "--lengths", "100", "--cases", "6",
+             "--seed", "0", "--frame-size", "32"]
+    refused = run_cli(*other)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.count("\n") == 1, refused.stderr
+    assert refused.stderr.startswith(f"error: --out: {out} holds another benchmark (12 cases at lengths 100,200, "
+                                     "seed 0, ")
+    assert "lengths 100 instead of 100,200; cases 6 instead of 12; pass --replace" in refused.stderr
+    assert snapshot(out) == before
+    again = run_cli("generator", "build", "--source", str(release), "--out", str(out), *SMALL_BUILD)
+    assert again.returncode == 0 and "build already complete" in again.stdout
+    replaced = run_cli(*other, "--replace")
+    assert replaced.returncode == 0, replaced.stderr
+    assert "built 6 cases" in replaced.stdout and len(Benchmark.open(out).cases) == 6
+    assert run_cli("generator", "build", "--source", str(release), "--out", str(out), *SMALL_BUILD).returncode == 2
+
+
+def test_a_replacement_killed_before_its_end_resumes_without_replace(release: Path, tmp_path: Path) -> None:
+    """``--replace`` drops the old ``dataset.json`` first: until the new build is whole the
+    folder is a build in progress, which a plain rerun of the new settings finishes."""
+    out = tmp_path / "niah"
+    assert run_cli("generator", "build", "--source", str(release), "--out", str(out), *SMALL_BUILD).returncode == 0
+    (out / "dataset.json").write_text("{not json")
+    garbage = run_cli("generator", "build", "--source", str(release), "--out", str(out), *SMALL_BUILD)
+    assert garbage.returncode == 2 and garbage.stderr.count("\n") == 1
+    assert f"{out / 'dataset.json'}: not a readable benchmark's dataset.json" in garbage.stderr
+    (out / "dataset.json").unlink()  # what --replace leaves when killed before the new manifest is whole
+    other = run_cli("generator", "build", "--source", str(release), "--out", str(out), "--lengths", "100",
+                    "--cases", "6", "--frame-size", "32")
+    assert other.returncode == 0, other.stderr
+    assert len(Benchmark.open(out).cases) == 6
+
+
+def test_a_setting_an_older_build_did_not_record_reads_as_its_behaviour_then(small_bench: Path, tmp_path: Path) -> None:
+    """A ``dataset.json`` from before an option holds no key for it: that build had the
+    option's default, except the layout (benchmarks before the tape were ``independent``)."""
+    from generator.build import BuildConfig, refuse_another_benchmark
+    from niah.errors import InputError
+
+    dataset = json.loads((small_bench / "dataset.json").read_text())
+    config = dataset["config"]
+    same = BuildConfig(source=config["source"], out=str(tmp_path), lengths=(100, 200), cases=12, seed=0,
+                       frame_size=32)
+    for key in ("needle_duration", "haystacks"):
+        del config[key]
+    (tmp_path / "dataset.json").write_text(json.dumps(dataset))
+    with pytest.raises(InputError, match="haystacks tape instead of independent; pass --replace"):
+        refuse_another_benchmark(same)  # the default layout is the tape now
+    refuse_another_benchmark(BuildConfig(**{**same.__dict__, "haystacks": "independent"}))  # the same benchmark
+    (tmp_path / "dataset.json").write_text(json.dumps({**dataset, "config": [1, 2]}))
+    with pytest.raises(InputError, match="not a readable benchmark's dataset.json"):
+        refuse_another_benchmark(same)

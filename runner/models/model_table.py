@@ -1,10 +1,10 @@
-"""The README's model table, computed: what each family sees of a 2K and a 10K-frame case at its
+"""The model table of docs/runner.md, computed: what each family sees of a 2K and a 10K-frame case at its
 model-card defaults (frames, pixels per frame, visual tokens, from ``video_families``), and an
 *estimate* of peak GPU memory from the released checkpoint's shapes (each family's ``shapes``;
 no GPU measured it).
 
 ``python bench/model_table.py`` prints it; ``tests/runner_models/test_model_table.py`` checks the
-README holds exactly what it prints.
+page holds exactly what it prints (and the README's short table agrees).
 
 The estimate, in bf16 (2 bytes a value): weights + the LLM's KV cache for the whole input +
 the larger of two transients, the vision tower's (every patch of every frame at once, as the HF

@@ -198,7 +198,9 @@ def test_upload_refuses_bad_file_and_saves_good_one(monkeypatch, demo):
     # the same answers again, under another file name: refused by its answers
     show(at, tab="Upload")
     _upload(at, "again.jsonl", good.encode())
-    assert "Upload refused" in texts(at.error) and "same answers as run evil-name on all 20 cases" in texts(at.code)
+    assert "same answers as run evil-name on all 20 cases" in texts(at.code)
+    assert "Upload refused: a copy of a run already listed" in texts(at.error)
+    assert "not a valid results file" not in texts(at.error)  # the file is valid: it is a copy
 
 
 def test_thumbnails_timeline_and_stride_from_a_real_benchmark(monkeypatch, real_demo):
