@@ -172,7 +172,10 @@ def help_text(kind: str, name: str, sub: str | None) -> tuple[int, str]:
     if kind == "script" and not takes_options(name):
         raise ValueError(f"{name} reads no options: not run for its --help")
     if kind == "module":
-        argv = [sys.executable, "-m", name, *([sub] if sub else []), "--help"]
+        # `runner lmms-eval` hands every argument to lmms-eval's own command line, whose options
+        # given without a subcommand are those of its `eval` subcommand
+        passthrough = ["eval"] if (name, sub) == ("runner", "lmms-eval") else []
+        argv = [sys.executable, "-m", name, *([sub] if sub else []), *passthrough, "--help"]
     elif kind == "script":
         argv = [sys.executable, str(ROOT / name), *([sub] if sub else []), "--help"]
     else:
