@@ -1,7 +1,7 @@
 # Two commands on a fresh machine:
 #   make demo   install the core (no torch; 1.5 GB, ~1 min), build the 3,000-case benchmark on
 #               the built-in demo source, export one case, score the chance baseline, print the report
-#   make test   install everything (adds the torch stack for the video-LLMs; 7.5 GB in all,
+#   make test   install everything (adds the torch stack for the video-LLMs and lmms-eval; 7.7 GB in all,
 #               ~3 min the first time), plus Debian's chromium for the browser test, and run the tests
 # `make install` installs everything without running anything. Afterwards run the documented
 # commands with .venv active (`source .venv/bin/activate`) or as `.venv/bin/python -m ...`.
