@@ -79,12 +79,6 @@ def stored_rule(answer_rule: str | None) -> str:
     return str(answer_rule)
 
 
-def check_rule(rule: str) -> str:
-    """The reading's name for ``rule`` (a name or an alias); ``ValueError`` naming the known
-    readings if it is neither."""
-    return answers.canonical(rule)
-
-
 def correct(failed: Any, letters: Any, gold: Any, rotations_ok: Any = True) -> np.ndarray:
     """Elementwise: not failed, a gold letter is known, the letter is it and (circular lines)
     every rotation is right (:func:`rotations_right`); scalars give a 0-d array (``bool()``
@@ -159,7 +153,7 @@ def letters_coded(results: pd.DataFrame, option_codes: np.ndarray, option_values
     """:func:`letters_under` with the options given as a code per row into ``option_values``
     (-1: unknown). Stored letters are taken vectorised; only the rest is extracted again, once
     per distinct (output, options) pair, because outputs repeat a lot."""
-    rule = check_rule(rule)
+    rule = answers.canonical(rule)  # a name or an alias; unknown: ValueError naming the known
     stored = results["answer_rule"].map(stored_rule)
     out = pd.Series(None, index=results.index, dtype=object)
     same = (stored == rule).to_numpy(dtype=bool)

@@ -36,9 +36,9 @@ def test_a_line_without_a_rule_is_read_as_the_strict_parsers():
 
 
 def test_unknown_rule_is_refused_naming_the_known_ones():
-    rr.check_rule("official")
+    answers.canonical("official")
     with pytest.raises(ValueError) as info:
-        rr.check_rule("loose")
+        answers.canonical("loose")
     assert str(info.value) == "unknown answer rule 'loose'; known: lmms-eval, videomme, strict"
 
 
