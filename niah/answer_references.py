@@ -54,6 +54,8 @@ LMMS_EVAL_PHRASES = ("the answer is", "answer is", "the correct answer is", "cor
 #: (format, how the letter is written in it) tried in this order; ranked by LMMS_EVAL_RANK
 _LMMS_EVAL_MARKS = (("parentheses", "({})"), ("period", "{}."), ("colon", "{}:"), ("right_paren", "{})"),
                     ("space", "{} "))
+#: the formats' ranks; "start" and "end" each name at most one letter and outrank the rest, so
+#: they are answered first below, before any position is compared
 LMMS_EVAL_RANK = {"start": 10, "end": 9, "phrase": 7, "parentheses": 6, "period": 5, "colon": 4,
                   "right_paren": 3, "space": 2, "fallback": 0}
 
@@ -66,6 +68,12 @@ def lmms_eval_answer(text: str | None, options: Sequence[str] = ()) -> str | Non
     body = text.strip()
     for mark in (",", ".", "!", "?", ";", ":", "'", '"'):   # one after the other, not as a set
         body = body.strip(mark)
+    bare = body.strip()
+    # a standalone letter: not followed (at the start) or preceded (at the end) by a letter
+    if bare[:1] in LMMS_EVAL_CHOICES and not bare[1:2].isalpha():
+        return bare[0]
+    if bare[-1:] in LMMS_EVAL_CHOICES and not bare[-2:-1].isalpha():
+        return bare[-1]
     padded = f" {body} "
     found: list[tuple[int, int, str]] = []                 # (rank, position, letter)
     for name, form in _LMMS_EVAL_MARKS:
@@ -73,26 +81,17 @@ def lmms_eval_answer(text: str | None, options: Sequence[str] = ()) -> str | Non
             written = form.format(letter)
             if written in padded:
                 found.append((LMMS_EVAL_RANK[name], padded.rfind(written), letter))
-    lowered = padded.lower()
+    lowered = padded.lower()            # may be longer than padded ("İ"); positions mix as lmms-eval's do
     for phrase in LMMS_EVAL_PHRASES:
         at = lowered.find(phrase)
-        if at < 0:
+        if at == -1:
             continue
         for letter in LMMS_EVAL_CHOICES:
             position = padded.find(letter, at + len(phrase))
-            if position >= 0:
+            if position != -1:
                 found.append((LMMS_EVAL_RANK["phrase"], position, letter))
-    bare = padded.strip()
-    for letter in LMMS_EVAL_CHOICES:
-        if bare.startswith(letter) and (len(bare) == 1 or not bare[1].isalpha()):
-            found.append((LMMS_EVAL_RANK["start"], 0, letter))
-    for letter in LMMS_EVAL_CHOICES:
-        if bare.endswith(letter) and (len(bare) == 1 or not bare[-2].isalpha()):
-            found.append((LMMS_EVAL_RANK["end"], len(padded) - 1, letter))
     if not found:
         found = [(LMMS_EVAL_RANK["fallback"], padded.rfind(letter), letter)
                  for letter in LMMS_EVAL_CHOICES if letter in padded]
-    if not found:
-        return None
-    # highest rank, then latest position; equal keys only ever name the same letter
-    return max(found, key=lambda c: (c[0], c[1]))[2]
+    # highest rank, then latest position; equal (rank, position) only ever name the same letter
+    return max(found)[2] if found else None

@@ -42,8 +42,9 @@ def to_original(shown: str | None, options: Sequence[str], rotation: int) -> str
     return letters[(position + rotation) % len(letters)]
 
 
-def shown_letter(original: str, options: Sequence[str], rotation: int) -> str | None:
-    """The letter under which the original option ``original`` is shown in ``rotation``."""
+def shown_letter(original: str | None, options: Sequence[str], rotation: int) -> str | None:
+    """The letter under which the original option ``original`` is shown in ``rotation``; ``None``
+    for no letter or one that is not an option."""
     letters = list(option_letters(options))
     if original not in letters:
         return None

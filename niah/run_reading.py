@@ -127,7 +127,7 @@ def rotations_right(records: Sequence[tuple[Rotation, ...] | None], options: Seq
             ok[i] = False
             continue
         for r, (letter, strict, raw) in enumerate(recs):
-            as_shown = [shown_letter(x, opts, r) if x is not None else None for x in (letter, strict)]
+            as_shown = [shown_letter(x, opts, r) for x in (letter, strict)]   # None stays None
             rows.append((as_shown[0], raw, stored, as_shown[1]))
             shown.append(views[r])
             where.append((i, r))

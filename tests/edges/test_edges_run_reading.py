@@ -127,12 +127,13 @@ def _records(gold: str, wrong_in: set[int], strict: bool = True):
 
 
 def test_every_rotation_must_be_right():
+    # a line with too few rotations does not end the reading: the wrong line after it is still read
     records = [None, _records("C", set()), _records("C", {2}), _records("C", {0}), _records("C", set())[:3],
-               _records("C", set())]
-    options = [OPTIONS] * 5 + [None]
+               _records("C", set()), _records("C", {1})]
+    options = [OPTIONS] * 5 + [None, OPTIONS]
     for rule in ("official", "strict"):
-        got = rr.rotations_right(records, options, ["official"] * 6, rule, ["C"] * 5 + [None])
-        assert got.tolist() == [True, True, False, False, False, True]
+        got = rr.rotations_right(records, options, ["official"] * 7, rule, ["C"] * 5 + [None, "C"])
+        assert got.tolist() == [True, True, False, False, False, True, False]
     assert rr.rotations_right([], [], [], "official", []).tolist() == []
 
 
@@ -150,6 +151,8 @@ def test_a_rotation_not_stored_under_the_rule_is_read_again_as_shown():
     assert rr.rotations_right([mixed], [OPTIONS], ["videomme"], "videomme", ["D"]).tolist() == [False]
     all_right = _records("D", set(), strict=False)
     assert rr.rotations_right([all_right], [OPTIONS], ["videomme"], "strict", ["D"]).tolist() == [True]
+    # under the rule it is stored under, each rotation's stored letter is taken (its strict one is absent)
+    assert rr.rotations_right([all_right], [OPTIONS], ["videomme"], "videomme", ["D"]).tolist() == [True]
     # a line stored under strict: its rotations' letters are strict ones, so videomme reads again
     assert rr.rotations_right([all_right], [OPTIONS], ["strict"], "videomme", ["D"]).tolist() == [True]
 

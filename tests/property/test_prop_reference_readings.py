@@ -35,11 +35,16 @@ outputs = st.one_of(st.lists(st.sampled_from(PIECES), max_size=14).map("".join),
 # ----- lmms-eval -----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def extract_mcq_answer():
-    """lmms-eval's file itself, loaded without importing the lmms_eval package (15 s of imports
-    that this one dependency-free module does not need)."""
     spec = importlib.util.find_spec("lmms_eval")
     if spec is None or not spec.submodule_search_locations:
         pytest.skip("lmms-eval 0.7.3 is not installed (make install adds it)")
+    return load_extract_mcq_answer()
+
+
+def load_extract_mcq_answer():
+    """lmms-eval's file itself, loaded without importing the lmms_eval package (15 s of imports
+    that this one dependency-free module does not need)."""
+    spec = importlib.util.find_spec("lmms_eval")
     path = Path(next(iter(spec.submodule_search_locations))) / "tasks" / "_task_utils" / "mcq_extract.py"
     module_spec = importlib.util.spec_from_file_location("lmms_eval_mcq_extract", path)
     module = importlib.util.module_from_spec(module_spec)
@@ -92,6 +97,34 @@ def script_extract(s: str) -> str:
 def test_videomme_reading_is_the_scripts(text):
     assert videomme_answer(text, OPTIONS) == (script_extract(text) or None)
     assert answers.extract("official", text, OPTIONS) == (script_extract(text) or None)   # the old name
+
+
+# Outputs random text seldom forms, each with the letter both lmms-eval and this reading give:
+# every stripped mark decides the answer once (unstripped, the end letter is lost to "(A)"), the
+# later of two equal formats wins, a phrase with no letter after it adds nothing, and no phrase
+# at all adds no phrase candidate.
+LMMS_EVAL_CASES = [(f"Not (A) but B{mark}", "B") for mark in (",", ".", "!", "?", ";", ":", "'", '"')] + [
+    ("(A) (B) (A)", "A"), ("Maybe B. The answer is unclear", "B"), ("Not (A) but B, surely", "A"),
+    ("Bob (C) x", "C"), ("B x C", "B"), ("   ", None), ("...", None), ("x. (D)", "D"), ("(C) or D", "D")]
+
+
+@pytest.mark.parametrize("text, letter", LMMS_EVAL_CASES)
+def test_lmms_eval_reading_on_outputs_random_text_seldom_forms(text, letter):
+    assert lmms_eval_answer(text) == letter
+    spec = importlib.util.find_spec("lmms_eval")
+    if spec is not None:   # and lmms-eval's own function agrees, where it is installed
+        assert (load_extract_mcq_answer()(text, choices=["A", "B", "C", "D"]) or None) == letter
+
+
+def test_lmms_eval_reading_of_no_text():
+    assert lmms_eval_answer(None) is None and lmms_eval_answer("") is None
+
+
+def test_videomme_prefix_formed_by_removing_another():
+    """Removing "The answer is" joins "Be" and "st answer:Best option:" into the last prefix,
+    which is then removed too (the script removes, it does not blank out): C, not the B of "Best"."""
+    text = "BeThe answer isst answer:Best option: C"
+    assert script_extract(text) == "C" and videomme_answer(text) == "C"
 
 
 def test_the_quirks_the_issue_names():
