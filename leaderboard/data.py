@@ -115,19 +115,29 @@ def _take(values: np.ndarray, row: np.ndarray, fill: Any) -> np.ndarray:
     return np.concatenate([np.asarray(values), np.asarray([fill], dtype=np.asarray(values).dtype)])[row]
 
 
-def prepare_results(loaded: Loaded, manifest: Manifest | None, rule: str) -> tuple[pd.DataFrame, float, bool]:
+def prepare_results(loaded: Loaded, manifest: Manifest | None,
+                    rule: str) -> tuple[pd.DataFrame, float, bool, dict[str, int]]:
     """The long results frame with, per row: ``letter`` under ``rule``, ``correct`` under it,
     ``code`` (what was answered, for copy detection), ``depth_decile``, ``in_manifest``,
-    ``chance``, ``unparsed``, ``failed``; and the benchmark's chance (fraction) and whether
-    a manifest was open."""
+    ``chance``, ``unparsed``, ``failed``; the benchmark's chance (fraction); whether a manifest
+    was open; and per run read against it, how many of its results were for cases outside it
+    and are left out (:func:`niah.run_reading.outside_note`; a run scored on another manifest
+    keeps its rows, shown but never ranked)."""
     runs, results = loaded.runs, loaded.results.copy()
-    results["run_id"] = pd.Categorical(results["run_id"], categories=list(runs["run_id"]))
     have_manifest = manifest is not None and manifest.available
+    left_out: dict[str, int] = {}
+    if have_manifest:
+        row = pd.Index(manifest.cases["case_id"]).get_indexer(results["case_id"])  # -1: not in the manifest
+        other = {run: run_reading.manifest_check(fp, manifest.fingerprint) == run_reading.DIFFERS
+                 for run, fp in zip(runs["run_id"], runs["manifest_fingerprint"])}
+        outside = (row < 0) & ~results["run_id"].map(other).fillna(False).to_numpy(dtype=bool)
+        left_out = results.loc[outside, "run_id"].value_counts().to_dict()
+        results, row = results[~outside].reset_index(drop=True), row[~outside]
+    results["run_id"] = pd.Categorical(results["run_id"], categories=list(runs["run_id"]))
     results["depth_decile"] = accuracy.depth_decile(results["depth"])
     results["failed"] = results["error"].notna()
     if have_manifest:
         cases = manifest.cases
-        row = pd.Index(cases["case_id"]).get_indexer(results["case_id"])  # -1: not in the manifest
         known = row >= 0
         results["in_manifest"] = known
         case_options, option_values = pd.factorize(cases["options"].map(tuple))
@@ -154,7 +164,7 @@ def prepare_results(loaded: Loaded, manifest: Manifest | None, rule: str) -> tup
             results[READING_PREFIX + name] = other.to_numpy(dtype=object) != shown  # None == None: the same
     results["code"] = copies.answer_codes(default, results["failed"])
     if gold is not None:
-        # a case outside the manifest has no gold letter (None): never correct
+        # a case outside the manifest (kept only for a run scored on another one) has no gold letter: never correct
         rotations_ok = True
         if results["rotations"].notna().any():
             options = [option_values[c] if c >= 0 else None for c in option_codes]
@@ -166,7 +176,7 @@ def prepare_results(loaded: Loaded, manifest: Manifest | None, rule: str) -> tup
     results["cluster"] = _cluster_codes(results, manifest if have_manifest else None, row if have_manifest else None)
     model_of = np.asarray(runs["model"], dtype=object)  # run.json's model names every row of its run
     results["model"] = model_of[results["run_id"].cat.codes.to_numpy()] if len(model_of) else results["model"]
-    return results, chance, have_manifest
+    return results, chance, have_manifest, left_out
 
 
 def _cluster_codes(results: pd.DataFrame, manifest: Manifest | None, row: np.ndarray | None) -> np.ndarray:
@@ -186,7 +196,7 @@ def build_tables(loaded: Loaded, manifest: Manifest | None = None, rule: str = a
     name or older alias, recorded under its name)."""
     rule = answers.canonical(rule)
     runs = loaded.runs
-    results, chance, have_manifest = prepare_results(loaded, manifest, rule)
+    results, chance, have_manifest, left_out = prepare_results(loaded, manifest, rule)
     lengths = sorted({int(x) for x in results["length"].unique()}
                      | ({int(x) for x in manifest.cases["length"]} if have_manifest else set()))
 
@@ -214,6 +224,8 @@ def build_tables(loaded: Loaded, manifest: Manifest | None = None, rule: str = a
         marks, reason = _marks_and_reason(status, fp_status, run.uploaded, match, scored)
         if gap > READINGS_DIFFER_PCT:
             marks.append("readings differ")
+        if left_out.get(run.run_id):
+            marks.append(run_reading.outside_note(left_out[run.run_id]))
         row = {C.run.name: run.run_id, C.model.name: run.model, C.status.name: status,
                C.marks.name: " · ".join(marks), C.reason.name: reason,
                C.rankable.name: complete and match is None and scored > 0,

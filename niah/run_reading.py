@@ -7,7 +7,9 @@ Each rule is written here once:
 * **total** (:func:`total_of`): ``cases_total`` counts only as a non-negative integer; missing,
   a boolean (``true`` is not "1 case") or anything else is an unknown total.
 * **manifest** (:func:`manifest_check`): a run is read against the open benchmark unless it
-  records another manifest's fingerprint (one that records none is read against it).
+  records another manifest's fingerprint (one that records none is read against it); a result
+  for a case that benchmark does not hold is left out of every figure, and the run says how
+  many (:func:`outside_note`).
 * **status** (:func:`run_status`): ``complete`` when the total is known, above zero and every
   case is scored; ``partial k/n`` when it is known and not reached; ``unknown total`` otherwise.
 * **version 1** (:func:`stored_rule`): a line without ``answer_rule`` was written by the
@@ -55,6 +57,13 @@ def manifest_check(recorded: Any, current: str | None) -> str:
     if recorded is None:
         return NOT_RECORDED
     return MATCH if recorded == current else DIFFERS
+
+
+def outside_note(left_out: int) -> str:
+    """What a run read against the open benchmark says of its results for cases the manifest
+    does not hold (a hand-edited file, a case dropped from a later build): they are not one of
+    the benchmark's cases, so no figure counts them, in the report or on the page."""
+    return f"{left_out} result(s) outside the manifest left out"
 
 
 def is_complete(covered: int, total: int | None) -> bool:

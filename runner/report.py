@@ -124,8 +124,10 @@ def load_runs(out_root: str | Path, bench: Benchmark | None = None,
                 notes.append(f"skipped {run_dir.name}: scored on another manifest than {bench.root}")
                 continue
             ids = {c.case_id for c in bench.cases}
-            results = {k: v for k, v in results.items() if k in ids}
-            total = len(bench.cases)
+            on_bench = {k: v for k, v in results.items() if k in ids}
+            if len(on_bench) < len(results):
+                notes.append(f"{run_dir.name}: {run_reading.outside_note(len(results) - len(on_bench))}")
+            results, total = on_bench, len(bench.cases)
         results, rules = read_under(rule, results, bench)
         if set(rules) - {rule}:
             notes.append(f"{run_dir.name}: {sum(n for r, n in rules.items() if r != rule)} result(s) stored under "

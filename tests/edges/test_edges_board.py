@@ -312,20 +312,29 @@ def test_failed_cases_are_errors_not_unparsed(tmp_path):
 
 
 def test_a_result_for_a_case_outside_the_manifest(tmp_path):
+    """Read against the manifest, a stray line counts nowhere and the run says so (as ``runner
+    report`` does); a run scored on another manifest keeps it, shown and never ranked."""
     cases = [make_case(i) for i in range(4)] + [make_case(4, options=["A. yes", "B. no"])]
     manifest, root = bench_and_runs(tmp_path, cases)
     stray = _replace(make_case(9), case_id="X-9999")
     lines = [result_of(c, c.answer) for c in cases] + [result_of(stray, "B", correct=False)]
     _write_lines(root, "r", lines, model="r", manifest_fingerprint=manifest.fingerprint, cases_total=5)
+    _write_lines(root, "other", lines, model="other", manifest_fingerprint="another", cases_total=6)
     tables = board_of(root, manifest)
-    res = tables.results.set_index("case_id")
-    assert res["in_manifest"].tolist() == [True] * 5 + [False]
-    assert res.loc["X-9999", "letter"] == "B"  # no options to read it again by: its own letter
-    assert not res.loc["X-9999", "correct"]  # and no gold letter to match
-    assert res.loc["X-9999", "chance"] == pytest.approx(1 / lb.ASSUMED_OPTIONS)
-    row = tables.leaderboard.iloc[0]
-    assert (row["status"], row["scored"], row["unparsed"]) == ("complete", 6, 0)
-    assert row["chance"] == pytest.approx(100 * (4 * 0.25 + 0.5 + 0.25) / 6)
+    res, board = tables.results, tables.leaderboard.set_index("run")
+    mine = res[res["run_id"] == "r"].set_index("case_id")
+    assert "X-9999" not in mine.index and mine["in_manifest"].all()
+    row = board.loc["r"]
+    assert (row["status"], row["scored"], row["unparsed"], row["accuracy"]) == ("complete", 5, 0, 100.0)
+    assert "1 result(s) outside the manifest left out" in row["marks"]
+    assert row["chance"] == pytest.approx(100 * (4 * 0.25 + 0.5) / 5)
+    theirs = res[res["run_id"] == "other"].set_index("case_id")
+    assert theirs["in_manifest"].tolist() == [True] * 5 + [False]
+    assert theirs.loc["X-9999", "letter"] == "B"  # no options to read it again by: its own letter
+    assert not theirs.loc["X-9999", "correct"]  # and no gold letter to match
+    assert theirs.loc["X-9999", "chance"] == pytest.approx(1 / lb.ASSUMED_OPTIONS)
+    assert board.loc["other", "scored"] == 6 and not board.loc["other", "rankable"]
+    assert "outside the manifest" not in board.loc["other", "marks"]
 
 
 def test_the_model_is_run_jsons_name(tmp_path):
@@ -418,12 +427,13 @@ def test_breakdown_tables_problems_and_run_cards(tmp_path):
 
 
 def test_a_case_outside_the_manifest_with_no_letter_is_not_correct(tmp_path):
-    """No letter and no gold letter are not a match (None == None)."""
+    """No letter and no gold letter are not a match (None == None); the line is kept because the
+    run was scored on another manifest (on this one it would be left out)."""
     cases = [make_case(i) for i in range(3)]
     manifest, root = bench_and_runs(tmp_path, cases)
     stray = _replace(make_case(9), case_id="X-9999")
     lines = [result_of(c, c.answer) for c in cases] + [result_of(stray, None, raw_output="hmm", correct=True)]
-    _write_lines(root, "r", lines, model="r", manifest_fingerprint=manifest.fingerprint, cases_total=3)
+    _write_lines(root, "r", lines, model="r", manifest_fingerprint="another", cases_total=4)
     tables = board_of(root, manifest)
     res = tables.results.set_index("case_id")
     assert not res.loc["X-9999", "correct"] and res.loc["X-9999", "unparsed"]
@@ -449,8 +459,12 @@ def test_old_format_runs_without_a_benchmark_keep_their_letters_and_are_not_copi
 def test_results_against_a_manifest_without_cases_are_counted_not_crashed(tmp_path):
     manifest, root = bench_and_runs(tmp_path, [])
     cases = [make_case(i) for i in range(3)]
-    _write_lines(root, "r", [result_of(c, c.answer) for c in cases], model="r",
+    _write_lines(root, "r", [result_of(c, c.answer) for c in cases], model="r", manifest_fingerprint="another",
+                 cases_total=3)
+    _write_lines(root, "s", [result_of(c, c.answer) for c in cases], model="s",
                  manifest_fingerprint=manifest.fingerprint, cases_total=3)
     tables = board_of(root, manifest)
     assert tables.results["in_manifest"].tolist() == [False] * 3 and not tables.results["correct"].any()
-    assert tables.leaderboard.iloc[0]["scored"] == 3
+    board = tables.leaderboard.set_index("run")
+    assert board.loc["r", "scored"] == 3  # scored on another manifest: kept, no gold to match
+    assert board.loc["s", "scored"] == 0 and "3 result(s) outside the manifest left out" in board.loc["s", "marks"]

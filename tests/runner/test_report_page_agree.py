@@ -4,7 +4,8 @@ Both are fed the same edge-case folders: a run without ``cases_total``, one whos
 ``cases_total`` is the boolean ``true``, one whose stored ``correct`` contradicts the
 manifest's gold letter, one written as version 1 (no ``answer_rule``; its prediction is the
 strict parser's), one that records no manifest fingerprint (read against the open one) and a
-circular one (right only if every rotation is). The report's summary,
+circular one (right only if every rotation is) and one with a result for a case the manifest
+does not hold (left out against it, counted without it). The report's summary,
 its ``--csv`` summary and the page's board must give each run the same status, scored count,
 correct and unparsed counts and accuracy, and every case the same correctness, with the
 manifest and without it, under either answer rule."""
@@ -70,6 +71,9 @@ def folders(tmp_path: Path):
     _write(root, "no-fingerprint", {"cases_total": N_CASES}, [_line(c, raw, 2) for c, raw in zip(cases, right)])
     _write(root, "circular", {"manifest_fingerprint": fp, "cases_total": N_CASES},
            [_circular_line(c, i) for i, c in enumerate(cases)])
+    # every case right, plus a line for a case the manifest does not hold (stored as right)
+    _write(root, "outside-case", {"manifest_fingerprint": fp, "cases_total": N_CASES},
+           [_line(c, raw, 2) for c, raw in zip(cases, right)] + [dict(_line(cases[0], right[0], 2), case_id="gone")])
     return root, bench_dir
 
 
@@ -134,7 +138,7 @@ def test_the_edge_cases_are_read_as_the_rules_say(folders):
     status = dict(zip(table["run"], table["status"]))
     assert status == {"no-total": "unknown total", "bool-total": "unknown total", "contradicts-gold": "complete",
                       "version-1": "complete", "partial": f"partial 5/{N_CASES}", "circular": "complete",
-                      "no-fingerprint": "complete"}
+                      "no-fingerprint": "complete", "outside-case": "complete"}
     with_gold, _, _ = _report_tables(root, bench_dir, "videomme")
     correct = dict(zip(with_gold["run"], with_gold["correct"]))
     assert correct["contradicts-gold"] == 4            # the stored flags say 4 too, but not the same 4
@@ -150,3 +154,19 @@ def test_the_edge_cases_are_read_as_the_rules_say(folders):
     assert correct["version-1"] == (gold[1] == "A") + (N_CASES - 2)
     # circular: right only in every rotation, whatever the stored flag says, under either rule
     assert correct["circular"] == strict["circular"] == 4
+
+
+def test_a_case_outside_the_manifest_is_left_out_and_said(folders):
+    """Against the manifest the extra line counts nowhere (8 scored, all right) and both say so;
+    without one there is nothing to leave it out by, so both count its stored flag (9 of 9)."""
+    root, bench_dir = folders
+    note = "1 result(s) outside the manifest left out"
+    runs, notes = rp.load_runs(root, Benchmark.open(bench_dir), "videomme")
+    assert f"outside-case: {note}" in notes and sum(note in n for n in notes) == 1
+    board = lb.build_tables(load_results(root), load_manifest(bench_dir), "videomme").leaderboard.set_index("run")
+    assert note in board.loc["outside-case", "marks"] and board.loc["outside-case", "scored"] == N_CASES
+    assert board.loc["outside-case", "accuracy"] == 100.0 and board.loc["outside-case", "rankable"]
+    assert not any(note in m for m in board.drop(index="outside-case")["marks"])
+    report_table = _report_tables(root, bench_dir, "videomme")[0].set_index("run")
+    assert report_table.loc["outside-case", "scored"] == N_CASES
+    assert _report_tables(root, None, "videomme")[0].set_index("run").loc["outside-case", "scored"] == N_CASES + 1
