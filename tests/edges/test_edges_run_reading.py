@@ -107,6 +107,7 @@ def test_letters_of_no_lines():
     (None, None), ([], None), ("AB", None), ({"prediction": "A"}, None),
     ([{"prediction": "A", "prediction_strict": "B", "raw_output": "A"}], (("A", "B", "A"),)),
     ([{"prediction": 1, "prediction_strict": None, "raw_output": 2}, 7], ((None, None, ""), (None, None, ""))),
+    ([{"prediction": "A", "prediction_strict": 5, "raw_output": "A"}], (("A", None, "A"),)),
     ((({"raw_output": "x"}),), ((None, None, "x"),)),
 ])
 def test_rotation_records(rotations, records):
@@ -155,6 +156,16 @@ def test_a_rotation_not_stored_under_the_rule_is_read_again_as_shown():
     assert rr.rotations_right([all_right], [OPTIONS], ["videomme"], "videomme", ["D"]).tolist() == [True]
     # a line stored under strict: its rotations' letters are strict ones, so videomme reads again
     assert rr.rotations_right([all_right], [OPTIONS], ["strict"], "videomme", ["D"]).tolist() == [True]
+
+
+def test_correct_is_a_boolean_array_whatever_the_inputs_dtype():
+    """Flags read from an object column (pandas with None) still give a boolean array: ``~`` on
+    Python booleans in an object array would give -1/-2, and ``&`` an object array."""
+    failed, ok = np.array([False, True, False], dtype=object), np.array([True, True, False], dtype=object)
+    got = rr.correct(failed, ["A", "A", "A"], ["A", "A", "A"], ok)
+    assert got.dtype == bool and got.tolist() == [True, False, False]
+    right = rr.rotations_right([None, _records("C", set())[:3]], [OPTIONS] * 2, ["official"] * 2, "official", ["C"] * 2)
+    assert right.dtype == bool and right.tolist() == [True, False]
 
 
 def test_correct_needs_every_rotation():
