@@ -105,7 +105,8 @@ def test_videomme_reading_is_the_scripts(text):
 # at all adds no phrase candidate.
 LMMS_EVAL_CASES = [(f"Not (A) but B{mark}", "B") for mark in (",", ".", "!", "?", ";", ":", "'", '"')] + [
     ("(A) (B) (A)", "A"), ("Maybe B. The answer is unclear", "B"), ("Not (A) but B, surely", "A"),
-    ("Bob (C) x", "C"), ("B x C", "B"), ("   ", None), ("...", None), ("x. (D)", "D"), ("(C) or D", "D")]
+    ("Bob (C) x", "C"), ("B x C", "B"), ("   ", None), ("...", None), ("x. (D)", "D"), ("(C) or D", "D"),
+    ("Not (A) but BX", "A"), ("Ab1 (C)", "C")]   # strip() takes a set of characters; one letter after the start
 
 
 @pytest.mark.parametrize("text, letter", LMMS_EVAL_CASES)
