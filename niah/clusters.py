@@ -25,21 +25,24 @@ from numpy.typing import ArrayLike
 
 
 def codes(clusters: ArrayLike) -> np.ndarray:
-    """Each case's cluster as 0..G-1 (a missing cluster id: the case is its own cluster);
-    codes already (whole numbers from 0) are kept as they are."""
+    """Each case's cluster as 0..G-1 (a missing cluster id: the case is its own cluster, coded
+    after the named ones); codes already (whole numbers from 0) are kept as they are."""
     array = np.asarray(clusters)
     if array.dtype.kind in "iu" and (array.size == 0 or array.min() >= 0):
-        return array.astype("int64", copy=False)
-    values = pd.Series(np.asarray(clusters, dtype=object))
-    own = "\0case:" + pd.Series(np.arange(len(values)), dtype=str)
-    return pd.factorize(values.where(values.notna(), own))[0].astype("int64")
+        return np.asarray(array, dtype="int64")
+    # as given (np.asarray would spell a NaN beside strings as the string 'nan'); a missing id: -1
+    out, named = pd.factorize(pd.Series(np.asarray(clusters, dtype=object)))
+    alone = out < 0
+    out[alone] = len(named) + np.arange(int(alone.sum()))
+    return out
 
 
 def design_effect(group: np.ndarray, cluster: np.ndarray, correct: np.ndarray, groups: int) -> np.ndarray:
     """Per group ``0..groups-1``: var(accuracy | clustered cases) / var(accuracy | independent
     cases), at least 1. The clustered variance is the sandwich estimator with the small-sample
     factor G/(G-1): ``G/(G-1) * sum_c (k_c - p n_c)^2 / n^2``. A group whose clusters each hold
-    one case has design effect 1 (it *is* independent cases); so has a group at 0 % or 100 %."""
+    one case has design effect 1 (it *is* independent cases); so has a group at 0 % or 100 %
+    (0/0) or with one cluster (G/(G-1) = 1/0): only a finite ratio is used."""
     group = np.asarray(group, dtype="int64")
     cluster = np.asarray(cluster, dtype="int64")
     y = np.asarray(correct, dtype="float64")
@@ -47,28 +50,22 @@ def design_effect(group: np.ndarray, cluster: np.ndarray, correct: np.ndarray, g
     if not len(group):
         return out
     width = int(cluster.max()) + 1
-    code = group * width + cluster
-    if groups * width <= 1 << 24:  # one count per (group, cluster) slot: no sort needed
-        n_all = np.bincount(code, minlength=groups * width)
-        pair = np.flatnonzero(n_all)
-        k_c = np.bincount(code, weights=y, minlength=groups * width)[pair]
-        n_c = n_all[pair].astype("float64")
-    else:
-        pair, index = np.unique(code, return_inverse=True)
-        k_c = np.bincount(index, weights=y, minlength=len(pair))
-        n_c = np.bincount(index, minlength=len(pair)).astype("float64")
+    # one code per (group, cluster) pair, numbered by hashing: linear, no sort, any cluster ids
+    index, pair = pd.factorize(group * width + cluster)
+    k_c = np.bincount(index, weights=y, minlength=len(pair))
+    n_c = np.bincount(index, minlength=len(pair))
     pair_group = pair // width
-    n = np.bincount(group, minlength=groups).astype("float64")
+    n = np.bincount(group, minlength=groups)
     k = np.bincount(group, weights=y, minlength=groups)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = k / n
         resid = np.bincount(pair_group, weights=(k_c - p[pair_group] * n_c) ** 2, minlength=groups)
-        g = np.bincount(pair_group, minlength=groups).astype("float64")
+        g = np.bincount(pair_group, minlength=groups)
         clustered = g / (g - 1) * resid / n ** 2
         binomial = p * (1 - p) / n
         deff = clustered / binomial
-    repeated = np.bincount(pair_group, weights=(n_c > 1).astype("float64"), minlength=groups) > 0
-    use = repeated & (g > 1) & (binomial > 0) & np.isfinite(deff)
+    repeated = np.bincount(pair_group, weights=n_c > 1, minlength=groups) > 0
+    use = repeated & np.isfinite(deff)
     out[use] = np.maximum(1.0, deff[use])
     return out
 
