@@ -99,17 +99,14 @@ def _letter_at(text: str, match: re.Match, group: int, letters: dict[str, str]) 
     letter = raw.upper()
     if letter not in letters:
         return None
-    start, end = match.span()
-    marked = bool(re.search(r"[\(\[\{]", text[start:match.start(group)])) or \
-        bool(re.match(r"\s*[\)\]\}\.:]", text[match.end(group):]))
-    if marked:
-        return letter
+    if re.search(r"[\(\[\{]", text[match.start():match.start(group)]):
+        return letter  # "(a)": bracketed; one followed by ")" "." ":" passes every test below as well
     if raw == "a":
         # a lower-case bare "a" is the article unless it ends the text ("the answer is a")
         return letter if not re.match(r"\s*[A-Za-z]", text[match.end(group):]) else None
     if raw == "A" and re.match(r"\s+[a-z]", text[match.end(group):]) and not _JOINED.match(text[match.end(group):]):
         return None  # "A man is ...": the article (but "A and B" / "A or C" name two options)
-    if raw.islower() and letter != "A":
+    if raw.islower():  # b-d ("a" is settled above)
         # "is b" at the end or before punctuation is fine; "b" before a word is not a choice
         return letter if not re.match(r"\s*[A-Za-z]", text[match.end(group):]) else None
     return letter
@@ -138,7 +135,7 @@ def _statement(text: str, letters: dict[str, str]) -> str | None:
 
 
 def _leading(text: str, letters: dict[str, str]) -> str | None:
-    first_line = text.split("\n", 1)[0]
+    first_line = text.partition("\n")[0]
     if "\n" in text and _whole_letter(first_line, letters):
         return _whole_letter(first_line, letters)  # "C\n\nExplanation: ..."
     match = _LEADING.match(text)
@@ -147,7 +144,7 @@ def _leading(text: str, letters: dict[str, str]) -> str | None:
     raw = next(g for g in match.groups() if g)
     if raw.upper() not in letters:
         return None
-    echoed = {m.group(1).upper() for m in _LINE_OPTION.finditer(text) if m.group(1).upper() in letters}
+    echoed = {letter for m in _LINE_OPTION.finditer(text) if (letter := m.group(1).upper()) in letters}
     if len(echoed) > 1:
         return None  # the model repeated the option list
     return raw.upper()

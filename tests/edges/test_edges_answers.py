@@ -142,3 +142,41 @@ def test_unknown_rule_message_lists_the_rules():
     with pytest.raises(ValueError) as info:
         prediction_under("loose", "A", OPTIONS, "A", None, None)
     assert str(info.value) == "unknown answer rule 'loose'; known: lmms-eval, videomme, strict"
+
+
+def test_registering_a_reading_and_the_names_it_may_not_take(monkeypatch):
+    """A new reading is offered by name and alias; a name or alias already taken (as a name or
+    as another reading's alias) is refused naming each clash, and the registry is unchanged."""
+    from niah import answers
+    monkeypatch.setattr(answers, "READINGS", dict(answers.READINGS))
+    fourth = answers.Reading("loose", lambda text, options: "A", "always A", aliases=("lax", "sloppy"))
+    assert answers.register_reading(fourth) is fourth and answers.READINGS["loose"] is fourth
+    assert answers.rule_names() == ["lmms-eval", "videomme", "strict", "loose"]
+    assert answers.rule_names(aliases=True) == ["lmms-eval", "videomme", "strict", "loose", "official", "lax",
+                                                "sloppy"]
+    assert answers.canonical("sloppy") == "loose" and answers.extract("lax", "B", []) == "A"
+    before = dict(answers.READINGS)
+    for clash, names in [(answers.Reading("official", str, "x"), "official"),
+                         (answers.Reading("new", str, "x", aliases=("strict", "lax")), "lax, strict")]:
+        with pytest.raises(ValueError) as err:
+            answers.register_reading(clash)
+        assert str(err.value) == f"answer reading name(s) already taken: {names}"
+    assert answers.READINGS == before
+
+
+def test_rules_help_names_the_default_and_the_aliases():
+    from niah import answers
+    assert answers.rules_help() == "; ".join([
+        f"lmms-eval (default): {READINGS['lmms-eval'].description}",
+        f"videomme: {READINGS['videomme'].description} (also accepted as official)",
+        f"strict: {READINGS['strict'].description}"])
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("BX", None), ("<ANSWER>a</ANSWER>", "A"), ("<Answer> a </Answer>\nwhy", "A"), ("The answer is c\nbecause", "C"),
+    ("'C'\nbecause", "C"),
+])
+def test_strict_rule_whole_answers(text, expected):
+    """A whole answer, tags and quotes around it or an answer phrase before it; a letter glued
+    to another is none."""
+    assert parse_answer(text, ["A. a red kite", "B. two dogs", "C. the green door", "D. nobody"]) == expected
