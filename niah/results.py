@@ -47,11 +47,6 @@ class Field:
     def nullable(self) -> bool:
         return _NONE in self.types
 
-    @property
-    def default(self) -> Any:
-        """What a missing optional field reads as (required fields have none)."""
-        return None
-
 
 #: The results schema, in the order of the dataclass (required fields first).
 FIELDS: tuple[Field, ...] = (
@@ -123,7 +118,7 @@ _RESULT_DOC = """The outcome of one model on one case (fields: :data:`FIELDS`).
 def result_class(table: tuple[Field, ...]) -> type:
     """The frozen dataclass of a field table, so that a field is declared in one place;
     ``to_json`` writes a line, ``from_dict`` validates one, ``schema`` is the table."""
-    spec = [(f.name, reduce(or_, f.types), field(default=f.default) if f.optional else field())
+    spec = [(f.name, reduce(or_, f.types), field(default=None) if f.optional else field())
             for f in table]
     cls = make_dataclass("Result", spec, frozen=True,
                          namespace={"__doc__": _RESULT_DOC, "schema": table, "to_json": _to_json,

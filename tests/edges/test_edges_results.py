@@ -2,13 +2,17 @@
 frame store's pure helpers (settings, fingerprints, aspect from ffmpeg's banner)."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import locale
 import os
+import pickle
 
 import pytest
 
 from niah import atomic
+from niah import results as nr
 from niah.errors import InputError
 from niah.framestore import FrameStore, StoreSettings, display_aspect, source_fingerprint
 from niah.results import OPTIONAL_FIELDS, RESULTS_SCHEMA_VERSION, Result, iter_result_lines, list_runs, read_run
@@ -223,3 +227,36 @@ def test_a_line_of_bytes_that_are_not_utf8_is_one_problem_among_good_lines(tmp_p
     rows = list(iter_result_lines(path))
     assert [r.case_id if r else None for _, r, _ in rows] == ["L60-0001", None, "L60-0002"]
     assert rows[0][1].raw_output == "é" and rows[1][2]
+
+
+def test_the_class_made_from_the_table_is_a_frozen_documented_picklable_result(monkeypatch):
+    """``Result`` is made once at import, so this makes it again: results must stay frozen, keep
+    their name, docstring and module (pickle finds a class by module and name: Ray sends results
+    between processes), and only the optional fields may be left out, reading as ``None``."""
+    made = nr.result_class(nr.FIELDS)
+    monkeypatch.setattr(nr, "Result", made)
+    result = made.from_dict({**LINE, "view": {"full_frames": [3]}})
+    assert (made.__name__, made.__qualname__, made.__module__) == ("Result", "Result", "niah.results")
+    assert made.__doc__.startswith("The outcome of one model on one case")
+    assert pickle.loads(pickle.dumps(result)) == result
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.correct = False  # type: ignore[misc]
+    defaulted = {f.name: f.default for f in dataclasses.fields(made) if f.default is not dataclasses.MISSING}
+    assert defaulted == dict.fromkeys(OPTIONAL_FIELDS)
+
+
+@pytest.fixture
+def ascii_locale():
+    """The process's text encoding set to ASCII (a server started under ``LANG=C``), then restored."""
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    yield
+    locale.setlocale(locale.LC_CTYPE, before)
+
+
+def test_results_read_as_utf8_whatever_the_locale(tmp_path, ascii_locale):
+    """Lines are written in UTF-8, so a reader under an ASCII locale must still get the text back."""
+    path = tmp_path / "results.jsonl"
+    path.write_bytes((Result.from_dict({**LINE, "raw_output": "Réponse : B"}).to_json() + "\n").encode())
+    [(_, result, problem)] = list(iter_result_lines(path))
+    assert problem is None and result.raw_output == "Réponse : B"
