@@ -209,3 +209,50 @@ def test_the_fingerprint_is_the_manifests_sha256(tmp_path):
     root = write_bench(tmp_path / "bench", [valid_line()])
     assert Benchmark.open(root).fingerprint == hashlib.sha256((root / "manifest.jsonl").read_bytes()).hexdigest()
     assert Benchmark.open(root).dataset == {"frame_store": "frames"} and Benchmark.open(root).root == root
+
+
+def ordering_line() -> dict:
+    """A 60-frame ordering case: needles of 10 frames at 30 and 5 frames at 50, asked in order."""
+    line = valid_line()
+    second = {"video_id": "ndl", "question_id": "q2", "start_frame": 50, "num_frames": 5}
+    line["segments"][2]["num_frames"] = 10
+    line["segments"] += [{"video_id": "ndl", "src_start_frame": 10, "num_frames": 5, "role": "needle"},
+                         {"video_id": "hay", "src_start_frame": 50, "num_frames": 5, "role": "haystack"}]
+    return {**line, "family": "ordering", "needles": [line["needle"], second], "about": "which came first"}
+
+
+def test_a_case_of_several_needles_reads_every_needle_and_round_trips():
+    """``needles`` is read into ``Needle`` s (never dropped, never passed on raw) and written back."""
+    case = Case.from_dict(ordering_line())
+    assert [(n.question_id, n.start_frame, n.num_frames) for n in case.needles] == [("q1", 30, 10), ("q2", 50, 5)]
+    assert Case.from_dict(json.loads(case.to_json())) == case
+    assert json.loads(case.to_json())["needles"] == ordering_line()["needles"]
+
+
+@pytest.mark.parametrize("family_fields", [{"family": "text"}, {"about": "its colour"},
+                                           {"needles": [valid_line()["needle"]]}])
+def test_a_case_writes_its_family_fields_when_any_is_not_the_default(family_fields):
+    """A ``needle-qa`` case keeps the bytes of a manifest from before families, but a case with
+    any family field off its default writes all three, so its line reads back as the same case."""
+    plain = Case.from_dict(valid_line())
+    assert not {"family", "needles", "about"} & set(json.loads(plain.to_json()))
+    case = Case.from_dict({**valid_line(), **family_fields})
+    assert {"family", "needles", "about"} <= set(json.loads(case.to_json()))
+    assert Case.from_dict(json.loads(case.to_json())) == case
+
+
+def test_an_unknown_family_is_named_with_the_known_ones():
+    """The message lists the families a manifest may use, word for word."""
+    with pytest.raises(ValueError) as info:
+        Case.from_dict({**valid_line(), "family": "sorting"})
+    assert str(info.value) == ("case L60-0000: family 'sorting', "
+                               "expected one of needle-qa, ordering, counting, text, distractors")
+
+
+def test_a_question_about_a_needle_not_among_the_needles_is_refused():
+    """Every needle has its segment, but the question's needle is none of them."""
+    line = ordering_line()
+    line["needle"] = {**line["needle"], "question_id": "q9"}
+    with pytest.raises(ValueError) as info:
+        Case.from_dict(line)
+    assert str(info.value) == "case L60-0000: the question's needle is not one of the needles"
