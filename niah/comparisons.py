@@ -60,8 +60,7 @@ def paired(a: np.ndarray, b: np.ndarray, cluster: np.ndarray, single: np.ndarray
     """Compare row ``i`` of ``a`` with row ``i`` of ``b`` (pairs x cases scores, NaN: no
     answer); ``cluster``: each case's cluster code; ``single``: per pair, whether both
     sides are single runs (scores 0/1)."""
-    a, b = np.atleast_2d(np.asarray(a, dtype="float64")), np.atleast_2d(np.asarray(b, dtype="float64"))
-    d = np.where(~np.isnan(a) & ~np.isnan(b), a - b, np.nan)
+    d = np.atleast_2d(np.subtract(a, b, dtype="float64"))  # NaN where either has no answer
     totals, counts = cluster_totals(d, cluster)
     return _from_totals(totals, counts, single)
 
@@ -93,16 +92,16 @@ def _from_totals(totals: np.ndarray, counts: np.ndarray, single: np.ndarray) -> 
     repeated = (counts > 1).any(axis=1)
     single = np.asarray(single, dtype=bool) & np.ones(len(totals), dtype=bool)
     total = totals.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        difference = np.where(common > 0, 100.0 * total / common, np.nan)
+    with np.errstate(invalid="ignore"):
+        difference = 100.0 * total / common  # no common case: 0 / 0, NaN
 
     better, worse = (totals > 0).sum(axis=1), (totals < 0).sum(axis=1)  # cases, where clusters are single cases
     discordant = better + worse
-    p_exact = np.where(discordant > 0, np.minimum(1.0, 2.0 * binom.cdf(np.minimum(better, worse), discordant, 0.5)), 1.0)
+    p_exact = np.minimum(1.0, 2.0 * binom.cdf(np.minimum(better, worse), discordant, 0.5))  # none: cdf 1, p 1
 
-    squares = (totals ** 2).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        p_clustered = np.where(squares > 0, chi2.sf(total ** 2 / squares, 1), 1.0)
+        # no differing cluster: 0 / 0, but the exact test below takes every pair with so few
+        p_clustered = chi2.sf(total ** 2 / (totals ** 2).sum(axis=1), 1)
         mean = total / g
         var = ((totals - mean[:, None]) ** 2 * occupied).sum(axis=1) / (g - 1)
         stat = mean / np.sqrt(var / g)
@@ -120,12 +119,10 @@ def _from_totals(totals: np.ndarray, counts: np.ndarray, single: np.ndarray) -> 
 def sign_flip_exact(totals: np.ndarray) -> float:
     """Two-sided p of the cluster sign-flip permutation test of ``sum(totals) = 0``, over all
     ``2**len(totals)`` sign patterns (the clusters' totals are symmetric about 0 under no
-    difference)."""
+    difference); no totals: one empty pattern, p = 1."""
     k = len(totals)
-    if k == 0:
-        return 1.0
     signs = 1 - 2 * ((np.arange(2 ** k)[:, None] >> np.arange(k)) & 1)
-    flipped = np.abs(signs @ np.asarray(totals, dtype="float64"))
+    flipped = np.abs(signs @ totals)
     return float(np.mean(flipped >= abs(float(np.sum(totals))) - 1e-9))
 
 
@@ -143,8 +140,8 @@ def rank_intervals(scores: np.ndarray, cluster: np.ndarray, replicates: int = RA
     rng = np.random.default_rng(seed)
     drawn = rng.integers(0, groups, size=(replicates, groups)) + groups * np.arange(replicates)[:, None]
     weights = np.bincount(drawn.ravel(), minlength=replicates * groups).reshape(replicates, groups).T.astype("float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        acc = (sums @ weights) / (counts @ weights)  # entries x replicates
+    with np.errstate(invalid="ignore"):
+        acc = (sums @ weights) / (counts @ weights)  # entries x replicates; nothing answered: 0 / 0
     acc = np.where(np.isnan(acc), -np.inf, acc)
     ranks = rankdata(-acc, method="min", axis=0)
     tail = (1 - level) / 2
