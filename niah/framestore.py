@@ -33,7 +33,7 @@ from av.video.reformatter import VideoReformatter
 
 from niah import atomic
 from niah.errors import InputError
-from niah.ffmpeg import die_with_parent, ffmpeg_exe
+from niah.ffmpeg import child_of_this_process, ffmpeg_exe
 from niah.zipmember import ZipMember
 
 STORE_INFO_NAME = "store.json"
@@ -193,7 +193,7 @@ class FrameStore:
             "-f", "h264", "-y", str(tmp),
         ]
         try:
-            proc = subprocess.run(cmd, capture_output=True, preexec_fn=die_with_parent)
+            proc = subprocess.run(cmd, capture_output=True, preexec_fn=child_of_this_process())
             if proc.returncode != 0:
                 if b"No space left on device" in proc.stderr:  # the disk, not the video ("Conversion failed!")
                     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp))

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from niah.errors import InputError
-from niah.ffmpeg import die_with_parent, ffmpeg_exe, run_ffmpeg
+from niah.ffmpeg import child_of_this_process, die_with_parent, ffmpeg_exe, run_ffmpeg
 from niah.framestore import source_fingerprint
 from niah.videomme import read_source
 from niah.zipmember import ZipMember, video_members
@@ -290,12 +290,14 @@ def test_members_with_an_extra_field_of_exactly_2_mib_and_longer_than_two_copy_b
 
 def test_a_child_started_with_die_with_parent_dies_with_its_parent(tmp_path):
     """A killed build leaves no ffmpeg still writing: children get SIGKILL when their parent dies
-    (a silent ``sleep`` here, so that no broken pipe ends it first)."""
+    (a silent ``sleep`` here, so that no broken pipe ends it first), even when the parent is
+    killed before the child has asked for the signal (this test kills it as soon as the child
+    exists: on a loaded machine that is often before)."""
     import signal
     import subprocess
     import time
-    script = ("import subprocess, time; from niah.ffmpeg import die_with_parent; "
-              "subprocess.Popen(['sleep', '60'], preexec_fn=die_with_parent); time.sleep(60)")
+    script = ("import subprocess, time; from niah.ffmpeg import child_of_this_process; "
+              "subprocess.Popen(['sleep', '60'], preexec_fn=child_of_this_process()); time.sleep(60)")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     parent = subprocess.Popen([sys.executable, "-c", script], env=env)
     children = Path(f"/proc/{parent.pid}/task/{parent.pid}/children")
@@ -344,6 +346,21 @@ def test_die_with_parent_asks_the_kernel_to_kill_the_child_with_its_parent():
     assert plain.stdout.splitlines()[-1] == "0"
 
 
+def test_a_child_whose_starter_died_before_it_asked_ends_itself():
+    """The window between the fork and PR_SET_PDEATHSIG: a child whose parent is not the process
+    that started it (the starter died and it was adopted) kills itself instead of running on;
+    with its real parent it runs."""
+    import functools
+    import os
+    import subprocess
+    adopted = subprocess.run([sys.executable, "-c", "print('ran')"], capture_output=True, text=True,
+                             preexec_fn=functools.partial(die_with_parent, os.getpid() + 1_000_000))
+    assert adopted.returncode == -9 and adopted.stdout == ""
+    own = subprocess.run([sys.executable, "-c", "print('ran')"], capture_output=True, text=True,
+                         preexec_fn=child_of_this_process())
+    assert own.returncode == 0 and own.stdout == "ran\n"
+
+
 def test_die_with_parent_sets_the_parent_death_signal_in_process(monkeypatch):
     """The same in this process, against a stand-in libc (the child above runs it after a
     fork, where the mutation run's record of which tests reach a function does not look)."""
@@ -363,12 +380,19 @@ def test_die_with_parent_sets_the_parent_death_signal_in_process(monkeypatch):
     monkeypatch.setattr(ctypes, "CDLL", FakeLibc)
     die_with_parent()
     assert calls == [(1, signal.SIGKILL)]  # PR_SET_PDEATHSIG
+    killed = []
+    monkeypatch.setattr(os, "kill", lambda pid, sig: killed.append((pid, sig)))
+    die_with_parent(os.getppid())  # still the starter's child: nothing more
+    assert killed == []
+    die_with_parent(os.getppid() + 1)  # adopted: the starter is gone, so it ends itself
+    assert killed == [(os.getpid(), signal.SIGKILL)] and len(calls) == 3
 
     def missing(name, use_errno=False):
         raise OSError(f"{name}: cannot open shared object file")
 
     monkeypatch.setattr(ctypes, "CDLL", missing)
-    die_with_parent()  # not Linux: nothing to set, no error
+    die_with_parent(os.getppid() + 1)  # not Linux: nothing to set, no error, and no self-kill either
+    assert len(killed) == 1
 
 
 def test_run_ffmpeg_passes_nostdin_only_without_input_and_children_die_with_it(tmp_path, monkeypatch):
