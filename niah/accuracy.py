@@ -47,7 +47,7 @@ def depth_label(decile: int) -> str:
 
 def needle_duration_bin(seconds: ArrayLike) -> pd.Categorical:
     """The duration bin of each needle (seconds at the case's fps), ordered short to long."""
-    return pd.cut(np.asarray(seconds, dtype="float64"), bins=list(NEEDLE_SECONDS_EDGES), right=True,
+    return pd.cut(np.asarray(seconds, dtype="float64"), bins=list(NEEDLE_SECONDS_EDGES),  # right-closed
                   labels=list(NEEDLE_SECONDS_LABELS))
 
 
@@ -60,9 +60,10 @@ def wilson_interval(correct: ArrayLike, n: ArrayLike, z: float = Z95) -> tuple[n
         denom = 1 + z * z / total
         centre = (p + z * z / (2 * total)) / denom
         half = z * np.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denom
-    # exactly 0 / 1 at the ends (where the formula gives them up to rounding)
-    low = np.where(k <= 0, 0.0, np.clip(centre - half, 0.0, 1.0))
-    high = np.where(k >= total, 1.0, np.clip(centre + half, 0.0, 1.0))
+    # exactly 0 / 1 at the ends (where the formula gives them up to rounding); inside, the
+    # bounds lie in [0, 1] but can round past 0 (low) or 1 (high) at a vanishing k or n - k
+    low = np.where(k <= 0, 0.0, np.maximum(centre - half, 0.0))
+    high = np.where(k >= total, 1.0, np.minimum(centre + half, 1.0))
     empty = total <= 0
     return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
 
@@ -73,7 +74,7 @@ def holm(p_values: ArrayLike) -> np.ndarray:
     p = np.asarray(p_values, dtype="float64")
     out = np.full(p.shape, np.nan)
     valid = np.flatnonzero(~np.isnan(p))
-    order = valid[np.argsort(p[valid], kind="stable")]
+    order = valid[np.argsort(p[valid])]  # ties get the same adjusted p in either order
     m = len(order)
     running = 0.0
     for rank, index in enumerate(order):
@@ -84,7 +85,7 @@ def holm(p_values: ArrayLike) -> np.ndarray:
 
 def chance_of(options: Sequence[Sequence[str]]) -> np.ndarray:
     """Per case, the accuracy of a uniform guess: 1 / number of options (NaN for none)."""
-    counts = np.array([len(o) for o in options], dtype="float64")
+    counts = np.array([len(o) for o in options])
     with np.errstate(divide="ignore"):
         return np.where(counts > 0, 1.0 / counts, np.nan)
 
@@ -111,13 +112,10 @@ def summarise(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         codes.append(code.astype("int64"))
         uniques.append(levels)
     sizes = [len(u) for u in uniques]
-    group = np.ravel_multi_index(codes, sizes) if len(keys) > 1 else codes[0]
     valid = np.all([c >= 0 for c in codes], axis=0)  # NaN keys are dropped, as a groupby does
-    group = group[valid]
-    present, inverse = np.unique(group, return_inverse=True)
-    count = lambda col: np.bincount(inverse, weights=frame[col].to_numpy()[valid].astype("float64"),  # noqa: E731
-                                    minlength=len(present))
-    n = np.bincount(inverse, minlength=len(present))
+    present, inverse = np.unique(np.ravel_multi_index([c[valid] for c in codes], sizes), return_inverse=True)
+    count = lambda col: np.bincount(inverse, weights=frame[col].to_numpy()[valid].astype("float64"))  # noqa: E731
+    n = np.bincount(inverse)
     out = pd.DataFrame({key: np.asarray(uniques[i])[idx] for i, (key, idx) in
                         enumerate(zip(keys, np.unravel_index(present, sizes)))})
     for key in keys:
@@ -155,9 +153,9 @@ def summarise_grid(frame: pd.DataFrame, levels: dict[str, Sequence]) -> pd.DataF
     sizes = [len(levels[k]) for k in keys]
     # -1 for a value outside the levels (pd.Categorical would warn: pandas 4 raises there)
     codes = [pd.Index(list(levels[k])).get_indexer(frame[k]).astype("int64") for k in keys]
-    valid = np.all([c >= 0 for c in codes], axis=0) if len(frame) else np.zeros(0, dtype=bool)
+    valid = np.all([c >= 0 for c in codes], axis=0)
     total = int(np.prod(sizes))
-    group = np.ravel_multi_index([c[valid] for c in codes], sizes) if len(frame) else np.zeros(0, dtype="int64")
+    group = np.ravel_multi_index([c[valid] for c in codes], sizes)
     weights = lambda col: np.bincount(group, weights=frame[col].to_numpy()[valid].astype("float64"),  # noqa: E731
                                       minlength=total)
     n = np.bincount(group, minlength=total)
@@ -168,12 +166,12 @@ def summarise_grid(frame: pd.DataFrame, levels: dict[str, Sequence]) -> pd.DataF
             out[k] = out[k].astype("int64")
     out["n"] = n.astype("int64")
     for col in ("correct", "unparsed", "failed"):
-        out[col] = np.rint(weights(col)).astype("int64") if len(frame) else 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if has_chance:
-            out["chance"] = np.where(n > 0, weights("chance") / n, np.nan) if len(frame) else np.nan
-        out["accuracy"] = np.where(n > 0, out["correct"] / np.maximum(n, 1), np.nan)
-    _intervals(out, frame[valid] if len(frame) else frame, group, total)
+        out[col] = np.rint(weights(col)).astype("int64")
+    if has_chance:
+        with np.errstate(invalid="ignore"):  # 0 / 0: NaN for an unscored cell
+            out["chance"] = weights("chance") / n
+    out["accuracy"] = np.where(n > 0, out["correct"] / np.maximum(n, 1), np.nan)
+    _intervals(out, frame[valid], group, total)
     return out[[*keys, *SUMMARY_COLUMNS, *(["chance"] if has_chance else []), *(["design_effect"] if has_cluster else [])]]
 
 
@@ -202,7 +200,7 @@ def holds_up_to(lengths: Sequence[int], correct: Sequence[int], n: Sequence[int]
     scored = next((i for i, m in enumerate(n[1:], 1) if m == 0), len(n))
     k, m = np.asarray(correct[1:scored]), np.asarray(n[1:scored])
     p = hypergeom.cdf(k, m + n0, k + k0, m)
-    dropped = np.flatnonzero(holm(p) < alpha) if len(p) else []
+    dropped = np.flatnonzero(holm(p) < alpha)
     return lengths[int(dropped[0])] if len(dropped) else lengths[scored - 1]
 
 
@@ -221,9 +219,9 @@ def beyond_chance(correct: ArrayLike, n: ArrayLike, chance: ArrayLike, family: A
     scored = (m > 0) & np.isfinite(c)
     p = np.full(k.shape, np.nan)
     low, high = binom.cdf(k[scored], m[scored], c[scored]), binom.sf(k[scored] - 1, m[scored], c[scored])
-    p[scored] = np.minimum(1.0, 2.0 * np.minimum(low, high))
+    p[scored] = 2.0 * np.minimum(low, high)  # above 1 at most where Holm caps it at 1
     out = np.zeros(k.shape, dtype=bool)
-    family = pd.factorize(pd.Series(np.asarray(family, dtype=object)))[0]
+    family = pd.factorize(pd.Series(family))[0]
     for f in np.unique(family[scored]):
         cells = scored & (family == f)
         out[cells] = holm(p[cells]) < alpha
