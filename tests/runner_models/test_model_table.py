@@ -3,6 +3,8 @@ docs/runner.md, and the README's short one (frames, frame side, visual tokens pe
 import re
 from pathlib import Path
 
+import pytest
+
 from runner.models.model_table import STORE_SIDE, peak_gib, rows, table, view
 from runner.models.video_families import FAMILIES
 
@@ -30,6 +32,7 @@ def test_table_covers_every_family_and_estimates_grow_with_tokens():
         assert peak_gib(name, 60000) > peak_gib(name, 1000) > 14   # 7-9B weights in bf16 alone are 14.8-16.3 GiB
 
 
+@pytest.mark.models  # tiny checkpoints and the loader check need torch
 def test_every_family_has_its_shapes_and_a_tiny_builder(tmp_path):
     """A family is one entry of FAMILIES: its released checkpoint's shapes are a field of it, and
     the tests can build a tiny checkpoint the family's own loader check accepts."""

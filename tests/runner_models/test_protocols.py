@@ -88,6 +88,7 @@ def test_help_lists_each_familys_protocols():
     assert "--protocol lmms-eval (default): 32 frames (even) uniformly over the case" in proc.stdout
 
 
+@pytest.mark.models  # a tiny model or the loader check: torch
 def test_vilamp_blind_control_sees_nothing(long_bench, tmp_path, capsys):
     """ViLAMP's blind control: its LLM answers the question alone; the run says so, and a run that
     sees keeps the run id it always had (no protocol key in its settings)."""
@@ -101,6 +102,7 @@ def test_vilamp_blind_control_sees_nothing(long_bench, tmp_path, capsys):
     assert proc.returncode == 2 and "known: blind" in proc.stderr
 
 
+@pytest.mark.models  # a tiny model or the loader check: torch
 def test_released_videollama3_layout_is_one_line_saying_how_to_convert(tmp_path):
     from niah.errors import InputError
     from runner.models.hf_video import check_checkpoint
