@@ -112,7 +112,7 @@ def _status(run, scored: int, covered: int, have_manifest: bool, manifest: Manif
 def _take(values: np.ndarray, row: np.ndarray, fill: Any) -> np.ndarray:
     """``values[row]``, ``fill`` where ``row`` is -1 (a case not in the manifest; also when
     the manifest has no cases at all): the fill is appended, so -1 picks it."""
-    return np.concatenate([np.asarray(values), np.asarray([fill], dtype=np.asarray(values).dtype)])[row]
+    return np.append(values, fill)[row]
 
 
 def prepare_results(loaded: Loaded, manifest: Manifest | None,
@@ -128,9 +128,9 @@ def prepare_results(loaded: Loaded, manifest: Manifest | None,
     left_out: dict[str, int] = {}
     if have_manifest:
         row = pd.Index(manifest.cases["case_id"]).get_indexer(results["case_id"])  # -1: not in the manifest
-        other = {run: run_reading.manifest_check(fp, manifest.fingerprint) == run_reading.DIFFERS
-                 for run, fp in zip(runs["run_id"], runs["manifest_fingerprint"])}
-        outside = (row < 0) & ~results["run_id"].map(other).fillna(False).to_numpy(dtype=bool)
+        other = {run for run, fp in zip(runs["run_id"], runs["manifest_fingerprint"])
+                 if run_reading.manifest_check(fp, manifest.fingerprint) == run_reading.DIFFERS}
+        outside = (row < 0) & ~results["run_id"].isin(other).to_numpy()
         left_out = results.loc[outside, "run_id"].value_counts().to_dict()
         results, row = results[~outside].reset_index(drop=True), row[~outside]
     results["run_id"] = pd.Categorical(results["run_id"], categories=list(runs["run_id"]))
@@ -143,8 +143,8 @@ def prepare_results(loaded: Loaded, manifest: Manifest | None,
         case_options, option_values = pd.factorize(cases["options"].map(tuple))
         option_codes = _take(case_options, row, -1)
         chance = float(cases["chance"].mean()) if len(cases) else 1 / ASSUMED_OPTIONS
-        results["chance"] = _take(cases["chance"].to_numpy(dtype="float64"), row, 1 / ASSUMED_OPTIONS)
-        gold = _take(cases["answer"].to_numpy(dtype=object), row, None)
+        results["chance"] = _take(cases["chance"].to_numpy(), row, 1 / ASSUMED_OPTIONS)
+        gold = _take(cases["answer"].to_numpy(), row, None)
         option_values = list(option_values)
     else:
         results["in_manifest"] = False
@@ -183,11 +183,11 @@ def _cluster_codes(results: pd.DataFrame, manifest: Manifest | None, row: np.nda
     """Each row's cluster (:mod:`niah.clusters`) as a code: its case's needle question in the
     manifest (:data:`CLUSTER_BY`; ``row``: each result's manifest row, -1 outside it); a case
     outside the manifest, or every case without one, is its own cluster (the same across runs)."""
-    own = pd.factorize(results["case_id"])[0].astype("int64")
-    if manifest is None or row is None or not len(manifest.cases):
+    own = pd.factorize(results["case_id"])[0]
+    if manifest is None or row is None:
         return own
     of_case, names = pd.factorize(manifest.cases[CLUSTER_BY])
-    codes = _take(of_case.astype("int64"), row, -1)
+    codes = _take(of_case, row, -1)
     return np.where(codes >= 0, codes, len(names) + own)
 
 
@@ -214,7 +214,7 @@ def build_tables(loaded: Loaded, manifest: Manifest | None = None, rule: str = a
         dict(zip(runs["run_id"], runs[C.seed_group.name])))
     differs = _readings_differ(results)
     rows = []
-    for run in runs.itertuples(index=False):
+    for run in runs.itertuples():
         stats = per_run.loc[run.run_id].to_dict() if run.run_id in per_run.index else None
         scored = int(stats["n"]) if stats else 0
         covered = int(extra.loc[run.run_id, "in_manifest"]) if stats else 0
@@ -228,7 +228,7 @@ def build_tables(loaded: Loaded, manifest: Manifest | None = None, rule: str = a
             marks.append(run_reading.outside_note(left_out[run.run_id]))
         row = {C.run.name: run.run_id, C.model.name: run.model, C.status.name: status,
                C.marks.name: " · ".join(marks), C.reason.name: reason,
-               C.rankable.name: complete and match is None and scored > 0,
+               C.rankable.name: complete and match is None,
                C.section.name: "uploaded" if run.uploaded else "project",
                C.label.name: run_label(run.run_id, run.model, marks),
                C.holds_up_to.name: held.get(run.run_id) if complete else None,
@@ -332,8 +332,6 @@ def _readings_differ(results: pd.DataFrame) -> dict[str, tuple[str, float]]:
     """Per run: the other answer reading that differs most from the shown one, and on what
     share (%) of the run's cases."""
     columns = [c for c in results.columns if c.startswith(READING_PREFIX)]
-    if not columns or results.empty:
-        return {}
     shares = results.groupby("run_id", observed=True)[columns].mean() * 100.0
     worst = shares.idxmax(axis=1)
     return {run: (str(col)[len(READING_PREFIX):], float(shares.at[run, col])) for run, col in worst.items()}
@@ -394,17 +392,16 @@ def _paired_rows(both: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     :func:`niah.comparisons.paired` (exact McNemar; cluster-adjusted where the group's
     cases share a needle question)."""
     rows = []
-    for key, group in (both.groupby(keys, observed=True, sort=True) if keys else [((), both)]):
-        a, b = group["correct_a"].to_numpy(dtype="float64"), group["correct_b"].to_numpy(dtype="float64")
+    for key, group in (both.groupby(keys) if keys else [((), both)]):
+        a, b = group["correct_a"].to_numpy(), group["correct_b"].to_numpy()
         test = comparisons.paired(a, b, group["cluster"].to_numpy(), np.array([True]))
         acc_a, acc_b = (100.0 * a.mean(), 100.0 * b.mean()) if len(a) else (np.nan, np.nan)
-        key = key if isinstance(key, tuple) else (key,)
         rows.append({**dict(zip(keys, key)), "n": len(group), "accuracy_a": acc_a, "accuracy_b": acc_b,
                      "difference": acc_a - acc_b, "a_only": int((a > b).sum()), "b_only": int((a < b).sum()),
                      "p": float(test.p[0]), "test": str(test.test[0])})
     out = pd.DataFrame(rows, columns=[*keys, "n", "accuracy_a", "accuracy_b", "difference", "a_only", "b_only", "p",
                                       "test"])
-    out["p_holm"] = accuracy.holm(out["p"]) if len(out) else []
+    out["p_holm"] = accuracy.holm(out["p"])
     out["verdict"] = np.where(out["p_holm"] < ALPHA, "beyond noise (Holm)",
                               np.where(out["p"] < ALPHA, f"p < {ALPHA:g} (uncorrected)", "within noise"))
     return out
@@ -431,10 +428,8 @@ def paired_difference(tables: Tables, run_a: str, run_b: str) -> PairedDifferenc
     a = res.loc[res["run_id"] == run_a, ["case_id", "length", "depth_decile", "cluster", "correct"]]
     b = res.loc[res["run_id"] == run_b, ["case_id", "correct"]]
     both = a.merge(b, on="case_id", suffixes=("_a", "_b"))
-    for col in ("correct_a", "correct_b"):
-        both[col] = both[col].astype(bool)
     grid = tables.heatmap.loc[tables.heatmap["run_id"] == run_a, ["length", "depth_decile", "depth_range"]]
-    cells = grid.merge(_paired_rows(both, ["length", "depth_decile"]), on=["length", "depth_decile"], how="left")
+    cells = grid.merge(_paired_rows(both, ["length", "depth_decile"]), how="left")
     cells["n"] = cells["n"].fillna(0).astype("int64")
     cells["covered"] = cells["n"] > 0
     cells["verdict"] = cells["verdict"].where(cells["covered"], "not in both runs")
@@ -456,4 +451,4 @@ def public_text(text: str, folders: dict[str | Path, str]) -> str:
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     """A table as UTF-8 CSV (what the download buttons serve)."""
-    return frame.to_csv(index=False).encode("utf-8")
+    return frame.to_csv(index=False).encode()

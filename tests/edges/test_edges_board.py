@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 
 import pandas as pd
 import pytest
@@ -468,3 +469,136 @@ def test_results_against_a_manifest_without_cases_are_counted_not_crashed(tmp_pa
     board = tables.leaderboard.set_index("run")
     assert board.loc["r", "scored"] == 3  # scored on another manifest: kept, no gold to match
     assert board.loc["s", "scored"] == 0 and "3 result(s) outside the manifest left out" in board.loc["s", "marks"]
+
+
+# ----- survivors of make mutate in leaderboard/data.py -------------------------------------
+from leaderboard import ranking as _ranking
+from niah import comparisons as _comparisons
+
+
+def _same_question(case, question: str):
+    """``case`` with its needle asking ``question`` (cases sharing one are one cluster)."""
+    return _replace(case, needle=_replace(case.needle, question_id=question))
+
+
+def test_a_case_outside_the_manifest_is_a_cluster_of_its_own_in_every_run(tmp_path):
+    """Runs scored on another manifest keep a case this one lacks: its cluster code must not be
+    any manifest question's (nor None), and the same in both runs; no stray index column."""
+    cases = [make_case(i) for i in range(3)]
+    manifest, root = bench_and_runs(tmp_path, cases)
+    stray = make_case(7)
+    for run in ("x", "y"):
+        _write_lines(root, run, [result_of(c, c.answer) for c in [*cases, stray]], model=run,
+                     manifest_fingerprint="0" * 64, cases_total=4)
+    results = board_of(root, manifest).results
+    cluster = results.set_index(["run_id", "case_id"])["cluster"]
+    inside = {cluster[("x", c.case_id)] for c in cases}
+    assert len(inside) == 3 and results["cluster"].dtype.kind == "i"
+    assert cluster[("x", stray.case_id)] == cluster[("y", stray.case_id)]
+    assert cluster[("x", stray.case_id)] not in inside
+    assert "index" not in results.columns
+
+
+def test_a_failed_case_with_the_gold_letter_is_not_correct(tmp_path):
+    """A line with an error is never correct, even if it also carries the right letter."""
+    cases = [make_case(0), make_case(1)]
+    manifest, root = bench_and_runs(tmp_path, cases)
+    _write_lines(root, "r", [result_of(cases[0], "A", error="CUDA out of memory"), result_of(cases[1], "B")],
+                 model="r", manifest_fingerprint=manifest.fingerprint, cases_total=2)
+    tables = board_of(root, manifest)
+    assert tables.results["correct"].tolist() == [False, True]
+    assert tables.leaderboard["errors"].iloc[0] == 1 and tables.leaderboard["accuracy"].iloc[0] == pytest.approx(50.0)
+
+
+def test_an_exact_copy_is_marked_copy_not_near_copy(tmp_path):
+    """Every answer the same as an earlier run: the mark says "copy", not "near copy"."""
+    cases = [make_case(i) for i in range(50)]
+    manifest, root = bench_and_runs(tmp_path, cases)
+    write_run(root, "b-own", cases, 50, seed=None, fingerprint=manifest.fingerprint)
+    write_run(root, "a-up", cases, 50, seed=None, fingerprint=manifest.fingerprint)
+    info = json.loads((root / "a-up" / RUN_INFO_NAME).read_text())
+    (root / "a-up" / RUN_INFO_NAME).write_text(json.dumps({**info, "uploaded": True}))
+    board = board_of(root, manifest).leaderboard.set_index("run")
+    assert board.loc["a-up", "marks"] == "copy of b-own · uploaded"
+
+
+def test_readings_that_differ_on_exactly_the_threshold_are_not_flagged(tmp_path):
+    """One case in 20 read differently by the strict reading is 5 %, not more than
+    READINGS_DIFFER_PCT: no mark; one in 10 is flagged with its share. A run without results
+    and a run.json without a creation time show a gap of 0 and blank dates."""
+    cases = [make_case(i) for i in range(20)]
+    manifest, root = bench_and_runs(tmp_path, cases)
+
+    def lines(n_differ: int) -> list:
+        return [result_of(c, c.answer, raw_output=c.answer, answer_rule="official",
+                          prediction_strict="D" if c.answer != "D" else "A") if i < n_differ
+                else result_of(c, c.answer, raw_output=c.answer, answer_rule="official") for i, c in enumerate(cases)]
+
+    for run, n in (("five", 1), ("ten", 2)):
+        _write_lines(root, run, lines(n), model=run, manifest_fingerprint=manifest.fingerprint, cases_total=20)
+    _empty_run(root, "none", model="n", manifest_fingerprint=manifest.fingerprint, cases_total=20)
+    board = board_of(root, manifest).leaderboard.set_index("run")
+    assert lb.READINGS_DIFFER_PCT == 5.0
+    assert board.loc["five", "readings_gap"] == pytest.approx(5.0)
+    assert "readings differ" not in board.loc["five", "marks"] and board.loc["five", "readings"] == ""
+    assert board.loc["ten", "readings_gap"] == pytest.approx(10.0)
+    assert board.loc["ten", "readings"] == "lmms-eval; strict differs on 10%"
+    assert board.loc["none", "readings_gap"] == 0.0
+    assert (board.loc["none", "created"], board.loc["none", "date"]) == ("", "")
+
+
+def test_heatmap_cells_beyond_chance(tmp_path):
+    """A run right on all 20 cases of a cell is beyond chance there; unscored cells are not."""
+    cases = [make_case(i) for i in range(20)]
+    manifest, root = bench_and_runs(tmp_path, cases)
+    write_run(root, "r", cases, 20, seed=None, fingerprint=manifest.fingerprint)
+    heat = board_of(root, manifest).heatmap
+    scored = heat["n"] > 0
+    assert scored.sum() == 1 and heat.loc[scored, "beyond_chance"].tolist() == [True]
+    assert not heat.loc[~scored, "beyond_chance"].any()
+
+
+def test_pairwise_and_paired_difference_use_the_needle_question_clusters(tmp_path):
+    """Cases asking the same needle question are one cluster: the ranked pairs and the two-run
+    comparison use the cluster-adjusted test, not exact McNemar over cases."""
+    cases = [_same_question(make_case(i), f"q{i // 4}") for i in range(40)]
+    manifest, root = bench_and_runs(tmp_path, cases)
+    write_run(root, "good", cases, 30, seed=None, fingerprint=manifest.fingerprint)
+    write_run(root, "poor", cases, 10, seed=None, fingerprint=manifest.fingerprint)
+    tables = board_of(root, manifest)
+    assert tables.pairwise["test"].tolist() == [_comparisons.MCNEMAR_CLUSTERED]
+    assert lb.paired_difference(tables, "good", "poor").overall["test"].tolist() == [_comparisons.MCNEMAR_CLUSTERED]
+
+
+def test_one_case_per_question_compares_by_exact_mcnemar(runs):
+    """Every case its own question: the comparison names the exact McNemar test."""
+    root, manifest = runs
+    overall = lb.paired_difference(board_of(root, manifest), "full", "unrecorded").overall
+    assert overall["test"].tolist() == [_comparisons.MCNEMAR]
+
+
+def test_no_runs_still_have_the_pairwise_columns(tmp_path):
+    """An empty runs folder: the pairwise table (shown and exported) keeps its columns."""
+    root = tmp_path / "runs"
+    root.mkdir()
+    tables = board_of(root, None)
+    assert list(tables.pairwise.columns) == list(_ranking.PAIRWISE_COLUMNS)
+
+
+def test_all_missing_settings_are_blank_object_columns(runs):
+    """Columns nobody recorded (tau, keyframes, ...) are object columns, blank on the page, not
+    a float column of NaN."""
+    root, manifest = runs
+    tau = board_of(root, manifest).leaderboard[lb.C.tau.name]
+    assert tau.isna().all() and tau.dtype == object
+
+
+def test_no_common_cases_compare_without_warnings(runs):
+    """Two runs without a common case: the comparison is empty, with no RuntimeWarning of a
+    mean over nothing."""
+    root, manifest = runs
+    tables = board_of(root, manifest)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        paired = lb.paired_difference(tables, "full", "missing")
+    assert paired.common == 0 and pd.isna(paired.overall["accuracy_a"].iloc[0])
