@@ -59,7 +59,7 @@ def _clusters(case_correct: pd.DataFrame, case_cluster: pd.Series | None) -> np.
 
 def _members(board: pd.DataFrame) -> dict[str, list[str]]:
     ranked = board[board[C.rankable.name]]
-    return ranked.groupby(C.entry.name, sort=False)[C.run.name].apply(list).to_dict()
+    return ranked.groupby(C.entry.name)[C.run.name].apply(list).to_dict()
 
 
 def rank(board: pd.DataFrame, case_correct: pd.DataFrame, case_cluster: pd.Series | None = None) -> pd.DataFrame:
@@ -105,14 +105,13 @@ def rank(board: pd.DataFrame, case_correct: pd.DataFrame, case_cluster: pd.Serie
         board[column.name] = [stats.get(e, {}).get(column.name, missing) if r else missing
                               for e, r in zip(entry_of, rankable)]
     # tied with #1: not significantly below it after Holm (and #1's own entry)
-    board[C.tied_first.name] = rankable & ((board[C.rank.name] == 1).fillna(False)
-                                           | (board[C.p_first_holm.name] >= ALPHA).fillna(False))
+    board[C.tied_first.name] = rankable & (board[C.rank.name].isin([1]) | (board[C.p_first_holm.name] >= ALPHA))
     section_order = board[C.section.name].map({s: i for i, s in enumerate(SECTIONS)})
-    board = board.assign(_section=section_order, _unranked=board[C.rank.name].isna(),
-                         _acc=board[C.entry_accuracy.name].fillna(board[C.accuracy.name]))
-    board = board.sort_values(["_section", "_unranked", C.rank.name, "_acc", C.entry.name, C.run.name],
-                              ascending=[True, True, True, False, True, True], na_position="last", kind="stable")
-    return board.drop(columns=["_section", "_unranked", "_acc"]).reset_index(drop=True)
+    board = board.assign(_section=section_order, _acc=board[C.entry_accuracy.name].fillna(board[C.accuracy.name]))
+    # unranked rows (rank NA) sort last in their section; a sort on several columns is stable
+    board = board.sort_values(["_section", C.rank.name, "_acc", C.entry.name, C.run.name],
+                              ascending=[True, True, False, True, True])
+    return board.drop(columns=["_section", "_acc"]).reset_index(drop=True)
 
 
 _SIDES = {"above": (C.d_above, C.p_above, C.n_above, C.test_above, C.p_above_holm),

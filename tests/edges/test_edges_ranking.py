@@ -11,6 +11,7 @@ import pytest
 from scipy.stats import binomtest
 
 from leaderboard import ranking
+from niah import comparisons
 
 PAIRED = ["d_above", "p_above", "p_above_holm", "n_above", "d_first", "p_first", "p_first_holm", "n_first"]
 
@@ -260,3 +261,107 @@ def test_the_page_counts_each_distinct_comparison_once():
                        ("d", 60.0, True, "uploaded"), ("e", 50.0, False, "project"))
     out = ranking.rank(board, matrix(vectors))
     assert "Holm-corrected over the table's 3 tests" in significance_note(SimpleNamespace(leaderboard=out))
+
+
+# ----- rank ranges ---------------------------------------------------------------------
+def test_rank_ranges_are_the_bootstraps_of_the_ranked_entries_only():
+    """rank_low / rank_high are comparisons.rank_intervals over the entries in rank order; a
+    partial seed of a ranked group and an unranked run get none, as Int64 NA."""
+    vectors = {"a": [1, 1, 1, 0, 1, 1, 1, 1], "g-s0": [1, 0, 1, 0, 1, 1, 0, 1], "g-s1": [0, 1, 1, 0, 1, 0, 1, 1],
+               "g-s2": [1, 1, None, None, None, None, None, None], "x": [0] * 8}
+    board = make_board(("g-s0", 62.5, True, "project", "g"), ("a", 87.5, True, "project"),
+                       ("g-s2", 100.0, False, "project", "g"), ("g-s1", 62.5, True, "project", "g"),
+                       ("x", 0.0, False, "project"))
+    out = by_run(ranking.rank(board, matrix(vectors)))
+    group = np.mean([vectors["g-s0"], vectors["g-s1"]], axis=0)
+    low, high = comparisons.rank_intervals(np.vstack([vectors["a"], group]), np.arange(8))
+    assert (out.loc["a", "rank_low"], out.loc["a", "rank_high"]) == (low[0], high[0])
+    for run in ("g-s0", "g-s1"):
+        assert (out.loc[run, "rank_low"], out.loc[run, "rank_high"]) == (low[1], high[1])
+    for run in ("g-s2", "x"):
+        assert pd.isna(out.loc[run, "rank_low"]) and pd.isna(out.loc[run, "rank_high"]), run
+    assert str(out["rank_low"].dtype) == str(out["rank_high"].dtype) == "Int64"
+
+
+def test_test_names_are_blank_text_where_there_is_no_comparison():
+    """#1, an unranked run and a board with nobody ranked: test_above / test_first are "" (a
+    text column), not NaN; a compared entry names its test."""
+    vectors = {"a": [1, 1, 0, 1], "b": [0, 1, 0, 0]}
+    board = make_board(("a", 75.0, True, "project"), ("b", 25.0, True, "project"), ("x", 50.0, False, "project"))
+    out = by_run(ranking.rank(board, matrix(vectors)))
+    for run in ("a", "x"):
+        assert (out.loc[run, "test_above"], out.loc[run, "test_first"]) == ("", ""), run
+    assert out.loc["b", "test_above"] == out.loc["b", "test_first"] == comparisons.MCNEMAR
+    nobody = ranking.rank(make_board(("x", 50.0, False, "project")), pd.DataFrame())
+    assert nobody[["test_above", "test_first"]].values.tolist() == [["", ""]]
+    assert str(nobody["rank_low"].dtype) == str(nobody["rank_high"].dtype) == "Int64"
+
+
+# ----- the pairwise matrix -------------------------------------------------------------
+PAIRWISE_VECTORS = {
+    "a": [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0],
+    "m-s0": [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 0],
+    "m-s1": [1, 0, 1, 1, 0, 1, 1, 1, 1, 0, 1, 0],
+    "c": [0, 1, 0, 0, 1, 0, 1, 0, 0, 1, 0, 0],
+    "u1": [1, 1, 1, 0, 1, 1, 0, 1, 1, 1, 0, 1],
+    "u2": [0, 0, 1, 0, 1, 0, 0, 1, 0, 0, 1, 0],
+}
+
+
+def pairwise_board(*rows) -> pd.DataFrame:
+    """make_board's rows ranked, with a ``model`` column (the run's name before any ``-s``)."""
+    board = make_board(*rows)
+    board["model"] = board["run"].str.split("-s").str[0]
+    return board
+
+
+def test_pairwise_is_every_pair_of_each_section_with_its_own_test_and_holm():
+    """A seed group is one entry (named by model and seed count), a pair of single runs gets
+    the cluster-adjusted McNemar over the needle questions, a pair with a group the paired
+    t-test; every number is comparisons.paired on the same vectors, Holm within the section,
+    and the rows of both sections are numbered 0..n-1."""
+    board = pairwise_board(("m-s0", 66.7, True, "project", "m"), ("a", 91.7, True, "project"),
+                           ("u2", 33.3, True, "uploaded"), ("c", 33.3, True, "project"),
+                           ("m-s1", 66.7, True, "project", "m"), ("u1", 75.0, True, "uploaded"))
+    case_correct = matrix(PAIRWISE_VECTORS)
+    question = pd.Series([f"q{i // 2}" for i in range(12)], index=case_correct.columns)
+    out = ranking.pairwise(ranking.rank(board, case_correct, question), case_correct, question)
+    assert list(out.columns) == ranking.PAIRWISE_COLUMNS and out.index.tolist() == list(range(4))
+    v = {run: np.asarray(x, dtype=float) for run, x in PAIRWISE_VECTORS.items()}
+    v["m"] = (v["m-s0"] + v["m-s1"]) / 2
+    entry = {"a": "project|run:a", "m": "project|m", "c": "project|run:c", "u1": "uploaded|run:u1",
+             "u2": "uploaded|run:u2"}
+    # (section, a, b, name_a, name_b, rank_a, rank_b, both single runs)
+    rows = [("project", "a", "m", "#1 a", "#2 m · 2 seeds", 1, 2, False),
+            ("project", "a", "c", "#1 a", "#3 c", 1, 3, True),
+            ("project", "m", "c", "#2 m · 2 seeds", "#3 c", 2, 3, False),
+            ("uploaded", "u1", "u2", "#1 u1", "#2 u2", 1, 2, True)]
+    expected = [comparisons.paired(v[a], v[b], np.arange(12) // 2, np.array([single]))
+                for _, a, b, *_, single in rows]
+    assert out["test"].tolist() == [comparisons.PAIRED_T, comparisons.MCNEMAR_CLUSTERED, comparisons.PAIRED_T,
+                                    comparisons.MCNEMAR_CLUSTERED]
+    assert [e.test[0] for e in expected] == out["test"].tolist()
+    assert out[["section", "a", "b", "name_a", "name_b", "rank_a", "rank_b"]].values.tolist() == [
+        [s, entry[a], entry[b], na, nb, ra, rb] for s, a, b, na, nb, ra, rb, _ in rows]
+    assert out["difference"].tolist() == pytest.approx([e.difference[0] for e in expected])
+    assert out["p"].tolist() == pytest.approx([e.p[0] for e in expected])
+    assert out["common"].tolist() == [12] * 4
+    assert out["p_holm"].tolist() == pytest.approx(holm([e.p[0] for e in expected[:3]]) + [expected[3].p[0]])
+
+
+def test_a_section_without_pairs_does_not_end_the_matrix():
+    """One ranked project run (no pair) before two uploaded runs: the uploaded pair is still there."""
+    board = pairwise_board(("a", 91.7, True, "project"), ("u1", 75.0, True, "uploaded"),
+                           ("u2", 33.3, True, "uploaded"))
+    case_correct = matrix(PAIRWISE_VECTORS)
+    out = ranking.pairwise(ranking.rank(board, case_correct), case_correct)
+    assert out[["section", "a", "b"]].values.tolist() == [["uploaded", "uploaded|run:u1", "uploaded|run:u2"]]
+    assert out["test"].tolist() == [comparisons.MCNEMAR]
+
+
+def test_no_pair_anywhere_still_gives_the_pairwise_columns():
+    """One ranked run per section: an empty matrix with PAIRWISE_COLUMNS."""
+    board = pairwise_board(("a", 91.7, True, "project"), ("u1", 75.0, True, "uploaded"))
+    case_correct = matrix(PAIRWISE_VECTORS)
+    out = ranking.pairwise(ranking.rank(board, case_correct), case_correct)
+    assert out.empty and list(out.columns) == ranking.PAIRWISE_COLUMNS
