@@ -101,13 +101,11 @@ def _letter_at(text: str, match: re.Match, group: int, letters: dict[str, str]) 
         return None
     if re.search(r"[\(\[\{]", text[match.start():match.start(group)]):
         return letter  # "(a)": bracketed; one followed by ")" "." ":" passes every test below as well
-    if raw == "a":
-        # a lower-case bare "a" is the article unless it ends the text ("the answer is a")
-        return letter if not re.match(r"\s*[A-Za-z]", text[match.end(group):]) else None
     if raw == "A" and re.match(r"\s+[a-z]", text[match.end(group):]) and not _JOINED.match(text[match.end(group):]):
         return None  # "A man is ...": the article (but "A and B" / "A or C" name two options)
-    if raw.islower():  # b-d ("a" is settled above)
-        # "is b" at the end or before punctuation is fine; "b" before a word is not a choice
+    if raw.islower():
+        # "is b" at the end or before punctuation is a choice; "b" before a word is not, and a
+        # bare "a" is then the article ("the answer is a" still reads A)
         return letter if not re.match(r"\s*[A-Za-z]", text[match.end(group):]) else None
     return letter
 

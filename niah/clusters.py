@@ -28,7 +28,7 @@ def codes(clusters: ArrayLike) -> np.ndarray:
     """Each case's cluster as 0..G-1 (a missing cluster id: the case is its own cluster, coded
     after the named ones); codes already (whole numbers from 0) are kept as they are."""
     array = np.asarray(clusters)
-    if array.dtype.kind in "iu" and (array.size == 0 or array.min() >= 0):
+    if array.dtype.kind in ("i", "u") and (array.size == 0 or array.min() >= 0):
         return np.asarray(array, dtype="int64")
     # as given (np.asarray would spell a NaN beside strings as the string 'nan'); a missing id: -1
     out, named = pd.factorize(pd.Series(np.asarray(clusters, dtype=object)))
@@ -52,8 +52,8 @@ def design_effect(group: np.ndarray, cluster: np.ndarray, correct: np.ndarray, g
     width = int(cluster.max()) + 1
     # one code per (group, cluster) pair, numbered by hashing: linear, no sort, any cluster ids
     index, pair = pd.factorize(group * width + cluster)
-    k_c = np.bincount(index, weights=y, minlength=len(pair))
-    n_c = np.bincount(index, minlength=len(pair))
+    k_c = np.bincount(index, weights=y)   # index takes every value 0..len(pair)-1
+    n_c = np.bincount(index)
     pair_group = pair // width
     n = np.bincount(group, minlength=groups)
     k = np.bincount(group, weights=y, minlength=groups)
@@ -77,9 +77,9 @@ def cluster_totals(values: np.ndarray, cluster: np.ndarray) -> tuple[np.ndarray,
     cluster = np.asarray(cluster, dtype="int64")
     order = np.argsort(cluster, kind="stable")
     sorted_clusters = cluster[order]
-    starts = np.flatnonzero(np.r_[True, sorted_clusters[1:] != sorted_clusters[:-1]]) if len(order) else order
     v = np.asarray(values, dtype="float64")[:, order]
-    present = ~np.isnan(v)
     if not len(order):
         return np.zeros((len(v), 0)), np.zeros((len(v), 0))
+    starts = np.flatnonzero(np.r_[True, sorted_clusters[1:] != sorted_clusters[:-1]])
+    present = ~np.isnan(v)
     return np.add.reduceat(np.where(present, v, 0.0), starts, axis=1), np.add.reduceat(present * 1.0, starts, axis=1)

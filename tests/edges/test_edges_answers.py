@@ -155,6 +155,7 @@ def test_registering_a_reading_and_the_names_it_may_not_take(monkeypatch):
     assert answers.rule_names(aliases=True) == ["lmms-eval", "videomme", "strict", "loose", "official", "lax",
                                                 "sloppy"]
     assert answers.canonical("sloppy") == "loose" and answers.extract("lax", "B", []) == "A"
+    assert answers.rules_help().endswith("loose: always A (also accepted as lax, sloppy)")
     before = dict(answers.READINGS)
     for clash, names in [(answers.Reading("official", str, "x"), "official"),
                          (answers.Reading("new", str, "x", aliases=("strict", "lax")), "lax, strict")]:
