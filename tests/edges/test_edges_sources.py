@@ -361,6 +361,14 @@ def test_a_child_whose_starter_died_before_it_asked_ends_itself():
     assert own.returncode == 0 and own.stdout == "ran\n"
 
 
+def test_child_of_this_process_names_this_process_as_the_starter():
+    """In process (the fork above is out of the mutation run's sight): the preexec_fn carries
+    this process's pid, the one the child must still have as parent after asking for the signal."""
+    import os
+    preexec = child_of_this_process()
+    assert preexec.func is die_with_parent and preexec.args == (os.getpid(),)
+
+
 def test_die_with_parent_sets_the_parent_death_signal_in_process(monkeypatch):
     """The same in this process, against a stand-in libc (the child above runs it after a
     fork, where the mutation run's record of which tests reach a function does not look)."""
