@@ -35,3 +35,24 @@ def test_every_family_planned_in_process(layout: str, seed: int):
         assert len(case.options) == 4 and len(set(case.options)) == 4
     text = "".join(c.to_json() + "\n" for c in plan.cases)
     assert hashlib.sha256(text.encode()).hexdigest() == DIGESTS[(layout, seed)]
+
+
+def test_a_tape_too_short_for_a_synthetic_family_is_refused_at_its_boundary():
+    """A synthetic family needs a haystack of the length less its fewest synthetic frames; a
+    synthetic-only plan does not look at needles, nor one without clips at the clips."""
+    from generator.plan import _check_tape_holds
+    from niah.errors import InputError
+    needles, haystacks = corpus(videos=90, long_range=(1800, 3600))
+    pool = sorted(haystacks.items())
+    total = sum(f for _, f in pool)
+    clips = {"word": 40, "marker": 30}
+    _check_tape_holds(needles, pool, [total + 30], ("text", "counting"), clips)   # exactly fits
+    with pytest.raises(InputError) as err:
+        _check_tape_holds(needles, pool, [total + 31], ("text", "counting"), clips)
+    assert str(err.value) == (f"--lengths: the haystack tape holds {total} frames ({len(pool)} videos), shorter than "
+                              f"the haystack of a {total + 31}-frame case with a 30-frame synthetic needle "
+                              f"({total + 1} frames); use shorter --lengths or more haystack videos")
+    _check_tape_holds(needles, pool, [10 * total], ("text",), None)        # no clips known: nothing to check
+    with pytest.raises(InputError) as err:
+        _check_tape_holds(needles, pool, [10 * total], ("text", "distractors"), clips)
+    assert "-frame needle (" in str(err.value) and "synthetic" not in str(err.value)
