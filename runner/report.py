@@ -112,6 +112,7 @@ def load_runs(out_root: str | Path, bench: Benchmark | None = None,
         raise InputError(root, "no such results folder")
     runs: list[Run] = []
     notes: list[str] = []
+    ids = {c.case_id for c in bench.cases} if bench is not None else set()   # once, not per run
     for run_dir in list_runs(root):
         try:
             info, results, problems = read_run(run_dir)
@@ -123,7 +124,6 @@ def load_runs(out_root: str | Path, bench: Benchmark | None = None,
             if run_reading.manifest_check(info.get("manifest_fingerprint"), bench.fingerprint) == run_reading.DIFFERS:
                 notes.append(f"skipped {run_dir.name}: scored on another manifest than {bench.root}")
                 continue
-            ids = {c.case_id for c in bench.cases}
             on_bench = {k: v for k, v in results.items() if k in ids}
             if len(on_bench) < len(results):
                 notes.append(f"{run_dir.name}: {run_reading.outside_note(len(results) - len(on_bench))}")
